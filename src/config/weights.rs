@@ -1,0 +1,204 @@
+//! Term weights: defaults < weights file (TOML) < `--weight NAME=VALUE` flags.
+//!
+//! Input: the optional file and the flag strings. Output: checked [`Weights`] (every weight
+//! finite and ≥ 0, at least one > 0, every name a real term), or a [`WeightError`] that says
+//! what to fix and lists the valid names.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::score::{Term, Weights, TERM_COUNT};
+
+/// The shipped default weighting, by term (sums to 1).
+pub const DEFAULT_WEIGHTS: [(Term, f32); TERM_COUNT] = [
+    (Term::Expertise, 0.40),
+    (Term::Geography, 0.15),
+    (Term::Values, 0.15),
+    (Term::Sector, 0.10),
+    (Term::ActorType, 0.10),
+    (Term::Language, 0.10),
+];
+
+/// A weighting problem, always naming its source.
+#[derive(Debug, thiserror::Error)]
+pub enum WeightError {
+    /// A name that is not a term.
+    #[error("{source_name}: unknown term '{name}'; valid terms: {}", Term::names().join(", "))]
+    UnknownTerm {
+        /// The flag or file.
+        source_name: String,
+        /// The wrong name.
+        name: String,
+    },
+    /// Negative, NaN or infinite.
+    #[error("{source_name}: weight of '{name}' is {value}; weights must be finite and ≥ 0")]
+    BadValue {
+        /// The flag or file.
+        source_name: String,
+        /// The term.
+        name: String,
+        /// The value given.
+        value: String,
+    },
+    /// Every weight is zero.
+    #[error("all weights are zero (after {source_name}); give at least one term a positive weight")]
+    AllZero {
+        /// Where the last change came from.
+        source_name: String,
+    },
+    /// `--weight` without `NAME=VALUE` shape.
+    #[error("--weight '{spec}': expected NAME=VALUE, e.g. --weight expertise=0.5")]
+    Malformed {
+        /// The flag value.
+        spec: String,
+    },
+    /// The weights file cannot be read or parsed.
+    #[error("{path}: {reason}; expected a TOML file with a [weights] table, e.g. [weights] expertise = 0.5")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WeightsFile {
+    weights: BTreeMap<String, toml::Value>,
+}
+
+/// The default weights.
+pub fn default_weights() -> Weights {
+    let mut w = [0.0; TERM_COUNT];
+    for (term, value) in DEFAULT_WEIGHTS {
+        w[term as usize] = value;
+    }
+    Weights(w)
+}
+
+/// Resolves weights from an optional TOML file and `NAME=VALUE` flags, in that precedence.
+pub fn resolve(file: Option<&Path>, flags: &[String]) -> Result<Weights, WeightError> {
+    let mut weights = default_weights();
+    let mut last_source = "the defaults".to_string();
+    if let Some(path) = file {
+        let source_name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| WeightError::File {
+            path: source_name.clone(),
+            reason: e.to_string(),
+        })?;
+        let parsed: WeightsFile = toml::from_str(&text).map_err(|e| WeightError::File {
+            path: source_name.clone(),
+            reason: e.message().to_string(),
+        })?;
+        for (name, value) in parsed.weights {
+            let number = value
+                .as_float()
+                .or_else(|| value.as_integer().map(|i| i as f64))
+                .ok_or_else(|| WeightError::BadValue {
+                    source_name: source_name.clone(),
+                    name: name.clone(),
+                    value: value.to_string(),
+                })?;
+            set(&mut weights, &source_name, &name, &number.to_string())?;
+        }
+        last_source = source_name;
+    }
+    for spec in flags {
+        let (name, value) = spec
+            .split_once('=')
+            .ok_or_else(|| WeightError::Malformed { spec: spec.clone() })?;
+        last_source = format!("--weight {spec}");
+        set(&mut weights, &last_source, name.trim(), value.trim())?;
+    }
+    if weights.0.iter().all(|&w| w == 0.0) {
+        return Err(WeightError::AllZero {
+            source_name: last_source,
+        });
+    }
+    Ok(weights)
+}
+
+fn set(weights: &mut Weights, source_name: &str, name: &str, value: &str) -> Result<(), WeightError> {
+    let term = Term::from_name(name).ok_or_else(|| WeightError::UnknownTerm {
+        source_name: source_name.into(),
+        name: name.into(),
+    })?;
+    let bad = || WeightError::BadValue {
+        source_name: source_name.into(),
+        name: name.into(),
+        value: value.into(),
+    };
+    let number: f32 = value.parse().map_err(|_| bad())?;
+    if !number.is_finite() || number < 0.0 {
+        return Err(bad());
+    }
+    weights.0[term as usize] = number;
+    Ok(())
+}
+
+/// The weights as a name → value map (for the manifest and saved weight files).
+pub fn to_map(weights: &Weights) -> BTreeMap<String, f32> {
+    Term::ALL
+        .iter()
+        .map(|t| (t.name().to_string(), weights.0[*t as usize]))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn flag_overrides_file_overrides_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("w.toml");
+        std::fs::write(&file, "[weights]\nexpertise = 0.9\nsector = 1\n").unwrap();
+        let w = resolve(Some(&file), &flags(&["expertise=0.5"])).unwrap();
+        assert_eq!(w.0[Term::Expertise as usize], 0.5);
+        assert_eq!(w.0[Term::Sector as usize], 1.0);
+        assert_eq!(w.0[Term::Geography as usize], 0.15);
+    }
+
+    #[test]
+    fn unknown_term_lists_valid_ones() {
+        let e = resolve(None, &flags(&["nonsense=1"])).unwrap_err().to_string();
+        assert!(e.contains("unknown term 'nonsense'"), "{e}");
+        for t in Term::ALL {
+            assert!(e.contains(t.name()), "{e}");
+        }
+    }
+
+    #[test]
+    fn negative_nan_and_all_zero_are_refused() {
+        assert!(matches!(
+            resolve(None, &flags(&["values=-1"])),
+            Err(WeightError::BadValue { .. })
+        ));
+        assert!(matches!(
+            resolve(None, &flags(&["values=NaN"])),
+            Err(WeightError::BadValue { .. })
+        ));
+        let zeros: Vec<String> = Term::ALL.iter().map(|t| format!("{}=0", t.name())).collect();
+        assert!(matches!(resolve(None, &zeros), Err(WeightError::AllZero { .. })));
+        assert!(matches!(
+            resolve(None, &flags(&["expertise"])),
+            Err(WeightError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn malformed_file_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("w.toml");
+        std::fs::write(&file, "expertise = 0.5\n").unwrap();
+        let e = resolve(Some(&file), &[]).unwrap_err().to_string();
+        assert!(e.contains("w.toml") && e.contains("[weights]"), "{e}");
+    }
+}

@@ -1,0 +1,48 @@
+//! The crate's error: one variant per stage, and whether the user can fix it.
+//!
+//! Input: stage errors (`#[from]`). Output: [`Error`], whose message names the file, flag or
+//! directory at fault and what to do. `main` prints it and exits with code 2.
+
+use crate::cluster::store::StoreError;
+use crate::cluster::ClusterError;
+use crate::config::ConfigError;
+use crate::ingest::IngestError;
+use crate::output::{OutputError, OutputIoError};
+use crate::table::TableError;
+
+/// Any failure of a command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad flags or configuration files.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The input table cannot be used.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    /// A table could not be read or written.
+    #[error(transparent)]
+    Table(#[from] TableError),
+    /// k-means failed.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// A stored model cannot be reused.
+    #[error(transparent)]
+    Model(#[from] StoreError),
+    /// Outputs could not be written.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// The worker thread pool could not start.
+    #[error("cannot start {threads} worker threads: {reason}")]
+    Threads {
+        /// Threads asked for.
+        threads: usize,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl From<OutputIoError> for Error {
+    fn from(e: OutputIoError) -> Self {
+        Error::Output(OutputError::Io(e))
+    }
+}

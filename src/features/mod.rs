@@ -1,0 +1,214 @@
+//! Features: turn profiles into the vectors that scoring and clustering read.
+//!
+//! Input: validated, id-sorted [`Profile`]s and the [`Reference`] data. Output:
+//! [`PartnerFeatures`], structure-of-arrays blocks for the pair score (geocentric unit
+//! vectors, theme/sector bitsets, values with a known-mask, actor type, region, languages,
+//! theme rarity weights), and [`PartnerFeatures::dense`], the `[N × d]` ndarray matrix that
+//! k-means clusters, laid out by [`DENSE_BLOCKS`].
+//!
+//! **Invariant:** features know nothing about term weights; the same features serve every
+//! weighting an analyst tries.
+
+use ndarray::Array2;
+
+use crate::profile::{IdSet, Profile, VALUE_COUNT};
+use crate::reference::Reference;
+use crate::PartnerIdx;
+
+/// Up to this many languages per partner take part in the language term (primary first).
+pub const MAX_LANGUAGES: usize = 4;
+const NO_LANGUAGE: u16 = u16::MAX;
+
+/// The blocks of the dense clustering matrix, in column order: (name, width). Each block is
+/// scaled to unit norm (or zero) so no block dominates by its width.
+pub const DENSE_BLOCKS: [(&str, usize); 6] = [
+    ("geography", 3),
+    ("offers", 36),
+    ("needs", 36),
+    ("values", VALUE_COUNT),
+    ("sector", 25),
+    ("actor_type", 17),
+];
+
+/// Total width of the dense matrix.
+pub const DENSE_WIDTH: usize = 3 + 36 + 36 + VALUE_COUNT + 25 + 17;
+
+/// Per-partner feature blocks, indexed by [`PartnerIdx`].
+pub struct PartnerFeatures {
+    /// Geocentric unit vector (x, y, z) of each partner's location.
+    pub unit: Vec<[f32; 3]>,
+    /// Themes offered.
+    pub offers: Vec<IdSet>,
+    /// Themes needed.
+    pub needs: Vec<IdSet>,
+    /// Sectors.
+    pub sectors: Vec<IdSet>,
+    /// Actor-type index.
+    pub actor: Vec<u8>,
+    /// Country index.
+    pub country: Vec<u16>,
+    /// UN M49 sub-region index.
+    pub sub_region: Vec<u16>,
+    /// Value scores in [0, 1]; meaningful only where the matching bit of `values_known` is set.
+    pub values: Vec<[f32; VALUE_COUNT]>,
+    /// Bit v set when value v is known.
+    pub values_known: Vec<u8>,
+    /// Interned language codes, primary first, padded.
+    pub languages: Vec<[u16; MAX_LANGUAGES]>,
+    /// Rarity weight of each theme (see [`theme_weights`]).
+    pub theme_weight: [f32; 64],
+    /// Sum of theme weights over each partner's needs (the denominator of need coverage).
+    pub need_mass: Vec<f32>,
+    /// Whether each partner is active.
+    pub active: Vec<bool>,
+}
+
+impl PartnerFeatures {
+    /// Builds all blocks. `rarity` softens (0 < r < 1) or switches off (0) the rarity weighting.
+    pub fn build(profiles: &[Profile], reference: &Reference, rarity: f32) -> Self {
+        let theme_weight = theme_weights(profiles, rarity);
+        let mut language_ids: Vec<String> = Vec::new();
+        let mut intern = |code: &str| -> u16 {
+            match language_ids.iter().position(|l| l == code) {
+                Some(i) => i as u16,
+                None => {
+                    language_ids.push(code.to_string());
+                    (language_ids.len() - 1) as u16
+                }
+            }
+        };
+        let languages = profiles
+            .iter()
+            .map(|p| {
+                let mut slots = [NO_LANGUAGE; MAX_LANGUAGES];
+                for (slot, code) in slots.iter_mut().zip(&p.languages) {
+                    *slot = intern(code);
+                }
+                slots
+            })
+            .collect();
+        PartnerFeatures {
+            unit: profiles.iter().map(|p| unit_vector(p.lat, p.lon)).collect(),
+            offers: profiles.iter().map(|p| p.offers).collect(),
+            needs: profiles.iter().map(|p| p.needs).collect(),
+            sectors: profiles.iter().map(|p| p.sectors).collect(),
+            actor: profiles.iter().map(|p| p.actor_type).collect(),
+            country: profiles.iter().map(|p| p.country).collect(),
+            sub_region: profiles
+                .iter()
+                .map(|p| reference.countries[p.country as usize].sub_region)
+                .collect(),
+            values: profiles
+                .iter()
+                .map(|p| p.values.map(|v| v.unwrap_or(0.0)))
+                .collect(),
+            values_known: profiles
+                .iter()
+                .map(|p| {
+                    p.values
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, v)| v.is_some())
+                        .fold(0u8, |mask, (i, _)| mask | (1 << i))
+                })
+                .collect(),
+            languages,
+            need_mass: profiles
+                .iter()
+                .map(|p| weighted_count(p.needs, &theme_weight))
+                .collect(),
+            theme_weight,
+            active: profiles.iter().map(|p| p.active).collect(),
+        }
+    }
+
+    /// Number of partners.
+    pub fn len(&self) -> usize {
+        self.unit.len()
+    }
+
+    /// True when there are no partners.
+    pub fn is_empty(&self) -> bool {
+        self.unit.is_empty()
+    }
+
+    /// One partner's dense clustering vector (see [`DENSE_BLOCKS`]).
+    pub fn dense_row(&self, i: PartnerIdx, out: &mut [f32]) {
+        let i = i as usize;
+        out.fill(0.0);
+        out[..3].copy_from_slice(&self.unit[i]);
+        let mut at = 3;
+        for set in [self.offers[i], self.needs[i]] {
+            one_hot_normalised(set, &mut out[at..at + 36]);
+            at += 36;
+        }
+        let known = self.values_known[i];
+        let block = &mut out[at..at + VALUE_COUNT];
+        for (v, slot) in block.iter_mut().enumerate() {
+            if known & (1 << v) != 0 {
+                *slot = self.values[i][v] - 0.5;
+            }
+        }
+        normalise(block);
+        at += VALUE_COUNT;
+        one_hot_normalised(self.sectors[i], &mut out[at..at + 25]);
+        at += 25;
+        out[at + self.actor[i] as usize] = 1.0;
+    }
+
+    /// The dense `[rows.len() × DENSE_WIDTH]` matrix of the given partners, for k-means.
+    pub fn dense(&self, rows: &[PartnerIdx]) -> Array2<f32> {
+        let mut matrix = Array2::zeros((rows.len(), DENSE_WIDTH));
+        for (r, &i) in rows.iter().enumerate() {
+            let mut row = matrix.row_mut(r);
+            self.dense_row(i, row.as_slice_mut().expect("standard layout"));
+        }
+        matrix
+    }
+}
+
+/// Geocentric unit vector of a latitude/longitude in degrees.
+pub fn unit_vector(lat: f64, lon: f64) -> [f32; 3] {
+    let (phi, lambda) = (lat.to_radians(), lon.to_radians());
+    [
+        (phi.cos() * lambda.cos()) as f32,
+        (phi.cos() * lambda.sin()) as f32,
+        phi.sin() as f32,
+    ]
+}
+
+/// Rarity weight per theme: smoothed inverse document frequency over the profiles,
+/// `(1 + ln((1 + N) / (1 + df_t)))^rarity`, where `df_t` counts profiles listing theme `t` as
+/// an offer or a need. With `rarity = 0` every theme weighs 1.
+pub fn theme_weights(profiles: &[Profile], rarity: f32) -> [f32; 64] {
+    let mut df = [0u32; 64];
+    for p in profiles {
+        for t in p.offers.union(p.needs).iter() {
+            df[t as usize] += 1;
+        }
+    }
+    let n = profiles.len() as f32;
+    df.map(|d| (1.0 + ((1.0 + n) / (1.0 + d as f32)).ln()).powf(rarity))
+}
+
+/// Sum of theme weights over a set.
+pub fn weighted_count(set: IdSet, weight: &[f32; 64]) -> f32 {
+    set.iter().map(|t| weight[t as usize]).sum()
+}
+
+fn one_hot_normalised(set: IdSet, out: &mut [f32]) {
+    if set.is_empty() {
+        return;
+    }
+    let value = 1.0 / (set.len() as f32).sqrt();
+    for index in set.iter() {
+        out[index as usize] = value;
+    }
+}
+
+fn normalise(block: &mut [f32]) {
+    let norm = block.iter().map(|v| v * v).sum::<f32>().sqrt();
+    if norm > 1e-6 {
+        block.iter_mut().for_each(|v| *v /= norm);
+    }
+}

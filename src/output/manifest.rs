@@ -1,0 +1,113 @@
+//! The run manifest (`manifest.json`, written last): enough to reproduce and explain a run.
+//!
+//! Input: what the pipeline measured and resolved. Output: a serde-serialisable
+//! [`RunManifest`]. Two runs with the same input, config and seed have the same `run_id`;
+//! only times, `threads` and `peak_rss_mb` may differ between them.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::ResolvedConfig;
+
+/// Everything recorded about one run.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunManifest {
+    /// Deterministic id: a hash of the input, the configuration and the engine version.
+    pub run_id: String,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
+    /// When the outputs were published.
+    pub finished_at: String,
+    /// Crate version.
+    pub version: String,
+    /// Git commit the binary was built from ("unknown" outside a checkout).
+    pub git_commit: String,
+    /// The profile table.
+    pub input: InputRecord,
+    /// Resolved configuration, weights included.
+    pub config: ResolvedConfig,
+    /// The cluster model used.
+    pub model: ModelRecord,
+    /// Counts of rows, partners, pairs.
+    pub counts: Counts,
+    /// Seconds per pipeline stage, in pipeline order.
+    pub timings: Vec<StageTiming>,
+    /// Peak resident memory of the process, MiB.
+    pub peak_rss_mb: f64,
+    /// sha256 of every output file (the manifest aside).
+    pub outputs: BTreeMap<String, String>,
+    /// The process exit code this run maps to (0 clean, 1 rows rejected).
+    pub exit_code: i32,
+}
+
+/// The input table.
+#[derive(Clone, Debug, Serialize)]
+pub struct InputRecord {
+    /// Path or built-in name.
+    pub path: String,
+    /// sha256 of its bytes.
+    pub sha256: String,
+    /// Data rows read.
+    pub rows_read: usize,
+    /// Rows rejected.
+    pub rows_rejected: usize,
+    /// Problems found (a rejected row may have several).
+    pub problems: usize,
+    /// Columns present but not in the contract (ignored).
+    pub ignored_columns: Vec<String>,
+}
+
+/// The cluster model.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelRecord {
+    /// The centroids file.
+    pub path: String,
+    /// True when read with --reuse-model, false when fitted by this run.
+    pub reused: bool,
+    /// Clusters.
+    pub k: usize,
+    /// Rows the fit saw.
+    pub trained_on: usize,
+    /// Mean squared distance of training rows to their centroid.
+    pub inertia: f32,
+}
+
+/// Counts of a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Counts {
+    /// Valid profiles.
+    pub profiles: usize,
+    /// Active partners (each gets a shortlist).
+    pub active_partners: usize,
+    /// Partners whose shortlist has at least one candidate.
+    pub shortlists: usize,
+    /// Rows in shortlist.csv.
+    pub shortlist_rows: usize,
+    /// Candidate pairs scored.
+    pub pairs_scored: u64,
+    /// Pairs removed before scoring, per rule name.
+    pub pairs_removed_by_rule: BTreeMap<String, u64>,
+}
+
+/// Wall time of one stage.
+#[derive(Clone, Debug, Serialize)]
+pub struct StageTiming {
+    /// Stage name.
+    pub stage: String,
+    /// Seconds.
+    pub seconds: f64,
+}
+
+/// Peak resident set size of this process in MiB (Linux `VmHWM`; 0 elsewhere).
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| (kb / 1024.0 * 10.0).round() / 10.0)
+}

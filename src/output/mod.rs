@@ -1,0 +1,128 @@
+//! Output: write it so a crash never leaves half a shortlist.
+//!
+//! Input: the run's shortlists, rejects, cluster summaries and manifest. Output, in the
+//! output directory and published together through [`atomic::Staging`]:
+//! `shortlist.csv` and `shortlist.parquet` ([`shortlist`]), `rejects.csv`, `clusters.csv`
+//! and `manifest.json` (finished last, with the sha256 of every other file).
+//!
+//! **Invariant:** the only module that writes results; every file goes through the staging
+//! area; the manifest is the last file published.
+//!
+//! # `rejects.csv`
+//! `file, row, column, value, reason`: one line per problem; `row` is the 1-based data row.
+//!
+//! # `clusters.csv`
+//! `cluster, size, share, top_regions, top_actor_types, top_themes`: lists are
+//! `name (count)` joined by `; `.
+
+pub mod atomic;
+pub mod manifest;
+pub mod sentence;
+pub mod shortlist;
+
+use polars::prelude::*;
+
+use crate::cluster::ClusterSummary;
+use crate::ingest::Rejection;
+use crate::table::{write_frame, TableError, TableFormat};
+
+pub use atomic::{OutputIoError, Staging};
+pub use manifest::RunManifest;
+
+/// Why outputs could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// A file system problem.
+    #[error(transparent)]
+    Io(#[from] OutputIoError),
+    /// A table writer problem.
+    #[error(transparent)]
+    Table(#[from] TableError),
+    /// The manifest could not be serialised.
+    #[error("cannot serialise the manifest: {0}")]
+    Manifest(#[from] serde_json::Error),
+}
+
+/// Maps a polars error while writing `target` to an [`OutputError`].
+pub fn write_error(target: &str) -> impl Fn(PolarsError) -> OutputError + '_ {
+    move |e| {
+        OutputError::Table(TableError::Write {
+            target: target.to_string(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// Writes a small frame as one CSV file into the staging area.
+fn write_csv(staging: &mut Staging, name: &str, mut frame: DataFrame) -> Result<(), OutputError> {
+    let mut file = staging.create(name)?;
+    write_frame(&mut frame, TableFormat::Csv, &mut file, name)?;
+    staging.finish(file)?;
+    Ok(())
+}
+
+/// Writes `rejects.csv` (header only when nothing was rejected).
+pub fn write_rejects(staging: &mut Staging, rejects: &[Rejection]) -> Result<(), OutputError> {
+    let column = |name: &str, f: &dyn Fn(&Rejection) -> String| {
+        Column::new(name.into(), rejects.iter().map(f).collect::<Vec<String>>())
+    };
+    let frame = DataFrame::new(
+        rejects.len(),
+        vec![
+            column("file", &|r| r.file.clone()),
+            Column::new("row".into(), rejects.iter().map(|r| r.row as u64).collect::<Vec<u64>>()),
+            column("column", &|r| r.column.clone()),
+            column("value", &|r| r.value.clone()),
+            column("reason", &|r| r.reason.clone()),
+        ],
+    )
+    .map_err(write_error("rejects.csv"))?;
+    write_csv(staging, "rejects.csv", frame)
+}
+
+/// Writes `clusters.csv`.
+pub fn write_clusters(staging: &mut Staging, clusters: &[ClusterSummary]) -> Result<(), OutputError> {
+    let total: usize = clusters.iter().map(|c| c.size).sum::<usize>().max(1);
+    let list = |items: &[(String, usize)]| {
+        items
+            .iter()
+            .map(|(name, count)| format!("{name} ({count})"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let text = |name: &str, f: &dyn Fn(&ClusterSummary) -> String| {
+        Column::new(name.into(), clusters.iter().map(f).collect::<Vec<String>>())
+    };
+    let frame = DataFrame::new(
+        clusters.len(),
+        vec![
+            Column::new("cluster".into(), clusters.iter().map(|c| c.cluster).collect::<Vec<u32>>()),
+            Column::new("size".into(), clusters.iter().map(|c| c.size as u64).collect::<Vec<u64>>()),
+            Column::new(
+                "share".into(),
+                clusters
+                    .iter()
+                    .map(|c| (c.size as f64 / total as f64 * 1e4).round() / 1e4)
+                    .collect::<Vec<f64>>(),
+            ),
+            text("top_regions", &|c| list(&c.top_regions)),
+            text("top_actor_types", &|c| list(&c.top_actor_types)),
+            text("top_themes", &|c| list(&c.top_themes)),
+        ],
+    )
+    .map_err(write_error("clusters.csv"))?;
+    write_csv(staging, "clusters.csv", frame)
+}
+
+/// Writes `manifest.json` (call last) and publishes every staged file.
+pub fn publish(mut staging: Staging, manifest: &RunManifest) -> Result<(), OutputError> {
+    let mut file = staging.create("manifest.json")?;
+    serde_json::to_writer_pretty(&mut file, manifest)?;
+    std::io::Write::write_all(&mut file, b"\n").map_err(|e| OutputIoError {
+        path: "manifest.json".into(),
+        source: e,
+    })?;
+    staging.finish(file)?;
+    staging.commit()?;
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! The shortlist tables, `shortlist.csv` and `shortlist.parquet`.
+//!
+//! Input: ranked [`Shortlist`]s, the [`Scorer`] that ranked them (explanations are recomputed
+//! through it for the survivors only), profiles and cluster assignment. Output: both files,
+//! written batch by batch so memory stays bounded by the batch, not by N × k.
+//!
+//! # Columns (one row per partner and rank)
+//!
+//! | column | meaning |
+//! |---|---|
+//! | `run_id` | the run (see manifest.json) |
+//! | `partner_id`, `partner_name`, `partner_country` | whose shortlist this is |
+//! | `rank` | 1-based |
+//! | `candidate_id`, `candidate_name`, `candidate_country`, `candidate_actor_type`, `candidate_entity_kind`, `candidate_city` | the proposed partner |
+//! | `score` | the sum of the `term_*` columns |
+//! | `term_<name>` | weighted contribution of each term (see README, "Score terms") |
+//! | `direction` | `partner_provides`, `candidate_provides`, `mutual` or `peers` |
+//! | `provider_id`, `beneficiary_id` | for one-way matches; empty for `mutual` and `peers` |
+//! | `candidate_offers` | themes the candidate offers that the partner needs (`;`-separated ids) |
+//! | `partner_offers` | themes the partner offers that the candidate needs |
+//! | `distance_km`, `cross_border` | geography facts |
+//! | `partner_cluster`, `candidate_cluster` | k-means cluster ids (clusters.csv) |
+//! | `candidate_contact_name`, `candidate_contact_email` | carried through for outreach |
+//! | `reason` | one plain sentence |
+
+use polars::prelude::*;
+use rayon::prelude::*;
+
+use super::atomic::Staging;
+use super::sentence::reason;
+use super::{write_error, OutputError};
+use crate::profile::{IdSet, Profile};
+use crate::rank::Shortlist;
+use crate::reference::{Reference, Vocabulary};
+use crate::score::{Direction, PairExplanation, Scorer, Term};
+
+/// Partners per written batch.
+const BATCH: usize = 4096;
+
+/// What the shortlist rows are built from.
+pub struct ShortlistContext<'a> {
+    /// The run id stamped on every row.
+    pub run_id: &'a str,
+    /// Profiles, indexed by partner index.
+    pub profiles: &'a [Profile],
+    /// Reference data (labels, countries).
+    pub reference: &'a Reference,
+    /// Cluster of every partner.
+    pub assignment: &'a [u32],
+    /// The scorer that ranked the lists.
+    pub scorer: &'a Scorer<'a>,
+}
+
+struct Row {
+    partner: usize,
+    rank: u32,
+    candidate: usize,
+    explanation: PairExplanation,
+    reason: String,
+}
+
+/// Writes `shortlist.csv` and `shortlist.parquet` into the staging area; returns the row count.
+pub fn write(
+    staging: &mut Staging,
+    context: &ShortlistContext,
+    lists: &[Shortlist],
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<usize, OutputError> {
+    let mut csv_file = staging.create("shortlist.csv")?;
+    let mut parquet_file = staging.create("shortlist.parquet")?;
+    let schema = frame(context, Vec::new())?.schema().as_ref().clone();
+    let mut rows_written = 0;
+    {
+        let mut csv = CsvWriter::new(&mut csv_file)
+            .include_header(true)
+            .batched(&schema)
+            .map_err(write_error("shortlist.csv"))?;
+        let mut parquet = ParquetWriter::new(&mut parquet_file)
+            .batched(&schema)
+            .map_err(write_error("shortlist.parquet"))?;
+        for batch in lists.chunks(BATCH) {
+            let rows = explain(context, batch);
+            rows_written += rows.len();
+            let frame = frame(context, rows)?;
+            csv.write_batch(&frame).map_err(write_error("shortlist.csv"))?;
+            parquet.write_batch(&frame).map_err(write_error("shortlist.parquet"))?;
+            progress(batch.len() as u64);
+        }
+        csv.finish().map_err(write_error("shortlist.csv"))?;
+        parquet.finish().map_err(write_error("shortlist.parquet"))?;
+    }
+    staging.finish(csv_file)?;
+    staging.finish(parquet_file)?;
+    Ok(rows_written)
+}
+
+fn explain(context: &ShortlistContext, batch: &[Shortlist]) -> Vec<Row> {
+    batch
+        .par_iter()
+        .flat_map_iter(|list| {
+            let partner = list.partner as usize;
+            list.hits.iter().enumerate().map(move |(rank, hit)| {
+                let candidate = hit.candidate as usize;
+                let explanation = context.scorer.explain(list.partner, hit.candidate);
+                debug_assert_eq!(explanation.score, hit.score, "explain and rank share one formula");
+                let reason = reason(
+                    &context.profiles[partner],
+                    &context.profiles[candidate],
+                    &explanation,
+                    context.reference,
+                );
+                Row {
+                    partner,
+                    rank: rank as u32 + 1,
+                    candidate,
+                    explanation,
+                    reason,
+                }
+            })
+        })
+        .collect()
+}
+
+fn ids(set: IdSet, vocabulary: &Vocabulary) -> String {
+    set.iter()
+        .map(|i| vocabulary.id(i as usize))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+fn frame(context: &ShortlistContext, rows: Vec<Row>) -> Result<DataFrame, OutputError> {
+    let p = context.profiles;
+    let r = context.reference;
+    let country = |i: usize| r.countries[p[i].country as usize].iso3.as_str();
+    let text = |f: &dyn Fn(&Row) -> String| rows.iter().map(f).collect::<Vec<String>>();
+    let optional = |f: &dyn Fn(&Row) -> Option<String>| rows.iter().map(f).collect::<Vec<Option<String>>>();
+    let provider_and_beneficiary = |row: &Row| match row.explanation.direction {
+        Direction::PartnerProvides => Some((row.partner, row.candidate)),
+        Direction::CandidateProvides => Some((row.candidate, row.partner)),
+        Direction::Mutual | Direction::Peers => None,
+    };
+    let mut columns = vec![
+        Column::new("run_id".into(), vec![context.run_id; rows.len()]),
+        Column::new("partner_id".into(), text(&|row| p[row.partner].id.clone())),
+        Column::new("partner_name".into(), text(&|row| p[row.partner].name.clone())),
+        Column::new("partner_country".into(), text(&|row| country(row.partner).into())),
+        Column::new("rank".into(), rows.iter().map(|row| row.rank).collect::<Vec<u32>>()),
+        Column::new("candidate_id".into(), text(&|row| p[row.candidate].id.clone())),
+        Column::new("candidate_name".into(), text(&|row| p[row.candidate].name.clone())),
+        Column::new("candidate_country".into(), text(&|row| country(row.candidate).into())),
+        Column::new(
+            "candidate_actor_type".into(),
+            text(&|row| r.actor_types.id(p[row.candidate].actor_type as usize).into()),
+        ),
+        Column::new(
+            "candidate_entity_kind".into(),
+            text(&|row| p[row.candidate].entity_kind.as_str().into()),
+        ),
+        Column::new("candidate_city".into(), optional(&|row| p[row.candidate].city.clone())),
+        Column::new(
+            "score".into(),
+            rows.iter().map(|row| row.explanation.score).collect::<Vec<f32>>(),
+        ),
+    ];
+    for term in Term::ALL {
+        columns.push(Column::new(
+            format!("term_{}", term.name()).into(),
+            rows.iter()
+                .map(|row| row.explanation.contributions[term as usize])
+                .collect::<Vec<f32>>(),
+        ));
+    }
+    columns.extend([
+        Column::new("direction".into(), text(&|row| row.explanation.direction.as_str().into())),
+        Column::new(
+            "provider_id".into(),
+            optional(&|row| provider_and_beneficiary(row).map(|(a, _)| p[a].id.clone())),
+        ),
+        Column::new(
+            "beneficiary_id".into(),
+            optional(&|row| provider_and_beneficiary(row).map(|(_, b)| p[b].id.clone())),
+        ),
+        Column::new(
+            "candidate_offers".into(),
+            text(&|row| ids(row.explanation.candidate_offers, &r.themes)),
+        ),
+        Column::new(
+            "partner_offers".into(),
+            text(&|row| ids(row.explanation.partner_offers, &r.themes)),
+        ),
+        Column::new(
+            "distance_km".into(),
+            rows.iter()
+                .map(|row| (row.explanation.distance_km * 10.0).round() / 10.0)
+                .collect::<Vec<f32>>(),
+        ),
+        Column::new(
+            "cross_border".into(),
+            rows.iter().map(|row| row.explanation.cross_border).collect::<Vec<bool>>(),
+        ),
+        Column::new(
+            "partner_cluster".into(),
+            rows.iter().map(|row| context.assignment[row.partner]).collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            "candidate_cluster".into(),
+            rows.iter().map(|row| context.assignment[row.candidate]).collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            "candidate_contact_name".into(),
+            optional(&|row| p[row.candidate].contact_name.clone()),
+        ),
+        Column::new(
+            "candidate_contact_email".into(),
+            optional(&|row| p[row.candidate].contact_email.clone()),
+        ),
+        Column::new("reason".into(), rows.iter().map(|row| row.reason.as_str()).collect::<Vec<&str>>()),
+    ]);
+    DataFrame::new(rows.len(), columns).map_err(write_error("shortlist"))
+}

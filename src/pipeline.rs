@@ -1,0 +1,212 @@
+//! The nightly job, stage by stage. Start reading here.
+//!
+//! Input: a checked [`RunConfig`]. Output: the published files in the output directory and
+//! the [`RunManifest`] describing them.
+//!
+//! ```text
+//! ingest → features → cluster → rank (rules, score, top-k) → output (explain, write, publish)
+//! ```
+//!
+//! The output directory is opened first (an unwritable directory fails before any work), and
+//! nothing is published until every file is complete.
+
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+use tracing::info;
+
+use crate::cluster::store::{StoredModel, CENTROIDS_FILE};
+use crate::cluster::{self, ClusterModel};
+use crate::config::{ResolvedConfig, RunConfig};
+use crate::error::Error;
+use crate::features::PartnerFeatures;
+use crate::ingest::{hex, ingest};
+use crate::output::manifest::{peak_rss_mb, Counts, InputRecord, ModelRecord, StageTiming};
+use crate::output::shortlist::{self, ShortlistContext};
+use crate::output::{self, atomic, RunManifest, Staging};
+use crate::rank;
+use crate::reference::Reference;
+use crate::rules::RuleSet;
+use crate::score::Scorer;
+use crate::telemetry::Progress;
+use crate::PartnerIdx;
+
+/// Runs the whole job on a thread pool of `config.threads`.
+pub fn run(config: &RunConfig, progress: Progress) -> Result<RunManifest, Error> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.threads)
+        .build()
+        .map_err(|e| Error::Threads {
+            threads: config.threads,
+            reason: e.to_string(),
+        })?;
+    pool.install(|| run_stages(config, progress))
+}
+
+fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Error> {
+    let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let reference = Reference::builtin();
+    let mut clock = StageClock::default();
+    let mut staging = Staging::open(&config.out_dir)?;
+
+    let spinner = progress.stage("ingest", 0);
+    let ingested = clock.time("ingest", || ingest(&config.profiles, reference))?;
+    spinner.finish_and_clear();
+    let profiles = &ingested.profiles;
+    info!(target: "sstc_match::ingest", rows = ingested.rows_read, rejected = ingested.rows_rejected, valid = profiles.len());
+
+    let features = clock.time("features", || PartnerFeatures::build(profiles, reference, config.rarity));
+    let active: Vec<PartnerIdx> = (0..profiles.len() as PartnerIdx)
+        .filter(|&i| profiles[i as usize].active)
+        .collect();
+
+    let spinner = progress.stage("cluster", 0);
+    let (model, assignment) = clock.time("cluster", || cluster_stage(config, &features, &active))?;
+    spinner.finish_and_clear();
+
+    let scorer = Scorer::new(
+        &features,
+        &reference.actor_compatibility,
+        config.geography,
+        config.weights,
+    );
+    let rules = RuleSet::default_rules();
+    let bar = progress.stage("rank", active.len() as u64);
+    let (lists, stats) = clock.time("rank", || {
+        rank::shortlists(&scorer, &rules, &active, config.top_k, &|n| bar.inc(n))
+    });
+    bar.finish_and_clear();
+    info!(target: "sstc_match::rank", partners = active.len(), pairs_scored = stats.pairs_scored);
+
+    let resolved = config.resolved(model.as_ref().map_or(0, ClusterModel::k));
+    let run_id = run_id(&ingested.sha256, &resolved);
+    let bar = progress.stage("write", lists.len() as u64);
+    let shortlist_rows = clock.time("output", || -> Result<usize, Error> {
+        let context = ShortlistContext {
+            run_id: &run_id,
+            profiles,
+            reference,
+            assignment: &assignment,
+            scorer: &scorer,
+        };
+        let rows = shortlist::write(&mut staging, &context, &lists, &|n| bar.inc(n))?;
+        output::write_rejects(&mut staging, &ingested.rejects)?;
+        let summaries = match &model {
+            Some(model) => cluster::summarise(&assignment, model.k(), profiles, reference),
+            None => Vec::new(),
+        };
+        output::write_clusters(&mut staging, &summaries)?;
+        if let (Some(model), false) = (&model, config.reuse_model) {
+            let stored = StoredModel::new(model, &ingested.sha256);
+            let json = serde_json::to_vec_pretty(&stored).map_err(output::OutputError::from)?;
+            atomic::write_file_atomic(&config.model_dir.join(CENTROIDS_FILE), &json)?;
+        }
+        Ok(rows)
+    })?;
+    bar.finish_and_clear();
+
+    let manifest = RunManifest {
+        run_id,
+        started_at,
+        finished_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: option_env!("SSTC_GIT_COMMIT").unwrap_or("unknown").to_string(),
+        input: InputRecord {
+            path: config.profiles.display_name(),
+            sha256: ingested.sha256.clone(),
+            rows_read: ingested.rows_read,
+            rows_rejected: ingested.rows_rejected,
+            problems: ingested.rejects.len(),
+            ignored_columns: ingested.ignored_columns.clone(),
+        },
+        config: resolved,
+        model: ModelRecord {
+            path: config.model_dir.join(CENTROIDS_FILE).display().to_string(),
+            reused: config.reuse_model,
+            k: model.as_ref().map_or(0, ClusterModel::k),
+            trained_on: model.as_ref().map_or(0, |m| m.trained_on),
+            inertia: model.as_ref().map_or(0.0, |m| m.inertia),
+        },
+        counts: Counts {
+            profiles: profiles.len(),
+            active_partners: active.len(),
+            shortlists: lists.iter().filter(|l| !l.hits.is_empty()).count(),
+            shortlist_rows,
+            pairs_scored: stats.pairs_scored,
+            pairs_removed_by_rule: rules
+                .names()
+                .into_iter()
+                .map(String::from)
+                .zip(stats.removed_by_rule.iter().copied())
+                .collect(),
+        },
+        timings: clock.timings,
+        peak_rss_mb: peak_rss_mb(),
+        outputs: staging.finished().iter().cloned().collect(),
+        exit_code: if ingested.rows_rejected > 0 { 1 } else { 0 },
+    };
+    output::publish(staging, &manifest)?;
+    info!(target: "sstc_match::output", run_id = %manifest.run_id, rows = shortlist_rows, dir = %config.out_dir.display());
+    Ok(manifest)
+}
+
+/// Fits (or reads) the centroids and assigns every partner to one.
+fn cluster_stage(
+    config: &RunConfig,
+    features: &PartnerFeatures,
+    active: &[PartnerIdx],
+) -> Result<(Option<ClusterModel>, Vec<u32>), Error> {
+    let model = if config.reuse_model {
+        StoredModel::load(&config.model_dir.join(CENTROIDS_FILE))?
+    } else {
+        // With no active partner left, the clusters still describe the valid profiles.
+        let all: Vec<PartnerIdx>;
+        let fit_on = if active.is_empty() {
+            all = (0..features.len() as PartnerIdx).collect();
+            &all
+        } else {
+            active
+        };
+        if fit_on.is_empty() {
+            return Ok((None, Vec::new()));
+        }
+        let k = config
+            .clusters
+            .unwrap_or_else(|| cluster::default_cluster_count(fit_on.len()));
+        cluster::fit(features, fit_on, k, config.seed)?
+    };
+    let assignment = model.assign(features);
+    Ok((Some(model), assignment))
+}
+
+/// A deterministic run id: the same input, configuration and engine version give the same id
+/// (the thread count is left out: it never changes results).
+fn run_id(input_sha256: &str, config: &ResolvedConfig) -> String {
+    let mut config = config.clone();
+    config.threads = 0;
+    let mut hasher = Sha256::new();
+    hasher.update(env!("CARGO_PKG_VERSION"));
+    hasher.update(input_sha256);
+    hasher.update(serde_json::to_vec(&config).expect("config serialises"));
+    hex(&hasher.finalize())[..16].to_string()
+}
+
+/// Wall time per stage, in pipeline order.
+#[derive(Default)]
+struct StageClock {
+    timings: Vec<StageTiming>,
+}
+
+impl StageClock {
+    fn time<T>(&mut self, stage: &str, work: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let result = work();
+        let seconds = start.elapsed().as_secs_f64();
+        info!(target: "sstc_match::pipeline", stage, seconds);
+        self.timings.push(StageTiming {
+            stage: stage.to_string(),
+            seconds: (seconds * 1e4).round() / 1e4,
+        });
+        result
+    }
+}

@@ -1,0 +1,107 @@
+//! Rank: give me the best k candidates of every partner, in a stable order.
+//!
+//! Input: a [`Scorer`], the [`RuleSet`] and the partners to rank for (any subset, so the query
+//! side can be split into shards and merged). Output: one [`Shortlist`] per partner, in the
+//! order given, and [`RankStats`] (pairs scored, pairs each rule removed).
+//!
+//! Candidates are scanned exhaustively; partners are processed in parallel blocks with rayon,
+//! each block owning its collectors (no shared mutable state). Memory is O(partners × k).
+//!
+//! **Invariant:** the output is identical for any thread count (each partner's list is
+//! computed by one thread, and [`top_k`] orders totally).
+
+pub mod top_k;
+
+use rayon::prelude::*;
+
+use crate::rules::RuleSet;
+use crate::score::Scorer;
+use crate::PartnerIdx;
+
+pub use top_k::{Hit, TopK};
+
+/// Partners per parallel task: big enough to amortise scheduling, small enough to balance.
+const QUERY_BLOCK: usize = 32;
+
+/// The best candidates of one partner, best first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shortlist {
+    /// The partner the list is for.
+    pub partner: PartnerIdx,
+    /// Its candidates, ranked.
+    pub hits: Vec<Hit>,
+}
+
+/// Counters of a ranking pass.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RankStats {
+    /// Pairs that passed every rule and were scored.
+    pub pairs_scored: u64,
+    /// Pairs removed, per rule (same order as [`RuleSet::names`]).
+    pub removed_by_rule: Vec<u64>,
+}
+
+impl RankStats {
+    fn merge(mut self, other: RankStats) -> RankStats {
+        self.pairs_scored += other.pairs_scored;
+        for (mine, theirs) in self.removed_by_rule.iter_mut().zip(other.removed_by_rule) {
+            *mine += theirs;
+        }
+        self
+    }
+}
+
+/// Ranks every candidate for each partner in `partners`; `progress` is told how many partners
+/// each finished block held.
+pub fn shortlists(
+    scorer: &Scorer,
+    rules: &RuleSet,
+    partners: &[PartnerIdx],
+    k: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> (Vec<Shortlist>, RankStats) {
+    let features = scorer.features();
+    let candidates = features.len() as PartnerIdx;
+    let blocks: Vec<(Vec<Shortlist>, RankStats)> = partners
+        .par_chunks(QUERY_BLOCK)
+        .map(|block| {
+            let mut stats = RankStats {
+                pairs_scored: 0,
+                removed_by_rule: vec![0; rules.len()],
+            };
+            let lists = block
+                .iter()
+                .map(|&partner| {
+                    let mut top = TopK::new(k);
+                    for candidate in 0..candidates {
+                        if let Some(rule) = rules.first_refusal(features, partner, candidate) {
+                            stats.removed_by_rule[rule] += 1;
+                            continue;
+                        }
+                        stats.pairs_scored += 1;
+                        top.push(Hit {
+                            candidate,
+                            score: scorer.score(partner, candidate),
+                        });
+                    }
+                    Shortlist {
+                        partner,
+                        hits: top.into_sorted(),
+                    }
+                })
+                .collect();
+            progress(block.len() as u64);
+            (lists, stats)
+        })
+        .collect();
+    let mut all = Vec::with_capacity(partners.len());
+    let mut total = RankStats {
+        pairs_scored: 0,
+        removed_by_rule: vec![0; rules.len()],
+    };
+    for (lists, stats) in blocks {
+        all.extend(lists);
+        total = total.merge(stats);
+    }
+    (all, total)
+}

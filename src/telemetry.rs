@@ -1,0 +1,78 @@
+//! Telemetry: structured logs and per-stage progress bars.
+//!
+//! Input: verbosity and format flags, and whether stderr is a terminal. Output: a `tracing`
+//! subscriber on stderr (targets `sstc_match::<stage>`, values as fields, never contact
+//! data) and [`Progress`], which hands out progress bars that are hidden with `--quiet`, when
+//! stderr is not a terminal, or when `CI` is set.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::LogFormat;
+
+/// Installs the log subscriber: warnings by default, `-v` info, `-vv` debug.
+pub fn init_logging(verbosity: u8, format: LogFormat) {
+    let level = match verbosity {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_env("SSTC_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Hands out progress bars, or hidden ones.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    visible: bool,
+}
+
+impl Progress {
+    /// Bars are visible unless `quiet`, stderr is not a terminal, or `CI` is set.
+    pub fn new(quiet: bool) -> Self {
+        Progress {
+            visible: !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
+        }
+    }
+
+    /// Never shows anything (library use, tests).
+    pub fn hidden() -> Self {
+        Progress { visible: false }
+    }
+
+    /// A bar for one stage of `len` units (`0` for a spinner).
+    pub fn stage(&self, name: &str, len: u64) -> ProgressBar {
+        if !self.visible {
+            return ProgressBar::hidden();
+        }
+        let bar = if len == 0 {
+            ProgressBar::new_spinner()
+        } else {
+            ProgressBar::new(len)
+        };
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        let template = if len == 0 {
+            "{spinner} {prefix:>9} {elapsed:>4} {msg}"
+        } else {
+            "{spinner} {prefix:>9} [{bar:30}] {pos}/{len} {elapsed:>4} eta {eta} {msg}"
+        };
+        bar.set_style(
+            ProgressStyle::with_template(template)
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(name.to_string());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    }
+}
