@@ -79,7 +79,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     info!(target: "sstc_match::rank", partners = active.len(), pairs_scored = stats.pairs_scored);
 
     let resolved = config.resolved(model.as_ref().map_or(0, ClusterModel::k));
-    let run_id = run_id(&ingested.sha256, &resolved);
+    let run_id = run_id(&ingested.content_digest, &resolved);
     let bar = progress.stage("write", lists.len() as u64);
     let shortlist_rows = clock.time("output", || -> Result<usize, Error> {
         let context = ShortlistContext {
@@ -114,6 +114,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         input: InputRecord {
             path: config.profiles.display_name(),
             sha256: ingested.sha256.clone(),
+            content_digest: ingested.content_digest.clone(),
             rows_read: ingested.rows_read,
             rows_rejected: ingested.rows_rejected,
             problems: ingested.rejects.len(),
@@ -179,14 +180,17 @@ fn cluster_stage(
     Ok((Some(model), assignment))
 }
 
-/// A deterministic run id: the same input, configuration and engine version give the same id
-/// (the thread count is left out: it never changes results).
-fn run_id(input_sha256: &str, config: &ResolvedConfig) -> String {
+/// A deterministic run id: the same input content (rows in any order), configuration and
+/// engine version give the same id. The thread count and the input's file name are left out:
+/// they never change results.
+fn run_id(content_digest: &str, config: &ResolvedConfig) -> String {
     let mut config = config.clone();
     config.threads = 0;
+    config.profiles.clear();
+    config.model_dir.clear();
     let mut hasher = Sha256::new();
     hasher.update(env!("CARGO_PKG_VERSION"));
-    hasher.update(input_sha256);
+    hasher.update(content_digest);
     hasher.update(serde_json::to_vec(&config).expect("config serialises"));
     hex(&hasher.finalize())[..16].to_string()
 }

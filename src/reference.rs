@@ -157,6 +157,8 @@ pub struct Reference {
     city_index: HashMap<(u16, String), u32>,
     /// Actor-type compatibility, row-major `actor_types.len()²`, symmetric, in [0, 1].
     pub actor_compatibility: Vec<f32>,
+    /// A short noun per actor type for sentences ("UN agency"), by actor-type index.
+    pub actor_nouns: Vec<String>,
 }
 
 static BUILTIN: OnceLock<Reference> = OnceLock::new();
@@ -206,7 +208,22 @@ impl Reference {
             &read(embedded!("data/mappings/actor_compatibility.csv"))?,
             &actor_types,
         )?;
+        let nouns = read(embedded!("data/mappings/actor_type_nouns.csv"))?;
+        let noun_ids = column(&nouns, "id")?;
+        let noun_texts = column(&nouns, "noun")?;
+        let actor_nouns = actor_types
+            .ids()
+            .iter()
+            .map(|id| {
+                noun_ids
+                    .iter()
+                    .position(|n| n == id)
+                    .map(|i| noun_texts[i].clone())
+                    .ok_or_else(|| format!("actor_type_nouns.csv: no noun for {id}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Reference {
+            actor_nouns,
             themes,
             theme_families,
             actor_types,

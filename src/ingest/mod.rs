@@ -46,6 +46,9 @@ pub struct Ingested {
     pub rows_rejected: usize,
     /// sha256 of the input bytes, hex.
     pub sha256: String,
+    /// Order-independent digest of the table's content (see [`content_digest`]): the same
+    /// rows in any order, with columns in any order, give the same digest.
+    pub content_digest: String,
     /// Columns present in the file that the contract does not define (ignored).
     pub ignored_columns: Vec<String>,
 }
@@ -141,8 +144,33 @@ pub fn ingest(source: &TableSource, reference: &Reference) -> Result<Ingested, I
         rows_read: table.height(),
         rows_rejected,
         sha256,
+        content_digest: content_digest(&table),
         ignored_columns,
     })
+}
+
+/// A multiset hash of the rows: each row's `column=value` pairs, sorted by column name, are
+/// hashed with sha256, and the row hashes are added (wrapping, 128-bit lanes), so neither row
+/// nor column order changes the result.
+pub fn content_digest(table: &StringTable) -> String {
+    let mut order: Vec<usize> = (0..table.column_names().len()).collect();
+    order.sort_by(|&a, &b| table.column_names()[a].cmp(&table.column_names()[b]));
+    let (low, high) = (0..table.height())
+        .into_par_iter()
+        .map(|row| {
+            let mut hasher = Sha256::new();
+            for &c in &order {
+                hasher.update(table.column_names()[c].as_bytes());
+                hasher.update([0x1e]);
+                hasher.update(table.cell(c, row).unwrap_or_default().as_bytes());
+                hasher.update([0x1f]);
+            }
+            let digest = hasher.finalize();
+            let lane = |bytes: &[u8]| u128::from_le_bytes(bytes.try_into().expect("16 bytes"));
+            (lane(&digest[..16]), lane(&digest[16..]))
+        })
+        .reduce(|| (0, 0), |a, b| (a.0.wrapping_add(b.0), a.1.wrapping_add(b.1)));
+    format!("{high:032x}{low:032x}")
 }
 
 /// Lower-case hex of a digest.

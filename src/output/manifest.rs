@@ -48,6 +48,8 @@ pub struct InputRecord {
     pub path: String,
     /// sha256 of its bytes.
     pub sha256: String,
+    /// Order-independent digest of its rows (what the run id is built from).
+    pub content_digest: String,
     /// Data rows read.
     pub rows_read: usize,
     /// Rows rejected.

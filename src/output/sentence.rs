@@ -62,11 +62,11 @@ pub fn reason(
         ));
     }
     if raw(Term::ActorType) >= 0.7 {
-        let kind = |p: &Profile| plain(reference.actor_types.id(p.actor_type as usize));
+        let kind = |p: &Profile| reference.actor_nouns[p.actor_type as usize].as_str();
         let text = if partner.actor_type == candidate.actor_type {
             format!("peers of the same kind ({})", kind(partner))
         } else {
-            format!("a {} and a {} often partner", kind(partner), kind(candidate))
+            format!("{} and {} often partner", with_article(kind(partner)), with_article(kind(candidate)))
         };
         context.push((contribution(Term::ActorType), text));
     }
@@ -80,6 +80,12 @@ pub fn reason(
     } else {
         format!("{main}; {}.", join(&reasons))
     }
+}
+
+/// "a company", "an academic institution", "a UN agency".
+fn with_article(noun: &str) -> String {
+    let vowel_sound = noun.starts_with(['a', 'e', 'i', 'o']) && !noun.starts_with("UN");
+    format!("{} {noun}", if vowel_sound { "an" } else { "a" })
 }
 
 fn plain(id: &str) -> String {
@@ -144,6 +150,8 @@ mod tests {
         assert_eq!(thousands(5920), "5,920");
         assert_eq!(lower_first("Social protection"), "social protection");
         assert_eq!(lower_first("HIV/AIDS at work"), "HIV/AIDS at work");
+        assert_eq!(with_article("academic institution"), "an academic institution");
+        assert_eq!(with_article("UN agency"), "a UN agency");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1234567), "1,234,567");
     }

@@ -1,0 +1,158 @@
+//! Command-line behaviour a user and a scheduler rely on: exit codes, error messages that
+//! name what to fix, outputs that survive a failed run, both input formats, model reuse.
+
+mod util;
+
+use util::{code, repo, stderr, Csv, Dir};
+
+const HEADER: &str = "id,name,actor_type,country_iso3,city,offers,needs";
+const GOOD: &str = "\
+a,Alpha,local_authority,SEN,Dakar,urban_development,informal_economy
+b,Beta,sse_unit,SEN,Thiès,informal_economy,urban_development
+c,Gamma,workers_organisation,CIV,Abidjan,labour_rights,informal_economy";
+
+fn run(dir: &Dir, profiles: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["run", "--profiles", profiles, "--out", "out", "--model-dir", "model", "-q"];
+    args.extend_from_slice(extra);
+    dir.run(&args)
+}
+
+#[test]
+fn clean_input_exits_0_and_writes_every_output() {
+    let dir = Dir::new();
+    dir.write("p.csv", &format!("{HEADER}\n{GOOD}\n"));
+    let output = run(&dir, "p.csv", &[]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    for file in ["shortlist.csv", "shortlist.parquet", "rejects.csv", "clusters.csv", "manifest.json"] {
+        assert!(dir.path("out").join(file).exists(), "{file} written");
+    }
+    assert!(!dir.path("out/.staging").exists(), "no staging left behind");
+    assert!(dir.path("model/centroids.json").exists(), "centroids saved");
+    let shortlist = Csv::read(&dir.path("out/shortlist.csv"));
+    assert_eq!(shortlist.len(), 6, "3 partners × 2 candidates");
+}
+
+#[test]
+fn rejected_rows_exit_1_and_the_rest_is_matched() {
+    let dir = Dir::new();
+    dir.write("p.csv", &format!("{HEADER}\n{GOOD}\nd,Delta,not_a_type,KEN,,,\n"));
+    let output = run(&dir, "p.csv", &[]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    assert!(stderr(&output).contains("1 input rows rejected (see rejects.csv)"));
+    let rejects = Csv::read(&dir.path("out/rejects.csv"));
+    assert_eq!(rejects.len(), 1);
+    assert_eq!(rejects.get(0, "row"), "4");
+    assert_eq!(rejects.get(0, "column"), "actor_type");
+    let partners = Csv::read(&dir.path("out/shortlist.csv")).column("partner_id");
+    for id in ["a", "b", "c"] {
+        assert!(partners.iter().any(|p| p == id), "{id} still matched");
+    }
+}
+
+#[test]
+fn missing_required_column_exits_2_naming_it_and_writes_nothing() {
+    let dir = Dir::new();
+    dir.write("p.csv", "id,name,country_iso3\na,Alpha,SEN\n");
+    let output = run(&dir, "p.csv", &[]);
+    assert_eq!(code(&output), 2);
+    let message = stderr(&output);
+    assert!(message.contains("p.csv") && message.contains("missing required column(s) actor_type"), "{message}");
+    assert!(!dir.path("out/shortlist.csv").exists());
+}
+
+#[test]
+fn unknown_weight_exits_2_listing_valid_terms() {
+    let dir = Dir::new();
+    let output = dir.run(&["run", "--weight", "nonsense=1", "--out", "out", "-q"]);
+    assert_eq!(code(&output), 2);
+    let message = stderr(&output);
+    assert!(message.contains("unknown term 'nonsense'"), "{message}");
+    for term in ["expertise", "geography", "values", "sector", "actor_type", "language"] {
+        assert!(message.contains(term), "{term} listed in: {message}");
+    }
+}
+
+#[test]
+fn not_csv_or_parquet_exits_2_with_the_fix() {
+    let dir = Dir::new();
+    dir.write("p.xlsx", "whatever");
+    let output = run(&dir, "p.xlsx", &[]);
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("p.xlsx: not a CSV or Parquet file; give it a .csv or .parquet extension"));
+    let output = run(&dir, "missing.csv", &[]);
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("missing.csv: cannot read the file"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_failed_run_leaves_the_previous_outputs_untouched() {
+    let dir = Dir::new();
+    dir.write("good.csv", &format!("{HEADER}\n{GOOD}\n"));
+    dir.write("bad.csv", "id,name\nx,y\n");
+    assert_eq!(code(&run(&dir, "good.csv", &[])), 0);
+    let before = std::fs::read(dir.path("out/shortlist.csv")).unwrap();
+    let manifest = std::fs::read(dir.path("out/manifest.json")).unwrap();
+    assert_eq!(code(&run(&dir, "bad.csv", &[])), 2);
+    assert_eq!(std::fs::read(dir.path("out/shortlist.csv")).unwrap(), before);
+    assert_eq!(std::fs::read(dir.path("out/manifest.json")).unwrap(), manifest);
+    assert!(!dir.path("out/.staging").exists());
+}
+
+#[test]
+fn parquet_input_gives_the_same_shortlist_as_csv() {
+    let dir = Dir::new();
+    for file in ["p.csv", "p.parquet"] {
+        let output = dir.run(&["generate", "--n", "150", "--seed", "5", "--out", file]);
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+    }
+    let csv = dir.run(&["run", "--profiles", "p.csv", "--out", "a", "--model-dir", "m", "-q"]);
+    let parquet = dir.run(&["run", "--profiles", "p.parquet", "--out", "b", "--model-dir", "m", "-q"]);
+    assert_eq!(code(&csv), code(&parquet));
+    assert_eq!(
+        std::fs::read(dir.path("a/shortlist.csv")).unwrap(),
+        std::fs::read(dir.path("b/shortlist.csv")).unwrap()
+    );
+}
+
+#[test]
+fn reused_centroids_reproduce_the_clusters() {
+    let dir = Dir::new();
+    dir.run(&["generate", "--n", "300", "--seed", "9", "--out", "p.csv"]);
+    assert!(code(&run(&dir, "p.csv", &["--clusters", "4"])) <= 1);
+    let first = std::fs::read(dir.path("out/clusters.csv")).unwrap();
+    let reuse = dir.run(&["run", "--profiles", "p.csv", "--out", "again", "--model-dir", "model", "--reuse-model", "-q"]);
+    assert!(code(&reuse) <= 1, "{}", stderr(&reuse));
+    assert_eq!(std::fs::read(dir.path("again/clusters.csv")).unwrap(), first);
+    let missing = dir.run(&["run", "--profiles", "p.csv", "--out", "x", "--model-dir", "nowhere", "--reuse-model", "-q"]);
+    assert_eq!(code(&missing), 2);
+    assert!(stderr(&missing).contains("run once without --reuse-model"), "{}", stderr(&missing));
+}
+
+#[test]
+fn shipped_default_set_gives_every_active_partner_a_shortlist() {
+    let dir = Dir::new();
+    let output = dir.run(&["run", "--out", "out", "--model-dir", "model", "-q"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path("out/manifest.json")).unwrap()).unwrap();
+    let counts = &manifest["counts"];
+    assert!(counts["active_partners"].as_u64().unwrap() > 1900);
+    assert_eq!(counts["shortlists"], counts["active_partners"]);
+    assert_eq!(counts["shortlist_rows"].as_u64().unwrap(), 10 * counts["active_partners"].as_u64().unwrap());
+    let shortlist = Csv::read(&dir.path("out/shortlist.csv"));
+    let reasons = shortlist.column("reason");
+    assert!(reasons.iter().all(|r| r.ends_with('.') && r.len() > 40), "every row has a sentence");
+    assert!(shortlist.column("partner_id").iter().any(|p| p == "country-ken"), "real countries matched");
+}
+
+#[test]
+fn committed_default_profiles_are_what_the_generator_makes() {
+    let dir = Dir::new();
+    let output = dir.run(&["generate", "--n", "2000", "--seed", "42", "--with-seed-countries", "--out", "d.csv"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_eq!(
+        std::fs::read(dir.path("d.csv")).unwrap(),
+        std::fs::read(repo("data/profiles/default.csv")).unwrap(),
+        "data/profiles/default.csv is stale: regenerate it with the command in data/README.md"
+    );
+}

@@ -1,0 +1,42 @@
+//! Golden test: a six-partner fixture whose best matches are obvious by construction, and
+//! whose whole shortlist was checked by hand.
+//!
+//! The fixture (`tests/data/golden/profiles.csv`): the City of Dakar needs informal-economy
+//! expertise and offers urban development; a street vendors' cooperative in Thiès, 57 km
+//! away, offers exactly that and needs exactly what Dakar offers, shares street vending,
+//! French and nearly the same values. A transport union in Abidjan needs informal-economy
+//! expertise (one-way match with Thiès). A Paris employers' federation and a Nairobi
+//! university match nobody's needs. One inactive NGO must appear nowhere.
+//!
+//! Hand check of the top pair (default weights, `--geo-scale-km 2000`):
+//! expertise 0.40 × 1 (each side covers all the other's needs) = 0.4;
+//! geography 0.15 × (0.75·exp(-56.7/2000) + 0.25·1) = 0.146855;
+//! values 0.15 × (7.9 / 8) = 0.148125 (they differ by 0.1 on solidarity only);
+//! sector 0.10 × 1; actor type 0.10 × 0.6 (local authority × SSE unit); language 0.10 × 1.
+//! Sum 0.95498: rank 1 for both, direction `mutual`.
+
+mod util;
+
+use util::{code, repo, Dir};
+
+#[test]
+fn golden_shortlist_matches_the_hand_checked_file() {
+    let dir = Dir::new();
+    let profiles = repo("tests/data/golden/profiles.csv");
+    let output = dir.run(&[
+        "run",
+        "--profiles",
+        profiles.to_str().unwrap(),
+        "--out",
+        "out",
+        "--model-dir",
+        "model",
+        "--top-k",
+        "3",
+        "--quiet",
+    ]);
+    assert_eq!(code(&output), 0, "{}", util::stderr(&output));
+    let got = std::fs::read_to_string(dir.path("out/shortlist.csv")).unwrap();
+    let expected = std::fs::read_to_string(repo("tests/data/golden/shortlist.csv")).unwrap();
+    assert_eq!(got, expected, "shortlist differs from the hand-checked golden file");
+}

@@ -1,0 +1,83 @@
+//! Shared test harness: run the real binary in a temporary directory, read its CSV outputs
+//! through the engine's own table reader.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sstc_match::table::{StringTable, TableSource};
+
+/// A scratch directory with helpers to run `sstc-match` in it.
+pub struct Dir {
+    pub root: tempfile::TempDir,
+}
+
+impl Dir {
+    pub fn new() -> Self {
+        Dir {
+            root: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.root.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, text).expect("write fixture");
+        path
+    }
+
+    /// Runs `sstc-match ARGS` with this directory as the working directory.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_sstc-match"))
+            .args(args)
+            .current_dir(self.root.path())
+            .env_remove("SSTC_LOG")
+            .output()
+            .expect("the binary runs")
+    }
+}
+
+/// The repository's file at `relative`.
+pub fn repo(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn code(output: &Output) -> i32 {
+    output.status.code().expect("exited normally")
+}
+
+/// A CSV output as rows of (column → cell) lookups.
+pub struct Csv {
+    pub table: StringTable,
+}
+
+impl Csv {
+    pub fn read(path: &Path) -> Self {
+        Csv {
+            table: StringTable::read(&TableSource::File(path.to_path_buf())).expect("readable CSV"),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.height()
+    }
+
+    pub fn get(&self, row: usize, column: &str) -> String {
+        let c = self
+            .table
+            .position(column)
+            .unwrap_or_else(|| panic!("no column {column}"));
+        self.table.cell(c, row).unwrap_or_default().to_string()
+    }
+
+    pub fn column(&self, column: &str) -> Vec<String> {
+        (0..self.len()).map(|r| self.get(r, column)).collect()
+    }
+}
