@@ -5,8 +5,7 @@
 //! a bad value is. The other direction: [`write_frame`] writes a polars `DataFrame` as CSV or
 //! Parquet, chosen by [`TableFormat`].
 
-use std::fs::File;
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -36,7 +35,15 @@ impl TableSource {
         }
     }
 
-    /// The raw bytes of the source (used for hashing into the manifest).
+    /// The format: a file's extension, or the embedded bytes' declared format.
+    pub fn format(&self) -> Result<TableFormat, TableError> {
+        match self {
+            TableSource::File(path) => TableFormat::from_path(path),
+            TableSource::Embedded { format, .. } => Ok(*format),
+        }
+    }
+
+    /// The raw bytes of the source.
     pub fn read_bytes(&self) -> Result<Vec<u8>, TableError> {
         match self {
             TableSource::File(path) => {
@@ -135,24 +142,14 @@ pub struct StringTable {
 impl StringTable {
     /// Reads a whole source.
     pub fn read(source: &TableSource) -> Result<Self, TableError> {
-        let name = source.display_name();
-        let frame = match source {
-            TableSource::File(path) => {
-                let format = TableFormat::from_path(path)?;
-                let mut bytes = Vec::new();
-                File::open(path)
-                    .and_then(|mut f| f.read_to_end(&mut bytes))
-                    .map_err(|e| TableError::Unreadable {
-                        source_name: name.clone(),
-                        reason: e.to_string(),
-                    })?;
-                read_frame(Cursor::new(bytes), format, &name)?
-            }
-            TableSource::Embedded { bytes, format, .. } => {
-                read_frame(Cursor::new(*bytes), *format, &name)?
-            }
-        };
-        Self::from_frame(frame, name)
+        let format = source.format()?;
+        Self::parse(source.read_bytes()?, format, source.display_name())
+    }
+
+    /// Parses bytes already read (so a caller that hashes them reads the file once).
+    pub fn parse(bytes: Vec<u8>, format: TableFormat, source_name: String) -> Result<Self, TableError> {
+        let frame = read_frame(Cursor::new(bytes), format, &source_name)?;
+        Self::from_frame(frame, source_name)
     }
 
     fn from_frame(frame: DataFrame, source_name: String) -> Result<Self, TableError> {

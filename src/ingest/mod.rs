@@ -73,11 +73,11 @@ pub enum IngestError {
 
 /// Reads, validates and sorts the profiles of one table.
 pub fn ingest(source: &TableSource, reference: &Reference) -> Result<Ingested, IngestError> {
+    let format = source.format()?;
     let bytes = source.read_bytes()?;
     let sha256 = hex(&Sha256::digest(&bytes));
-    drop(bytes);
-    let table = StringTable::read(source)?;
-    let columns = Columns::locate(&table)?;
+    let table = StringTable::parse(bytes, format, source.display_name())?;
+    let columns = Columns::locate(&table, reference)?;
     let file = table.source_name().to_string();
 
     let outcomes: Vec<Result<Profile, Vec<Rejection>>> = (0..table.height())

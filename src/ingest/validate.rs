@@ -55,7 +55,7 @@ pub struct Columns {
 
 impl Columns {
     /// Finds the columns by header name; fails naming every missing required column.
-    pub fn locate(table: &StringTable) -> Result<Self, IngestError> {
+    pub fn locate(table: &StringTable, reference: &Reference) -> Result<Self, IngestError> {
         let missing: Vec<String> = REQUIRED_COLUMNS
             .iter()
             .filter(|name| table.position(name).is_none())
@@ -68,7 +68,6 @@ impl Columns {
                 found: table.column_names().to_vec(),
             });
         }
-        let reference = Reference::builtin();
         let position = |name: &str| table.position(name).expect("checked above");
         Ok(Columns {
             id: position("id"),

@@ -42,6 +42,13 @@ pub struct RankStats {
 }
 
 impl RankStats {
+    fn new(rules: &RuleSet) -> Self {
+        RankStats {
+            pairs_scored: 0,
+            removed_by_rule: vec![0; rules.len()],
+        }
+    }
+
     fn merge(mut self, other: RankStats) -> RankStats {
         self.pairs_scored += other.pairs_scored;
         for (mine, theirs) in self.removed_by_rule.iter_mut().zip(other.removed_by_rule) {
@@ -65,10 +72,7 @@ pub fn shortlists(
     let blocks: Vec<(Vec<Shortlist>, RankStats)> = partners
         .par_chunks(QUERY_BLOCK)
         .map(|block| {
-            let mut stats = RankStats {
-                pairs_scored: 0,
-                removed_by_rule: vec![0; rules.len()],
-            };
+            let mut stats = RankStats::new(rules);
             let lists = block
                 .iter()
                 .map(|&partner| {
@@ -95,10 +99,7 @@ pub fn shortlists(
         })
         .collect();
     let mut all = Vec::with_capacity(partners.len());
-    let mut total = RankStats {
-        pairs_scored: 0,
-        removed_by_rule: vec![0; rules.len()],
-    };
+    let mut total = RankStats::new(rules);
     for (lists, stats) in blocks {
         all.extend(lists);
         total = total.merge(stats);

@@ -64,12 +64,6 @@ impl TopK {
         self.buffer.push(hit);
     }
 
-    /// Whether a hit with this score could still enter (used to skip work).
-    #[inline]
-    pub fn admits_score(&self, score: Score) -> bool {
-        self.threshold.is_none_or(|t| score >= t.score)
-    }
-
     fn truncate_to_k(&mut self) {
         self.buffer.select_nth_unstable_by(self.k - 1, ranking_order);
         self.buffer.truncate(self.k);
