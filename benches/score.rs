@@ -9,17 +9,25 @@ use sstc_match::config::weights::default_weights;
 use sstc_match::rank;
 use sstc_match::reference::Reference;
 use sstc_match::rules::RuleSet;
-use sstc_match::score::{GeographyKernel, Scorer};
+use sstc_match::modality::TriangularDefinition;
+use sstc_match::score::{GeographyKernel, MutualRule, ScoreSettings, Scorer, Weights};
 use sstc_match::PartnerIdx;
 
-const KERNEL: GeographyKernel = GeographyKernel {
-    scale_km: 2000.0,
-    region_share: 0.25,
-};
+fn settings(weights: Weights) -> ScoreSettings {
+    ScoreSettings {
+        weights,
+        geography: GeographyKernel {
+            scale_km: 2000.0,
+            region_share: 0.25,
+        },
+        mutual: MutualRule::Harmonic,
+        triangular: TriangularDefinition::A,
+    }
+}
 
 fn score(c: &mut Criterion) {
     let features = fixtures::features(20_000);
-    let scorer = Scorer::new(&features, &Reference::builtin().actor_compatibility, KERNEL, default_weights());
+    let scorer = Scorer::new(&features, &Reference::builtin().actor_compatibility, settings(default_weights()));
     let n = features.len() as PartnerIdx;
     let mut group = c.benchmark_group("score");
     group.throughput(Throughput::Elements(n as u64));
@@ -30,7 +38,7 @@ fn score(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("rank");
     group.sample_size(10);
-    let rules = RuleSet::default_rules();
+    let rules = RuleSet::new(&[], None, None);
     for partners in [200usize, 1000] {
         let queries: Vec<PartnerIdx> = (0..partners as PartnerIdx).collect();
         group.throughput(Throughput::Elements(partners as u64 * n as u64));

@@ -55,18 +55,74 @@ pub enum Command {
     /// into --out; all of them are replaced together (the manifest last), so a failure never
     /// leaves a half-written shortlist where the last good one stood.
     Run(RunArgs),
+    /// Explains one pair, shortlisted or not: every term's raw value, weight and
+    /// contribution, every rule's verdict, the modality and roles, the candidate's rank in the
+    /// partner's list and the gap to the list's last score.
+    Explain(ExplainArgs),
     /// Writes a synthetic profile population (clearly marked synthetic) for demos and
     /// benchmarks: real countries and cities, seeded, reproducible.
     Generate(GenerateArgs),
 }
 
-/// Flags of `run`.
+/// What and how to match: shared by `run` and `explain`.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub struct MatchArgs {
     /// Profile table (.csv or .parquet) in the contract of README.md. Default: the shipped
     /// set (17 real country profiles and 2,000 synthetic organisations and cities).
     #[arg(long, value_name = "FILE")]
     pub profiles: Option<PathBuf>,
+    /// Set one term weight, e.g. --weight complementarity=0.5 (repeatable; beats --weights).
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub weight: Vec<String>,
+    /// TOML weights file with a [weights] table (beats the defaults).
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<PathBuf>,
+    /// Geography: distance (km) at which the distance kernel falls to 1/e.
+    #[arg(long, value_name = "KM", default_value_t = 2000.0)]
+    pub geo_scale_km: f32,
+    /// Theme rarity weighting: 1 full inverse frequency, 0 off, in between softened.
+    #[arg(long, value_name = "R", default_value_t = 1.0)]
+    pub rarity: f32,
+    /// How the two directions of need coverage make mutual_benefit.
+    #[arg(long, value_name = "RULE", default_value = "harmonic", value_parser = ["harmonic", "min", "mean", "max"])]
+    pub mutual_rule: String,
+    /// Keep only pairs of this modality (repeatable): south-south, triangular, city-to-city,
+    /// decentralised, north-south, north-north, trade-union-sse, multi-stakeholder.
+    #[arg(long, value_name = "NAME")]
+    pub modality: Vec<String>,
+    /// Triangular definition: a (northern funder), b (northern funder or international
+    /// organisation), c (multilateral institution).
+    #[arg(long, value_name = "A|B|C", default_value = "a", value_parser = ["a", "b", "c", "A", "B", "C"])]
+    pub triangular_definition: String,
+    /// Switch off an optional rule (repeatable): shared_theme, demand_driven.
+    #[arg(long, value_name = "RULE")]
+    pub disable_rule: Vec<String>,
+    /// Pairs not to propose (already partners or recently contacted): a table with
+    /// source_id, target_id and optionally date (YYYY-MM-DD).
+    #[arg(long, value_name = "FILE")]
+    pub exclusions: Option<PathBuf>,
+    /// A dated exclusion lasts this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 365)]
+    pub exclusion_days: u32,
+    /// The run's date for dated exclusions (YYYY-MM-DD; default today, UTC).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// Override the Global South classification per country: a table with country_iso3 and
+    /// status (south or north).
+    #[arg(long, value_name = "FILE")]
+    pub development_status: Option<PathBuf>,
+    /// Actor-type compatibility table replacing data/mappings/actor_compatibility.csv
+    /// (same shape: symmetric, values 0 to 1).
+    #[arg(long, value_name = "FILE")]
+    pub actor_compatibility: Option<PathBuf>,
+}
+
+/// Flags of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// What and how to match.
+    #[command(flatten)]
+    pub matching: MatchArgs,
     /// Output directory.
     #[arg(long, value_name = "DIR", default_value = "out")]
     pub out: PathBuf,
@@ -79,12 +135,6 @@ pub struct RunArgs {
     /// Candidates per partner.
     #[arg(long, value_name = "K", default_value_t = 10)]
     pub top_k: usize,
-    /// Set one term weight, e.g. --weight expertise=0.5 (repeatable; beats --weights).
-    #[arg(long, value_name = "NAME=VALUE")]
-    pub weight: Vec<String>,
-    /// TOML weights file with a [weights] table (beats the defaults).
-    #[arg(long, value_name = "FILE")]
-    pub weights: Option<PathBuf>,
     /// Number of k-means clusters (default: about √(partners/20), 2 to 64).
     #[arg(long, value_name = "K")]
     pub clusters: Option<usize>,
@@ -94,12 +144,21 @@ pub struct RunArgs {
     /// Reuse the centroids in --model-dir instead of fitting new ones.
     #[arg(long)]
     pub reuse_model: bool,
-    /// Geography: distance (km) at which the distance kernel falls to 1/e.
-    #[arg(long, value_name = "KM", default_value_t = 2000.0)]
-    pub geo_scale_km: f32,
-    /// Theme rarity weighting: 1 full inverse frequency, 0 off, in between softened.
-    #[arg(long, value_name = "R", default_value_t = 1.0)]
-    pub rarity: f32,
+}
+
+/// Flags of `explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The partner whose list is explained (its id).
+    pub partner: String,
+    /// The candidate (its id).
+    pub candidate: String,
+    /// What and how to match (use the same flags as the run being explained).
+    #[command(flatten)]
+    pub matching: MatchArgs,
+    /// Length of the partner's list, for the gap to its last candidate.
+    #[arg(long, value_name = "K", default_value_t = 10)]
+    pub top_k: usize,
 }
 
 /// Flags of `generate`.
@@ -132,10 +191,10 @@ mod tests {
     #[test]
     fn weight_flags_repeat() {
         let cli = Cli::parse_from([
-            "sstc-match", "run", "--weight", "expertise=0.5", "--weight", "values=0",
+            "sstc-match", "run", "--weight", "complementarity=0.5", "--weight", "values=0",
         ]);
         let Command::Run(args) = cli.command else { panic!("run") };
-        assert_eq!(args.weight, vec!["expertise=0.5", "values=0"]);
+        assert_eq!(args.matching.weight, vec!["complementarity=0.5", "values=0"]);
         assert_eq!(args.top_k, 10);
     }
 }

@@ -31,6 +31,15 @@ pub enum Error {
     /// Outputs could not be written.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// The exclusions table cannot be used.
+    #[error(transparent)]
+    Exclusions(#[from] crate::rules::exclusions::ExclusionError),
+    /// `explain` was given an id that is not among the valid profiles.
+    #[error("no valid profile has id '{id}'; check the id, or rejects of the input")]
+    UnknownPartner {
+        /// The id given.
+        id: String,
+    },
     /// The worker thread pool could not start.
     #[error("cannot start {threads} worker threads: {reason}")]
     Threads {

@@ -10,7 +10,7 @@ use clap::Parser;
 use sstc_match::cli::{Cli, Command};
 use sstc_match::config::RunConfig;
 use sstc_match::telemetry::{self, Progress};
-use sstc_match::{generate, pipeline};
+use sstc_match::{explain, generate, pipeline};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -41,6 +41,10 @@ fn dispatch(command: Command, progress: Progress) -> anyhow::Result<u8> {
                 if manifest.input.rows_rejected > 0 { " (see rejects.csv)" } else { "" },
             );
             Ok(manifest.exit_code as u8)
+        }
+        Command::Explain(args) => {
+            print!("{}", explain::explain(&args)?);
+            Ok(0)
         }
         Command::Generate(args) => {
             let rows = generate::write(&args)?;

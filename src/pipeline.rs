@@ -17,10 +17,12 @@ use tracing::info;
 
 use crate::cluster::store::{StoredModel, CENTROIDS_FILE};
 use crate::cluster::{self, ClusterModel};
-use crate::config::{ResolvedConfig, RunConfig};
+use crate::config::{MatchConfig, ResolvedConfig, RunConfig};
 use crate::error::Error;
-use crate::features::PartnerFeatures;
-use crate::ingest::{hex, ingest};
+use crate::features::{FeatureSettings, PartnerFeatures};
+use crate::ingest::{hex, ingest, Ingested};
+use crate::rules::exclusions::ExclusionStats;
+use crate::rules::{Exclusions, ModalityFilter};
 use crate::output::manifest::{peak_rss_mb, Counts, InputRecord, ModelRecord, StageTiming};
 use crate::output::shortlist::{self, ShortlistContext};
 use crate::output::{self, atomic, RunManifest, Staging};
@@ -43,19 +45,63 @@ pub fn run(config: &RunConfig, progress: Progress) -> Result<RunManifest, Error>
     pool.install(|| run_stages(config, progress))
 }
 
+/// What every command that matches needs: valid profiles, their features, the rules.
+pub struct Prepared {
+    /// Ingest's result (profiles, rejects, hashes).
+    pub ingested: Ingested,
+    /// Feature blocks of the valid profiles.
+    pub features: PartnerFeatures,
+    /// The rules in force.
+    pub rules: RuleSet,
+    /// Counters of the exclusions table, when one was given.
+    pub exclusion_stats: Option<ExclusionStats>,
+}
+
+/// Ingests the profiles, builds features and the rule set.
+pub fn prepare(matching: &MatchConfig, clock: &mut StageClock, progress: Progress) -> Result<Prepared, Error> {
+    let reference = Reference::builtin();
+    let spinner = progress.stage("ingest", 0);
+    let ingested = clock.time("ingest", || ingest(&matching.profiles, reference))?;
+    spinner.finish_and_clear();
+    info!(target: "sstc_match::ingest", rows = ingested.rows_read, rejected = ingested.rows_rejected, valid = ingested.profiles.len());
+    let settings = FeatureSettings {
+        rarity: matching.rarity,
+        development_overrides: matching.development_overrides.clone(),
+    };
+    let features = clock.time("features", || PartnerFeatures::build(&ingested.profiles, reference, &settings));
+    let (exclusions, exclusion_stats) = match &matching.exclusions {
+        Some(settings) => {
+            let (exclusions, stats) = Exclusions::load(settings, &ingested.profiles)?;
+            (Some(exclusions), Some(stats))
+        }
+        None => (None, None),
+    };
+    let modality = (!matching.modality.is_empty()).then(|| ModalityFilter {
+        keep: matching.modality.clone(),
+        triangular: matching.score.triangular,
+    });
+    let rules = RuleSet::new(&matching.disabled_rules, modality, exclusions);
+    Ok(Prepared {
+        ingested,
+        features,
+        rules,
+        exclusion_stats,
+    })
+}
+
 fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Error> {
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let reference = Reference::builtin();
     let mut clock = StageClock::default();
     let mut staging = Staging::open(&config.out_dir)?;
 
-    let spinner = progress.stage("ingest", 0);
-    let ingested = clock.time("ingest", || ingest(&config.profiles, reference))?;
-    spinner.finish_and_clear();
+    let Prepared {
+        ingested,
+        features,
+        rules,
+        exclusion_stats,
+    } = prepare(&config.matching, &mut clock, progress)?;
     let profiles = &ingested.profiles;
-    info!(target: "sstc_match::ingest", rows = ingested.rows_read, rejected = ingested.rows_rejected, valid = profiles.len());
-
-    let features = clock.time("features", || PartnerFeatures::build(profiles, reference, config.rarity));
     let active: Vec<PartnerIdx> = (0..profiles.len() as PartnerIdx)
         .filter(|&i| profiles[i as usize].active)
         .collect();
@@ -64,13 +110,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     let (model, assignment) = clock.time("cluster", || cluster_stage(config, &features, &active))?;
     spinner.finish_and_clear();
 
-    let scorer = Scorer::new(
-        &features,
-        &reference.actor_compatibility,
-        config.geography,
-        config.weights,
-    );
-    let rules = RuleSet::default_rules();
+    let scorer = Scorer::new(&features, &config.matching.actor_compatibility, config.matching.score);
     let bar = progress.stage("rank", active.len() as u64);
     let (lists, stats) = clock.time("rank", || {
         rank::shortlists(&scorer, &rules, &active, config.top_k, &|n| bar.inc(n))
@@ -78,7 +118,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     bar.finish_and_clear();
     info!(target: "sstc_match::rank", partners = active.len(), pairs_scored = stats.pairs_scored);
 
-    let resolved = config.resolved(model.as_ref().map_or(0, ClusterModel::k));
+    let resolved = config.resolved(model.as_ref().map_or(0, ClusterModel::k), &rules.names());
     let run_id = run_id(&ingested.content_digest, &resolved);
     let bar = progress.stage("write", lists.len() as u64);
     let shortlist_rows = clock.time("output", || -> Result<usize, Error> {
@@ -112,7 +152,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         version: env!("CARGO_PKG_VERSION").to_string(),
         git_commit: option_env!("SSTC_GIT_COMMIT").unwrap_or("unknown").to_string(),
         input: InputRecord {
-            path: config.profiles.display_name(),
+            path: config.matching.profiles.display_name(),
             sha256: ingested.sha256.clone(),
             content_digest: ingested.content_digest.clone(),
             rows_read: ingested.rows_read,
@@ -141,6 +181,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
                 .zip(stats.removed_by_rule.iter().copied())
                 .collect(),
         },
+        exclusions: exclusion_stats,
         timings: clock.timings,
         peak_rss_mb: peak_rss_mb(),
         outputs: staging.finished().iter().cloned().collect(),
@@ -197,12 +238,13 @@ fn run_id(content_digest: &str, config: &ResolvedConfig) -> String {
 
 /// Wall time per stage, in pipeline order.
 #[derive(Default)]
-struct StageClock {
+pub struct StageClock {
     timings: Vec<StageTiming>,
 }
 
 impl StageClock {
-    fn time<T>(&mut self, stage: &str, work: impl FnOnce() -> T) -> T {
+    /// Runs one stage and records its wall time.
+    pub fn time<T>(&mut self, stage: &str, work: impl FnOnce() -> T) -> T {
         let start = Instant::now();
         let result = work();
         let seconds = start.elapsed().as_secs_f64();

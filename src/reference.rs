@@ -204,10 +204,8 @@ impl Reference {
                 city_index.insert(key, i as u32);
             }
         }
-        let actor_compatibility = compatibility(
-            &read(embedded!("data/mappings/actor_compatibility.csv"))?,
-            &actor_types,
-        )?;
+        let actor_compatibility =
+            compatibility_table(&embedded!("data/mappings/actor_compatibility.csv"), &actor_types)?;
         let nouns = read(embedded!("data/mappings/actor_type_nouns.csv"))?;
         let noun_ids = column(&nouns, "id")?;
         let noun_texts = column(&nouns, "noun")?;
@@ -386,24 +384,30 @@ fn cities(table: &StringTable, country_index: &HashMap<String, u16>) -> Result<V
     Ok(out)
 }
 
+/// Reads an actor-type compatibility table (a square matrix with an `actor_type` column and
+/// one column per actor type), checking it is complete, symmetric and within [0, 1].
+pub fn compatibility_table(source: &TableSource, actor_types: &Vocabulary) -> Result<Vec<f32>, String> {
+    compatibility(&read(source.clone())?, actor_types)
+}
+
 fn compatibility(table: &StringTable, actor_types: &Vocabulary) -> Result<Vec<f32>, String> {
     let n = actor_types.len();
     let mut matrix = vec![f32::NAN; n * n];
     let row_key = table
         .position("actor_type")
-        .ok_or("actor_compatibility.csv: no actor_type column")?;
+        .ok_or("no actor_type column; the first column names the actor type of each row")?;
     for row in 0..table.height() {
         let a_id = table.cell(row_key, row).unwrap_or_default();
         let a = actor_types
             .lookup(a_id)
-            .ok_or_else(|| format!("actor_compatibility.csv: unknown actor type {a_id}"))?;
+            .ok_or_else(|| format!("unknown actor type {a_id}"))?;
         for b in 0..n {
             let col = table
                 .position(actor_types.id(b))
-                .ok_or_else(|| format!("actor_compatibility.csv: no column {}", actor_types.id(b)))?;
+                .ok_or_else(|| format!("no column {}; every actor type needs a column", actor_types.id(b)))?;
             let value: f32 = number(table, col, row)?;
             if !(0.0..=1.0).contains(&value) {
-                return Err(format!("actor_compatibility.csv: {a_id} × {}: {value} is outside [0, 1]", actor_types.id(b)));
+                return Err(format!("{a_id} × {}: {value} is outside [0, 1]", actor_types.id(b)));
             }
             matrix[a as usize * n + b] = value;
         }
@@ -412,7 +416,7 @@ fn compatibility(table: &StringTable, actor_types: &Vocabulary) -> Result<Vec<f3
         for b in 0..n {
             if matrix[a * n + b].is_nan() || matrix[a * n + b] != matrix[b * n + a] {
                 return Err(format!(
-                    "actor_compatibility.csv: {} × {} is missing or not symmetric",
+                    "{} × {} is missing or not symmetric; the table must list every pair both ways with the same value",
                     actor_types.id(a),
                     actor_types.id(b)
                 ));

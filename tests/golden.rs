@@ -5,15 +5,21 @@
 //! expertise and offers urban development; a street vendors' cooperative in Thiès, 57 km
 //! away, offers exactly that and needs exactly what Dakar offers, shares street vending,
 //! French and nearly the same values. A transport union in Abidjan needs informal-economy
-//! expertise (one-way match with Thiès). A Paris employers' federation and a Nairobi
-//! university match nobody's needs. One inactive NGO must appear nowhere.
+//! expertise (a one-way match with Thiès, and a trade union - SSE pair). A Paris employers'
+//! federation and a Nairobi university share no theme with anyone, so the `shared_theme`
+//! rule leaves them without candidates (14 pairs removed by it, as the manifest says). One
+//! inactive NGO must appear nowhere.
 //!
-//! Hand check of the top pair (default weights, `--geo-scale-km 2000`):
-//! expertise 0.40 × 1 (each side covers all the other's needs) = 0.4;
+//! Hand check of the top pair (default weights):
+//! complementarity 0.30 × max(1, 1) = 0.3 (each side covers all the other's needs);
+//! mutual_benefit 0.15 × harmonic(1, 1) = 0.15;
+//! context 0.10 × mean(same South 1, same income group 1, French 1) = 0.1;
 //! geography 0.15 × (0.75·exp(-56.7/2000) + 0.25·1) = 0.146855;
-//! values 0.15 × (7.9 / 8) = 0.148125 (they differ by 0.1 on solidarity only);
-//! sector 0.10 × 1; actor type 0.10 × 0.6 (local authority × SSE unit); language 0.10 × 1.
-//! Sum 0.95498: rank 1 for both, direction `mutual`.
+//! values 0.10 × (7.9 / 8) = 0.09875 (they differ by 0.1 on solidarity only);
+//! sector 0.10 × 1; actor type 0.10 × 0.6 (local authority × SSE unit).
+//! Sum 0.955605: rank 1 for both, direction `mutual`, modality `south_south`.
+//! The union–cooperative pair: complementarity 0.3 (one way), mutual benefit 0 (harmonic
+//! mean of 1 and 0): it ranks below the two-way pair; modality `trade_union_sse`.
 
 mod util;
 

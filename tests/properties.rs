@@ -13,20 +13,28 @@ use rand::SeedableRng;
 
 use sstc_match::cli::GenerateArgs;
 use sstc_match::config::weights::default_weights;
-use sstc_match::features::PartnerFeatures;
+use sstc_match::features::{FeatureSettings, PartnerFeatures};
 use sstc_match::ingest::ingest;
 use sstc_match::rank::{self, top_k::ranking_order, Hit};
 use sstc_match::reference::Reference;
 use sstc_match::rules::RuleSet;
-use sstc_match::score::{GeographyKernel, Scorer, Weights, TERM_COUNT};
+use sstc_match::modality::TriangularDefinition;
+use sstc_match::score::{GeographyKernel, MutualRule, ScoreSettings, Scorer, Weights, TERM_COUNT};
 use sstc_match::table::TableSource;
 use sstc_match::{generate, PartnerIdx};
 use util::{code, stderr, Csv, Dir};
 
-const KERNEL: GeographyKernel = GeographyKernel {
-    scale_km: 2000.0,
-    region_share: 0.25,
-};
+fn settings(weights: Weights) -> ScoreSettings {
+    ScoreSettings {
+        weights,
+        geography: GeographyKernel {
+            scale_km: 2000.0,
+            region_share: 0.25,
+        },
+        mutual: MutualRule::Harmonic,
+        triangular: TriangularDefinition::A,
+    }
+}
 
 fn generated(dir: &Dir, n: usize, seed: u64) -> std::path::PathBuf {
     let out = dir.path(&format!("g{n}-{seed}.csv"));
@@ -97,14 +105,14 @@ fn every_score_is_the_sum_of_its_terms() {
 fn features_of(dir: &Dir, n: usize, seed: u64) -> PartnerFeatures {
     let input = generated(dir, n, seed);
     let ingested = ingest(&TableSource::File(input), Reference::builtin()).unwrap();
-    PartnerFeatures::build(&ingested.profiles, Reference::builtin(), 1.0)
+    PartnerFeatures::build(&ingested.profiles, Reference::builtin(), &FeatureSettings { rarity: 1.0, ..FeatureSettings::default() })
 }
 
 #[test]
 fn every_term_is_symmetric() {
     let dir = Dir::new();
     let features = features_of(&dir, 300, 6);
-    let scorer = Scorer::new(&features, &Reference::builtin().actor_compatibility, KERNEL, default_weights());
+    let scorer = Scorer::new(&features, &Reference::builtin().actor_compatibility, settings(default_weights()));
     let n = features.len() as PartnerIdx;
     for i in 0..n {
         for j in (0..n).step_by(7) {
@@ -120,13 +128,13 @@ proptest! {
         seed in 0u64..1000,
         n in 2usize..120,
         k in 1usize..15,
-        weights in prop::array::uniform6(0.0f32..1.0),
+        weights in prop::array::uniform7(0.0f32..1.0),
     ) {
         prop_assume!(weights.iter().any(|&w| w > 0.0));
         let dir = Dir::new();
         let features = features_of(&dir, n, seed);
-        let scorer = Scorer::new(&features, &Reference::builtin().actor_compatibility, KERNEL, Weights(weights));
-        let rules = RuleSet::default_rules();
+        let scorer = Scorer::new(&features, &Reference::builtin().actor_compatibility, settings(Weights(weights)));
+        let rules = RuleSet::new(&[], None, None);
         let partners: Vec<PartnerIdx> = (0..features.len() as PartnerIdx).collect();
         let (lists, _) = rank::shortlists(&scorer, &rules, &partners, k, &|_| {});
         for list in lists {

@@ -13,12 +13,13 @@ use crate::score::{Term, Weights, TERM_COUNT};
 
 /// The shipped default weighting, by term (sums to 1).
 pub const DEFAULT_WEIGHTS: [(Term, f32); TERM_COUNT] = [
-    (Term::Expertise, 0.40),
+    (Term::Complementarity, 0.30),
+    (Term::MutualBenefit, 0.15),
+    (Term::Context, 0.10),
     (Term::Geography, 0.15),
-    (Term::Values, 0.15),
+    (Term::Values, 0.10),
     (Term::Sector, 0.10),
     (Term::ActorType, 0.10),
-    (Term::Language, 0.10),
 ];
 
 /// A weighting problem, always naming its source.
@@ -49,13 +50,13 @@ pub enum WeightError {
         source_name: String,
     },
     /// `--weight` without `NAME=VALUE` shape.
-    #[error("--weight '{spec}': expected NAME=VALUE, e.g. --weight expertise=0.5")]
+    #[error("--weight '{spec}': expected NAME=VALUE, e.g. --weight complementarity=0.5")]
     Malformed {
         /// The flag value.
         spec: String,
     },
     /// The weights file cannot be read or parsed.
-    #[error("{path}: {reason}; expected a TOML file with a [weights] table, e.g. [weights] expertise = 0.5")]
+    #[error("{path}: {reason}; expected a TOML file with a [weights] table, e.g. [weights] complementarity = 0.5")]
     File {
         /// The file.
         path: String,
@@ -159,9 +160,9 @@ mod tests {
     fn flag_overrides_file_overrides_default() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("w.toml");
-        std::fs::write(&file, "[weights]\nexpertise = 0.9\nsector = 1\n").unwrap();
-        let w = resolve(Some(&file), &flags(&["expertise=0.5"])).unwrap();
-        assert_eq!(w.0[Term::Expertise as usize], 0.5);
+        std::fs::write(&file, "[weights]\ncomplementarity = 0.9\nsector = 1\n").unwrap();
+        let w = resolve(Some(&file), &flags(&["complementarity=0.5"])).unwrap();
+        assert_eq!(w.0[Term::Complementarity as usize], 0.5);
         assert_eq!(w.0[Term::Sector as usize], 1.0);
         assert_eq!(w.0[Term::Geography as usize], 0.15);
     }
@@ -188,7 +189,7 @@ mod tests {
         let zeros: Vec<String> = Term::ALL.iter().map(|t| format!("{}=0", t.name())).collect();
         assert!(matches!(resolve(None, &zeros), Err(WeightError::AllZero { .. })));
         assert!(matches!(
-            resolve(None, &flags(&["expertise"])),
+            resolve(None, &flags(&["complementarity"])),
             Err(WeightError::Malformed { .. })
         ));
     }
@@ -197,7 +198,7 @@ mod tests {
     fn malformed_file_names_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("w.toml");
-        std::fs::write(&file, "expertise = 0.5\n").unwrap();
+        std::fs::write(&file, "complementarity = 0.5\n").unwrap();
         let e = resolve(Some(&file), &[]).unwrap_err().to_string();
         assert!(e.contains("w.toml") && e.contains("[weights]"), "{e}");
     }

@@ -9,9 +9,11 @@
 //! **Invariant:** features know nothing about term weights; the same features serve every
 //! weighting an analyst tries.
 
+use std::collections::HashMap;
+
 use ndarray::Array2;
 
-use crate::profile::{IdSet, Profile, VALUE_COUNT};
+use crate::profile::{EntityKind, IdSet, Profile, VALUE_COUNT};
 use crate::reference::Reference;
 use crate::PartnerIdx;
 
@@ -61,12 +63,94 @@ pub struct PartnerFeatures {
     pub need_mass: Vec<f32>,
     /// Whether each partner is active.
     pub active: Vec<bool>,
+    /// Willing to provide expertise (role `provider`).
+    pub can_provide: Vec<bool>,
+    /// Willing to be supported (role `beneficiary`).
+    pub can_benefit: Vec<bool>,
+    /// In the Global South (M49 developing region, or as overridden per country).
+    pub developing: Vec<bool>,
+    /// World Bank income group: 0 unknown, 1 low, 2 lower middle, 3 upper middle, 4 high.
+    pub income: Vec<u8>,
+    /// City size class for cities with a population ([`city_size_class`]); 0 otherwise.
+    pub city_class: Vec<u8>,
+    /// [`kind`] flags: what kinds of cooperation the partner's actor type takes part in.
+    pub kind: Vec<u8>,
+}
+
+/// Settings of the feature stage that come from the run's configuration.
+#[derive(Clone, Debug, Default)]
+pub struct FeatureSettings {
+    /// Theme rarity exponent (0 off, 1 full).
+    pub rarity: f32,
+    /// Development status per country index, overriding the M49 flag (true = South).
+    pub development_overrides: HashMap<u16, bool>,
+}
+
+/// Bit flags of [`PartnerFeatures::kind`], derived from the actor type and roles.
+pub mod kind {
+    /// A local or regional authority, its agency, or a city network.
+    pub const LOCAL_GOVERNMENT: u8 = 1;
+    /// A workers' or informal workers' organisation.
+    pub const UNION: u8 = 2;
+    /// A social and solidarity economy unit.
+    pub const SSE: u8 = 4;
+    /// A multi-stakeholder initiative.
+    pub const MSP: u8 = 8;
+    /// A UN agency, multilateral body or regional organisation.
+    pub const INTERNATIONAL: u8 = 16;
+    /// A funder: a donor, or any partner with the `funder` role.
+    pub const FUNDER: u8 = 32;
+    /// A UN agency or multilateral body (the multilateral institutions of triangular C).
+    pub const MULTILATERAL: u8 = 64;
+}
+
+/// City size class: 1 under 50,000; 2 intermediary (50,000 to 1,000,000, the city study's
+/// peers); 3 large (to 5 million); 4 metropolis.
+pub fn city_size_class(population: u64) -> u8 {
+    match population {
+        0..50_000 => 1,
+        50_000..=1_000_000 => 2,
+        1_000_001..=5_000_000 => 3,
+        _ => 4,
+    }
+}
+
+fn income_rank(group: &str) -> u8 {
+    match group {
+        "Low" => 1,
+        "Lower middle" => 2,
+        "Upper middle" => 3,
+        "High" => 4,
+        _ => 0,
+    }
+}
+
+fn kind_flags(profile: &Profile, reference: &Reference) -> u8 {
+    let actor = reference.actor_types.id(profile.actor_type as usize);
+    let mut flags = match actor {
+        "local_authority" | "local_development_agency" | "city_network" => kind::LOCAL_GOVERNMENT,
+        "workers_organisation" | "informal_workers_organisation" => kind::UNION,
+        "sse_unit" => kind::SSE,
+        "msp_initiative" => kind::MSP,
+        "un_agency" | "multilateral" => kind::INTERNATIONAL | kind::MULTILATERAL,
+        "regional_org" => kind::INTERNATIONAL,
+        "donor" => kind::FUNDER,
+        _ => 0,
+    };
+    let funder = reference.roles.lookup("funder").expect("contract role");
+    if profile.roles.contains(funder) {
+        flags |= kind::FUNDER;
+    }
+    flags
 }
 
 impl PartnerFeatures {
-    /// Builds all blocks. `rarity` softens (0 < r < 1) or switches off (0) the rarity weighting.
-    pub fn build(profiles: &[Profile], reference: &Reference, rarity: f32) -> Self {
-        let theme_weight = theme_weights(profiles, rarity);
+    /// Builds all blocks.
+    pub fn build(profiles: &[Profile], reference: &Reference, settings: &FeatureSettings) -> Self {
+        let theme_weight = theme_weights(profiles, settings.rarity);
+        let provider = reference.roles.lookup("provider").expect("contract role");
+        let beneficiary = reference.roles.lookup("beneficiary").expect("contract role");
+        let country = |p: &Profile| &reference.countries[p.country as usize];
         let mut language_ids: Vec<String> = Vec::new();
         let mut intern = |code: &str| -> u16 {
             match language_ids.iter().position(|l| l == code) {
@@ -94,10 +178,7 @@ impl PartnerFeatures {
             sectors: profiles.iter().map(|p| p.sectors).collect(),
             actor: profiles.iter().map(|p| p.actor_type).collect(),
             country: profiles.iter().map(|p| p.country).collect(),
-            sub_region: profiles
-                .iter()
-                .map(|p| reference.countries[p.country as usize].sub_region)
-                .collect(),
+            sub_region: profiles.iter().map(|p| country(p).sub_region).collect(),
             values: profiles
                 .iter()
                 .map(|p| p.values.map(|v| v.unwrap_or(0.0)))
@@ -119,6 +200,27 @@ impl PartnerFeatures {
                 .collect(),
             theme_weight,
             active: profiles.iter().map(|p| p.active).collect(),
+            can_provide: profiles.iter().map(|p| p.roles.contains(provider)).collect(),
+            can_benefit: profiles.iter().map(|p| p.roles.contains(beneficiary)).collect(),
+            developing: profiles
+                .iter()
+                .map(|p| {
+                    settings
+                        .development_overrides
+                        .get(&p.country)
+                        .copied()
+                        .unwrap_or(country(p).developing)
+                })
+                .collect(),
+            income: profiles.iter().map(|p| income_rank(&country(p).income)).collect(),
+            city_class: profiles
+                .iter()
+                .map(|p| match (p.entity_kind, p.population) {
+                    (EntityKind::City, Some(population)) => city_size_class(population),
+                    _ => 0,
+                })
+                .collect(),
+            kind: profiles.iter().map(|p| kind_flags(p, reference)).collect(),
         }
     }
 

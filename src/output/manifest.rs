@@ -31,6 +31,8 @@ pub struct RunManifest {
     pub model: ModelRecord,
     /// Counts of rows, partners, pairs.
     pub counts: Counts,
+    /// What the exclusions table did, when one was given.
+    pub exclusions: Option<crate::rules::exclusions::ExclusionStats>,
     /// Seconds per pipeline stage, in pipeline order.
     pub timings: Vec<StageTiming>,
     /// Peak resident memory of the process, MiB.

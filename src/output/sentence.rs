@@ -36,6 +36,7 @@ pub fn reason(
         ),
         (true, true) => format!("{they} works in a similar context to {we}"),
     };
+    let main = format!("{} match: {main}", upper_first(explanation.modality.describe()));
 
     let mut context: Vec<(f32, String)> = Vec::new();
     let raw = |term: Term| explanation.raw[term as usize];
@@ -71,7 +72,7 @@ pub fn reason(
         context.push((contribution(Term::ActorType), text));
     }
     if let Some(language) = partner.languages.iter().find(|l| candidate.languages.contains(l)) {
-        context.push((contribution(Term::Language), format!("a shared language ({language})")));
+        context.push((contribution(Term::Context), format!("a shared language ({language})")));
     }
     context.sort_by(|a, b| b.0.total_cmp(&a.0));
     let reasons: Vec<String> = context.into_iter().take(3).map(|(_, text)| text).collect();
@@ -80,6 +81,14 @@ pub fn reason(
     } else {
         format!("{main}; {}.", join(&reasons))
     }
+}
+
+fn upper_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// "a company", "an academic institution", "a UN agency".

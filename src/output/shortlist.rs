@@ -15,6 +15,7 @@
 //! | `score` | the sum of the `term_*` columns |
 //! | `term_<name>` | weighted contribution of each term (see README, "Score terms") |
 //! | `direction` | `partner_provides`, `candidate_provides`, `mutual` or `peers` |
+//! | `modality` | `south_south`, `triangular`, `city_to_city`, `decentralised`, `north_south`, `north_north`, `trade_union_sse`, `multi_stakeholder` (see `modality`) |
 //! | `provider_id`, `beneficiary_id` | for one-way matches; empty for `mutual` and `peers` |
 //! | `candidate_offers` | themes the candidate offers that the partner needs (`;`-separated ids) |
 //! | `partner_offers` | themes the partner offers that the candidate needs |
@@ -172,6 +173,7 @@ fn frame(context: &ShortlistContext, rows: Vec<Row>) -> Result<DataFrame, Output
     }
     columns.extend([
         Column::new("direction".into(), text(&|row| row.explanation.direction.as_str().into())),
+        Column::new("modality".into(), text(&|row| row.explanation.modality.name().into())),
         Column::new(
             "provider_id".into(),
             optional(&|row| provider_and_beneficiary(row).map(|(a, _)| p[a].id.clone())),

@@ -2,9 +2,11 @@
 //!
 //! Input: a [`Scorer`] and a pair. Output: [`PairExplanation`]: raw values, contributions and
 //! the score from [`combine`] (the same formula the ranking used), plus the facts a reason
-//! sentence names: matched offers and needs in each direction, distance, shared sectors.
+//! sentence names: matched offers and needs in each direction, the proposed roles, the
+//! modality, distance, shared sectors.
 
 use super::{combine, distance_km, need_coverage, Scorer, TermValues};
+use crate::modality::{classify, Modality};
 use crate::profile::IdSet;
 use crate::{PartnerIdx, Score};
 
@@ -48,6 +50,8 @@ pub struct PairExplanation {
     pub candidate_offers: IdSet,
     /// Proposed roles.
     pub direction: Direction,
+    /// The kind of cooperation the pair would be.
+    pub modality: Modality,
     /// Great-circle distance, km.
     pub distance_km: f32,
     /// The two are in different countries.
@@ -80,6 +84,7 @@ impl Scorer<'_> {
             partner_offers: f.offers[a].intersection(f.needs[b]),
             candidate_offers: f.offers[b].intersection(f.needs[a]),
             direction,
+            modality: classify(f, a, b, self.settings.triangular),
             distance_km: distance_km(&f.unit[a], &f.unit[b]),
             cross_border: f.country[a] != f.country[b],
             same_region: f.sub_region[a] == f.sub_region[b],

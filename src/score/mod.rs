@@ -1,21 +1,27 @@
 //! Score: here is a pair of partners, give me a score and its named terms.
 //!
-//! Input: [`PartnerFeatures`], the actor-type compatibility table and validated
-//! [`Weights`]. Output: for a pair (i, j), the raw value of every [`Term`] in [0, 1]
-//! ([`Scorer::terms`]) and the score, `Σ weight × raw` ([`Scorer::score`]). The shortlist's
-//! terms and its score come from this one code path ([`combine`]); the hot loop and the
-//! explanation differ only in what they keep.
+//! Input: [`PartnerFeatures`], the actor-type compatibility table and [`ScoreSettings`]
+//! (weights, geography kernel, mutual-benefit rule). Output: for a pair (i, j), the raw value
+//! of every [`Term`] in [0, 1] ([`Scorer::terms`]) and the score, `Σ weight × raw`
+//! ([`Scorer::score`]). The shortlist's terms and its score come from this one code path
+//! ([`combine`]); the hot loop and the explanation differ only in what they keep.
 //!
-//! **Invariant:** pure, no IO; every term is symmetric in (i, j), so `score(i, j) == score(j, i)`
-//! bit for bit; `score == Σ contributions`.
+//! **Invariant:** pure, no IO; every term is symmetric in (i, j), so `score(i, j) ==
+//! score(j, i)` bit for bit; `score == Σ contributions`. Direction (who provides) is not in
+//! the score: it is reported beside it ([`Direction`]).
 //!
 //! ```text
-//!   expertise   ── need coverage i→j and j→i (rarity-weighted), averaged
-//!   geography   ── exp(-great-circle km / scale) blended with same UN sub-region
-//!   values      ── 1 - |a - b| per principle where both are known; unknown counts 0.5
-//!   sector      ── Jaccard overlap of sector sets
-//!   actor_type  ── compatibility table (data/mappings/actor_compatibility.csv)
-//!   language    ── 1 when any language is shared
+//!   complementarity ── the better of the two directions of rarity-weighted need coverage
+//!                      (A's offers over B's needs, B's offers over A's needs; a direction
+//!                      counts only if A may provide and B may benefit by their roles)
+//!   mutual_benefit  ── the two directions fused by a rule (harmonic mean by default), so a
+//!                      two-way match outranks a one-way match of equal strength
+//!   context         ── same development status, income group closeness, a shared language,
+//!                      and for two cities their size class (intermediary cities are peers)
+//!   geography       ── exp(-great-circle km / scale) blended with same UN sub-region
+//!   values          ── 1 - |a - b| per principle where both are known; unknown counts 0.5
+//!   sector          ── Jaccard overlap of sector sets
+//!   actor_type      ── compatibility table (data/mappings/actor_compatibility.csv)
 //! ```
 
 mod explain;
@@ -23,6 +29,7 @@ mod explain;
 pub use explain::{Direction, PairExplanation};
 
 use crate::features::{PartnerFeatures, MAX_LANGUAGES};
+use crate::modality::TriangularDefinition;
 use crate::profile::{IdSet, VALUE_COUNT};
 use crate::{PartnerIdx, Score};
 
@@ -32,8 +39,12 @@ pub const EARTH_RADIUS_KM: f32 = 6371.0088;
 /// The named terms of a score, in output column order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Term {
-    /// How well each side's offers cover the other's needs (complementarity), averaged.
-    Expertise,
+    /// How well one side's offers meet the other's needs (the better direction).
+    Complementarity,
+    /// Whether both directions are met (the two fused by the mutual-benefit rule).
+    MutualBenefit,
+    /// Similar context: development status, income group, language, city size.
+    Context,
     /// Distance kernel plus same sub-region.
     Geography,
     /// Alignment over the eight principles.
@@ -42,33 +53,33 @@ pub enum Term {
     Sector,
     /// Whether the two kinds of partner work together.
     ActorType,
-    /// A shared working language.
-    Language,
 }
 
 /// Number of terms.
-pub const TERM_COUNT: usize = 6;
+pub const TERM_COUNT: usize = 7;
 
 impl Term {
     /// Every term, in column order.
     pub const ALL: [Term; TERM_COUNT] = [
-        Term::Expertise,
+        Term::Complementarity,
+        Term::MutualBenefit,
+        Term::Context,
         Term::Geography,
         Term::Values,
         Term::Sector,
         Term::ActorType,
-        Term::Language,
     ];
 
     /// The term's name in flags, weight files and the `term_<name>` columns.
     pub fn name(self) -> &'static str {
         match self {
-            Term::Expertise => "expertise",
+            Term::Complementarity => "complementarity",
+            Term::MutualBenefit => "mutual_benefit",
+            Term::Context => "context",
             Term::Geography => "geography",
             Term::Values => "values",
             Term::Sector => "sector",
             Term::ActorType => "actor_type",
-            Term::Language => "language",
         }
     }
 
@@ -89,6 +100,59 @@ pub type TermValues = [f32; TERM_COUNT];
 /// Checked, non-negative term weights with a positive sum (see `config::weights`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Weights(pub [f32; TERM_COUNT]);
+
+/// How the two directions of need coverage are fused into `mutual_benefit`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MutualRule {
+    /// 2ab / (a + b): zero unless both directions are met; rewards balance.
+    Harmonic,
+    /// The weaker direction.
+    Min,
+    /// The mean of the two.
+    Mean,
+    /// The stronger direction (one-way matches count fully).
+    Max,
+}
+
+impl MutualRule {
+    /// Every rule.
+    pub const ALL: [MutualRule; 4] = [MutualRule::Harmonic, MutualRule::Min, MutualRule::Mean, MutualRule::Max];
+
+    /// The flag spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            MutualRule::Harmonic => "harmonic",
+            MutualRule::Min => "min",
+            MutualRule::Mean => "mean",
+            MutualRule::Max => "max",
+        }
+    }
+
+    /// Fuses two coverages in [0, 1]; symmetric in (a, b) bit for bit.
+    #[inline]
+    pub fn fuse(self, a: f32, b: f32) -> f32 {
+        match self {
+            MutualRule::Harmonic if a + b > 0.0 => 2.0 * a * b / (a + b),
+            MutualRule::Harmonic => 0.0,
+            MutualRule::Min => a.min(b),
+            MutualRule::Mean => 0.5 * (a + b),
+            MutualRule::Max => a.max(b),
+        }
+    }
+}
+
+/// Everything the scorer needs besides the features.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScoreSettings {
+    /// Term weights.
+    pub weights: Weights,
+    /// Geography term settings.
+    pub geography: GeographyKernel,
+    /// How the two directions are fused.
+    pub mutual: MutualRule,
+    /// Which triangular definition classifies pairs (explanations only).
+    pub triangular: TriangularDefinition,
+}
 
 /// Settings of the geography term.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -117,25 +181,18 @@ pub struct Scorer<'a> {
     features: &'a PartnerFeatures,
     compatibility: &'a [f32],
     actor_types: usize,
-    geography: GeographyKernel,
-    weights: Weights,
+    settings: ScoreSettings,
 }
 
 impl<'a> Scorer<'a> {
     /// A scorer over these features. `compatibility` is the row-major actor-type table.
-    pub fn new(
-        features: &'a PartnerFeatures,
-        compatibility: &'a [f32],
-        geography: GeographyKernel,
-        weights: Weights,
-    ) -> Self {
+    pub fn new(features: &'a PartnerFeatures, compatibility: &'a [f32], settings: ScoreSettings) -> Self {
         let actor_types = (compatibility.len() as f64).sqrt() as usize;
         Scorer {
             features,
             compatibility,
             actor_types,
-            geography,
-            weights,
+            settings,
         }
     }
 
@@ -146,13 +203,13 @@ impl<'a> Scorer<'a> {
 
     /// The weights in use.
     pub fn weights(&self) -> &Weights {
-        &self.weights
+        &self.settings.weights
     }
 
     /// The score of a pair.
     #[inline]
     pub fn score(&self, i: PartnerIdx, j: PartnerIdx) -> Score {
-        combine(&self.weights, &self.terms(i, j)).0
+        combine(&self.settings.weights, &self.terms(i, j)).0
     }
 
     /// Raw value of every term for a pair, each in [0, 1].
@@ -160,22 +217,25 @@ impl<'a> Scorer<'a> {
     pub fn terms(&self, i: PartnerIdx, j: PartnerIdx) -> TermValues {
         let f = self.features;
         let (i, j) = (i as usize, j as usize);
+        let (forward, backward) = (need_coverage(f, i, j), need_coverage(f, j, i));
         [
-            expertise(f, i, j),
+            forward.max(backward),
+            self.settings.mutual.fuse(forward, backward),
+            context(f, i, j),
             self.geography_term(i, j),
             values(f, i, j),
             jaccard(f.sectors[i], f.sectors[j]),
             self.compatibility[f.actor[i] as usize * self.actor_types + f.actor[j] as usize],
-            language(&f.languages[i], &f.languages[j]),
         ]
     }
 
     #[inline]
     fn geography_term(&self, i: usize, j: usize) -> f32 {
         let f = self.features;
-        let kernel = (-distance_km(&f.unit[i], &f.unit[j]) / self.geography.scale_km).exp();
+        let kernel = (-distance_km(&f.unit[i], &f.unit[j]) / self.settings.geography.scale_km).exp();
         let same_region = if f.sub_region[i] == f.sub_region[j] { 1.0 } else { 0.0 };
-        (1.0 - self.geography.region_share) * kernel + self.geography.region_share * same_region
+        let share = self.settings.geography.region_share;
+        (1.0 - share) * kernel + share * same_region
     }
 }
 
@@ -189,9 +249,13 @@ pub fn distance_km(u: &[f32; 3], v: &[f32; 3]) -> f32 {
     2.0 * EARTH_RADIUS_KM * a.sqrt().min(1.0).asin()
 }
 
-/// Rarity-weighted share of `needy`'s needs that `provider` offers; 0 when it needs nothing.
+/// Rarity-weighted share of `needy`'s needs that `provider` offers; 0 when it needs nothing,
+/// or when `provider` does not take the provider role or `needy` the beneficiary role.
 #[inline]
 pub fn need_coverage(f: &PartnerFeatures, provider: usize, needy: usize) -> f32 {
+    if !(f.can_provide[provider] && f.can_benefit[needy]) {
+        return 0.0;
+    }
     let matched = f.offers[provider].intersection(f.needs[needy]);
     if matched.is_empty() {
         return 0.0;
@@ -200,10 +264,28 @@ pub fn need_coverage(f: &PartnerFeatures, provider: usize, needy: usize) -> f32 
     covered / f.need_mass[needy]
 }
 
+/// Context similarity: the mean of same development status, income-group closeness (0.5
+/// when either is unknown), a shared language, and, when both are cities with a population,
+/// their size class (same 1, adjacent 0.5, else 0).
 #[inline]
-fn expertise(f: &PartnerFeatures, i: usize, j: usize) -> f32 {
-    // Float addition commutes exactly, so the term is symmetric bit for bit.
-    0.5 * (need_coverage(f, i, j) + need_coverage(f, j, i))
+fn context(f: &PartnerFeatures, i: usize, j: usize) -> f32 {
+    let status = if f.developing[i] == f.developing[j] { 1.0 } else { 0.0 };
+    let income = match (f.income[i], f.income[j]) {
+        (0, _) | (_, 0) => 0.5,
+        (a, b) => 1.0 - a.abs_diff(b) as f32 / 3.0,
+    };
+    let shared = language(&f.languages[i], &f.languages[j]);
+    match (f.city_class[i], f.city_class[j]) {
+        (0, _) | (_, 0) => (status + income + shared) / 3.0,
+        (a, b) => {
+            let size = match a.abs_diff(b) {
+                0 => 1.0,
+                1 => 0.5,
+                _ => 0.0,
+            };
+            (status + income + shared + size) / 4.0
+        }
+    }
 }
 
 #[inline]
@@ -266,11 +348,24 @@ mod tests {
 
     #[test]
     fn combine_adds_contributions_in_order() {
-        let weights = Weights([0.5, 0.25, 0.0, 1.0, 0.1, 0.2]);
-        let raw = [1.0, 0.5, 1.0, 0.25, 0.0, 1.0];
+        let weights = Weights([0.5, 0.25, 0.0, 1.0, 0.1, 0.2, 1.0]);
+        let raw = [1.0, 0.5, 1.0, 0.25, 0.0, 1.0, 0.5];
         let (total, parts) = combine(&weights, &raw);
-        assert_eq!(parts, [0.5, 0.125, 0.0, 0.25, 0.0, 0.2]);
-        assert!((total - 1.075).abs() < 1e-6);
+        assert_eq!(parts, [0.5, 0.125, 0.0, 0.25, 0.0, 0.2, 0.5]);
+        assert!((total - 1.575).abs() < 1e-6);
+    }
+
+    #[test]
+    fn mutual_rules_fuse_as_documented() {
+        assert_eq!(MutualRule::Harmonic.fuse(0.5, 0.5), 0.5);
+        assert_eq!(MutualRule::Harmonic.fuse(1.0, 0.0), 0.0, "one-way gets no mutual benefit");
+        assert!((MutualRule::Harmonic.fuse(1.0, 0.5) - 2.0 / 3.0).abs() < 1e-6);
+        assert_eq!(MutualRule::Min.fuse(0.2, 0.8), 0.2);
+        assert_eq!(MutualRule::Mean.fuse(0.2, 0.8), 0.5);
+        assert_eq!(MutualRule::Max.fuse(0.2, 0.8), 0.8);
+        for rule in MutualRule::ALL {
+            assert_eq!(rule.fuse(0.3, 0.7), rule.fuse(0.7, 0.3));
+        }
     }
 
     #[test]
