@@ -59,6 +59,9 @@ pub enum Command {
     /// contribution, every rule's verdict, the modality and roles, the candidate's rank in the
     /// partner's list and the gap to the list's last score.
     Explain(ExplainArgs),
+    /// Scores a weighting against known partnerships: recall@k and mean reciprocal rank of
+    /// the engine, next to a plain cosine-similarity baseline over the same profiles.
+    Evaluate(EvaluateArgs),
     /// Writes a synthetic profile population (clearly marked synthetic) for demos and
     /// benchmarks: real countries and cities, seeded, reproducible.
     Generate(GenerateArgs),
@@ -159,6 +162,20 @@ pub struct ExplainArgs {
     /// Length of the partner's list, for the gap to its last candidate.
     #[arg(long, value_name = "K", default_value_t = 10)]
     pub top_k: usize,
+}
+
+/// Flags of `evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Known partnerships: a table with source_id and target_id (modality, directed optional).
+    #[arg(long, value_name = "FILE")]
+    pub known: PathBuf,
+    /// What and how to match (the weighting being evaluated).
+    #[command(flatten)]
+    pub matching: MatchArgs,
+    /// The list length for recall@k.
+    #[arg(long, value_name = "K", default_value_t = 10)]
+    pub k: usize,
 }
 
 /// Flags of `generate`.

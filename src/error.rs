@@ -40,6 +40,9 @@ pub enum Error {
         /// The id given.
         id: String,
     },
+    /// The known-partnerships table cannot be used.
+    #[error(transparent)]
+    Eval(#[from] crate::eval::EvalError),
     /// The worker thread pool could not start.
     #[error("cannot start {threads} worker threads: {reason}")]
     Threads {

@@ -20,6 +20,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod error;
+pub mod eval;
 pub mod explain;
 pub mod features;
 pub mod generate;

@@ -10,7 +10,7 @@ use clap::Parser;
 use sstc_match::cli::{Cli, Command};
 use sstc_match::config::RunConfig;
 use sstc_match::telemetry::{self, Progress};
-use sstc_match::{explain, generate, pipeline};
+use sstc_match::{eval, explain, generate, pipeline};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -44,6 +44,10 @@ fn dispatch(command: Command, progress: Progress) -> anyhow::Result<u8> {
         }
         Command::Explain(args) => {
             print!("{}", explain::explain(&args)?);
+            Ok(0)
+        }
+        Command::Evaluate(args) => {
+            print!("{}", eval::run(&args)?);
             Ok(0)
         }
         Command::Generate(args) => {
