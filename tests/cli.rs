@@ -162,3 +162,60 @@ fn committed_default_profiles_are_what_the_generator_makes() {
         "data/profiles/default.csv is stale: regenerate it with the command in data/README.md"
     );
 }
+
+#[test]
+fn modality_and_exclusion_rules_act_on_the_run_and_explain_names_the_rule() {
+    let dir = Dir::new();
+    let profiles = repo("tests/data/golden/profiles.csv");
+    let profiles = profiles.to_str().unwrap();
+    dir.write("ex.csv", "source_id,target_id,date\ndakar,thies-coop,2026-11-01\n");
+    let output = dir.run(&[
+        "run", "--profiles", profiles, "--out", "out", "--model-dir", "m", "-q",
+        "--exclusions", "ex.csv", "--as-of", "2026-11-23",
+    ]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let shortlist = Csv::read(&dir.path("out/shortlist.csv"));
+    let pairs: Vec<(String, String)> = (0..shortlist.len())
+        .map(|r| (shortlist.get(r, "partner_id"), shortlist.get(r, "candidate_id")))
+        .collect();
+    assert!(!pairs.contains(&("dakar".into(), "thies-coop".into())), "excluded pair is gone");
+    assert!(!pairs.contains(&("thies-coop".into(), "dakar".into())), "both directions");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path("out/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["counts"]["pairs_removed_by_rule"]["exclusions"], 2);
+    assert_eq!(manifest["exclusions"]["pairs_excluded"], 1);
+
+    let output = dir.run(&[
+        "run", "--profiles", profiles, "--out", "tu", "--model-dir", "m", "-q",
+        "--modality", "trade-union-sse",
+    ]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let modalities = Csv::read(&dir.path("tu/shortlist.csv")).column("modality");
+    assert_eq!(modalities, vec!["trade_union_sse", "trade_union_sse"]);
+
+    let output = dir.run(&[
+        "explain", "dakar", "thies-coop", "--profiles", profiles,
+        "--exclusions", "ex.csv", "--as-of", "2026-11-23",
+    ]);
+    let report = String::from_utf8(output.stdout).unwrap();
+    assert!(report.contains("exclusions       FAIL"), "{report}");
+    assert!(report.contains("not shortlisted: removed by rule exclusions"), "{report}");
+    let output = dir.run(&["explain", "dakar", "thies-coop", "--profiles", profiles]);
+    let report = String::from_utf8(output.stdout).unwrap();
+    assert!(report.contains("rank 1 of 2 admitted candidates"), "{report}");
+    assert!(report.contains("score                                     0.9556"), "{report}");
+    let unknown = dir.run(&["explain", "dakar", "nobody", "--profiles", profiles]);
+    assert_eq!(code(&unknown), 2);
+    assert!(stderr(&unknown).contains("no valid profile has id 'nobody'"));
+}
+
+#[test]
+fn bad_rule_and_modality_names_list_the_valid_ones() {
+    let dir = Dir::new();
+    let output = dir.run(&["run", "--disable-rule", "no_self_match", "-q"]);
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("rules that can be switched off: shared_theme, demand_driven"), "{}", stderr(&output));
+    let output = dir.run(&["run", "--modality", "south-north", "-q"]);
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("valid modalities: south_south, triangular"), "{}", stderr(&output));
+}
