@@ -43,6 +43,9 @@ pub enum Error {
     /// The known-partnerships table cannot be used.
     #[error(transparent)]
     Eval(#[from] crate::eval::EvalError),
+    /// The output directory cannot be taken (busy, foreign, full).
+    #[error(transparent)]
+    Publish(#[from] crate::output::PublishError),
     /// The worker thread pool could not start.
     #[error("cannot start {threads} worker threads: {reason}")]
     Threads {

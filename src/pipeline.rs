@@ -94,6 +94,9 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     let reference = Reference::builtin();
     let mut clock = StageClock::default();
     let mut staging = Staging::open(&config.out_dir)?;
+    if let Some(stale) = staging.stale_lock() {
+        tracing::warn!(target: "sstc_match::output", previous = stale, "recovered the lock of an interrupted run");
+    }
 
     let Prepared {
         ingested,
@@ -105,6 +108,8 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     let active: Vec<PartnerIdx> = (0..profiles.len() as PartnerIdx)
         .filter(|&i| profiles[i as usize].active)
         .collect();
+    // A shortlist row takes well under 1 KB in CSV plus Parquet; check before the long work.
+    staging.ensure_space(1024 * (active.len() * config.top_k) as u64 + (1 << 20))?;
 
     let spinner = progress.stage("cluster", 0);
     let (model, assignment) = clock.time("cluster", || cluster_stage(config, &features, &active))?;

@@ -26,7 +26,9 @@ fn clean_input_exits_0_and_writes_every_output() {
     for file in ["shortlist.csv", "shortlist.parquet", "rejects.csv", "clusters.csv", "manifest.json"] {
         assert!(dir.path("out").join(file).exists(), "{file} written");
     }
-    assert!(!dir.path("out/.staging").exists(), "no staging left behind");
+    assert!(!dir.path("out.staging").exists(), "no staging left behind");
+    assert!(dir.path("out.lock").exists(), "the lock file stays, empty");
+    assert_eq!(std::fs::read_to_string(dir.path("out.lock")).unwrap(), "");
     assert!(dir.path("model/centroids.json").exists(), "centroids saved");
     let shortlist = Csv::read(&dir.path("out/shortlist.csv"));
     assert_eq!(shortlist.len(), 6, "3 partners × 2 candidates");
@@ -95,7 +97,7 @@ fn a_failed_run_leaves_the_previous_outputs_untouched() {
     assert_eq!(code(&run(&dir, "bad.csv", &[])), 2);
     assert_eq!(std::fs::read(dir.path("out/shortlist.csv")).unwrap(), before);
     assert_eq!(std::fs::read(dir.path("out/manifest.json")).unwrap(), manifest);
-    assert!(!dir.path("out/.staging").exists());
+    assert!(!dir.path("out.staging").exists());
 }
 
 #[test]

@@ -1,27 +1,26 @@
-//! All-or-nothing publication of a run's output files.
+//! All-or-nothing publication of a run's output files, and one writer per output directory.
 //!
-//! Input: named byte streams written through [`Staging::write`]. Output: the files in the
-//! output directory, replaced together. A crash at any moment leaves, after
-//! [`recover`] (called at the start of every run), either the previous complete set or the
-//! new complete set, never a mix and never a half-written file.
+//! Input: files written through [`Staging::create`] / [`Staging::finish`]. Output: the output
+//! directory replaced as a whole. At every instant, including after a crash or `kill -9` at
+//! any moment, `OUT` is either the previous complete run or the new complete run: never a
+//! mix, never a half-written file.
 //!
-//! Protocol, after a database journal:
-//! 1. every file is written and fsynced under `OUT/.staging/`;
-//! 2. the file `OUT/.staging/COMMIT` is written and fsynced: the new set is now durable;
-//! 3. each staged file is renamed over its final name (same file system, atomic), the
-//!    manifest last;
-//! 4. `.staging` is removed.
+//! Protocol:
+//! 1. take the lock `OUT.lock` (an advisory `flock`, released by the kernel when a process
+//!    dies, so a killed job never blocks the next one; its leftover pid is reported);
+//! 2. remove what an interrupted run left (`OUT.staging`, and restore `OUT.previous` if a
+//!    crash came in the middle of the fallback swap);
+//! 3. write and fsync every file into the sibling directory `OUT.staging`;
+//! 4. swap `OUT.staging` and `OUT` in one atomic `renameat2(RENAME_EXCHANGE)` (where the file
+//!    system lacks it: rename `OUT` to `OUT.previous`, `OUT.staging` to `OUT`, a window in which
+//!    `OUT` is briefly absent but never mixed), then delete the old run.
 //!
-//! A crash before 2 leaves a staging area without `COMMIT`: [`recover`] deletes it (roll back;
-//! the previous files were never touched). A crash after 2 leaves `COMMIT`: [`recover`]
-//! finishes the renames (roll forward).
+//! Because the whole directory is swapped, `OUT` must be dedicated to sstc-match: a non-empty
+//! directory without a `manifest.json` is refused.
 
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::fs::{self, File, TryLockError};
+use std::io::{self, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
-
-const STAGING: &str = ".staging";
-const COMMIT: &str = "COMMIT";
 
 /// Why outputs could not be published.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +32,38 @@ pub struct OutputIoError {
     pub source: io::Error,
 }
 
+/// Why a run may not write its output directory.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// A file system problem.
+    #[error(transparent)]
+    Io(#[from] OutputIoError),
+    /// Another run holds the lock.
+    #[error("another sstc-match run is writing {out} ({holder}); wait for it to finish or stop it")]
+    Locked {
+        /// The output directory.
+        out: String,
+        /// What the lock file says about its holder.
+        holder: String,
+    },
+    /// The directory holds something else than a previous run.
+    #[error("{out} is not empty and holds no sstc-match run (no manifest.json); the whole directory is replaced by each run, so give a new or empty directory")]
+    NotAnOutputDirectory {
+        /// The output directory.
+        out: String,
+    },
+    /// Too little free space for the outputs.
+    #[error("{out}: about {needed_mb} MB are needed for the outputs but only {free_mb} MB are free; free some space or choose another --out")]
+    DiskFull {
+        /// The output directory.
+        out: String,
+        /// Estimated need.
+        needed_mb: u64,
+        /// Free space.
+        free_mb: u64,
+    },
+}
+
 fn at(path: &Path) -> impl FnOnce(io::Error) -> OutputIoError + '_ {
     move |source| OutputIoError {
         path: path.to_path_buf(),
@@ -40,17 +71,81 @@ fn at(path: &Path) -> impl FnOnce(io::Error) -> OutputIoError + '_ {
     }
 }
 
-/// A set of output files being written, published together by [`Staging::commit`]. Dropped
-/// without a commit (an error on the way), it removes its staging area and leaves the previous
-/// run's files as they were.
+fn sibling(out_dir: &Path, suffix: &str) -> PathBuf {
+    let mut name = out_dir.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "out".into());
+    name.push(suffix);
+    out_dir.with_file_name(name)
+}
+
+/// The exclusive right to write one output directory, held for the life of a run.
+pub struct OutputLock {
+    file: File,
+    /// What a previous, killed run left in the lock file ("pid 123 since ..."), if anything.
+    pub stale: Option<String>,
+}
+
+impl OutputLock {
+    /// Takes `OUT.lock`, or fails at once naming the run that holds it.
+    pub fn acquire(out_dir: &Path) -> Result<Self, PublishError> {
+        let path = sibling(out_dir, ".lock");
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent).map_err(at(parent))?;
+        }
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(at(&path))?;
+        let mut previous = String::new();
+        let _ = file.read_to_string(&mut previous);
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(PublishError::Locked {
+                    out: out_dir.display().to_string(),
+                    holder: Some(previous.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or_else(|| "starting".into()),
+                })
+            }
+            Err(TryLockError::Error(e)) => return Err(at(&path)(e).into()),
+        }
+        let stale = Some(previous.trim().to_string()).filter(|s| !s.is_empty());
+        let stamp = format!(
+            "pid {} since {}\n",
+            std::process::id(),
+            humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        );
+        file.set_len(0)
+            .and_then(|_| file.rewind())
+            .and_then(|_| file.write_all(stamp.as_bytes()))
+            .and_then(|_| file.sync_all())
+            .map_err(at(&path))?;
+        Ok(OutputLock { file, stale })
+    }
+}
+
+impl Drop for OutputLock {
+    fn drop(&mut self) {
+        // A clean exit leaves an empty lock file; a non-empty one was left by a killed run.
+        let _ = self.file.set_len(0);
+    }
+}
+
+/// A run's output files being written, published together by [`Staging::commit`]. Dropped
+/// without a commit (an error on the way), it deletes its staging directory and leaves the
+/// previous run as it was.
 pub struct Staging {
     out_dir: PathBuf,
     staging_dir: PathBuf,
     published: Vec<(String, String)>,
     committed: bool,
+    lock: OutputLock,
 }
 
-/// One file being written into the staging area.
+/// One file being written into the staging directory.
 pub struct StagedFile {
     name: String,
     path: PathBuf,
@@ -67,20 +162,49 @@ impl Write for StagedFile {
 }
 
 impl Staging {
-    /// Opens a fresh staging area in `out_dir` (created if needed), after recovering from any
-    /// interrupted earlier run. Called before the work starts, so an unwritable output
-    /// directory fails at once.
-    pub fn open(out_dir: &Path) -> Result<Self, OutputIoError> {
-        fs::create_dir_all(out_dir).map_err(at(out_dir))?;
+    /// Locks `out_dir`, clears what an interrupted run left, checks the directory is an
+    /// sstc-match output directory (or new), and opens a fresh staging directory. Called
+    /// before the work starts, so an unwritable or busy output directory fails at once.
+    pub fn open(out_dir: &Path) -> Result<Self, PublishError> {
+        let lock = OutputLock::acquire(out_dir)?;
         recover(out_dir)?;
-        let staging_dir = out_dir.join(STAGING);
+        if let Ok(mut entries) = fs::read_dir(out_dir) {
+            let has_entries = entries.next().is_some();
+            if has_entries && !out_dir.join("manifest.json").exists() {
+                return Err(PublishError::NotAnOutputDirectory {
+                    out: out_dir.display().to_string(),
+                });
+            }
+        }
+        let staging_dir = sibling(out_dir, ".staging");
         fs::create_dir(&staging_dir).map_err(at(&staging_dir))?;
         Ok(Staging {
             out_dir: out_dir.to_path_buf(),
             staging_dir,
             published: Vec::new(),
             committed: false,
+            lock,
         })
+    }
+
+    /// What a killed earlier run left in the lock file, if anything.
+    pub fn stale_lock(&self) -> Option<&str> {
+        self.lock.stale.as_deref()
+    }
+
+    /// Fails when the output directory's file system has less than `bytes` free.
+    pub fn ensure_space(&self, bytes: u64) -> Result<(), PublishError> {
+        let stats = rustix::fs::statvfs(&self.staging_dir)
+            .map_err(|e| at(&self.staging_dir)(io::Error::from(e)))?;
+        let free = stats.f_bavail.saturating_mul(stats.f_frsize);
+        if free < bytes {
+            return Err(PublishError::DiskFull {
+                out: self.out_dir.display().to_string(),
+                needed_mb: bytes.div_ceil(1 << 20),
+                free_mb: free >> 20,
+            });
+        }
+        Ok(())
     }
 
     /// Starts writing one file.
@@ -94,8 +218,7 @@ impl Staging {
         })
     }
 
-    /// Finishes a file: flushes and fsyncs it, and records its sha256. Files are published in
-    /// the order they are finished, so finish the manifest last.
+    /// Finishes a file: flushes and fsyncs it, and records its sha256.
     pub fn finish(&mut self, file: StagedFile) -> Result<(), OutputIoError> {
         let StagedFile { name, path, writer } = file;
         let file = writer.into_inner().map_err(|e| OutputIoError {
@@ -113,17 +236,18 @@ impl Staging {
         &self.published
     }
 
-    /// Publishes every finished file, in the order finished.
+    /// Replaces the output directory with the staged one in one step.
     pub fn commit(mut self) -> Result<(), OutputIoError> {
-        let names: Vec<String> = self.published.iter().map(|(n, _)| n.clone()).collect();
-        let commit = self.staging_dir.join(COMMIT);
-        let mut file = File::create(&commit).map_err(at(&commit))?;
-        file.write_all(names.join("\n").as_bytes())
-            .and_then(|_| file.sync_all())
-            .map_err(at(&commit))?;
         sync_dir(&self.staging_dir)?;
+        if self.out_dir.exists() {
+            swap(&self.staging_dir, &self.out_dir)?;
+            // The staging path now holds the previous run.
+            fs::remove_dir_all(&self.staging_dir).map_err(at(&self.staging_dir))?;
+        } else {
+            fs::rename(&self.staging_dir, &self.out_dir).map_err(at(&self.out_dir))?;
+        }
         self.committed = true;
-        roll_forward(&self.out_dir, &names)
+        sync_parent(&self.out_dir)
     }
 }
 
@@ -134,6 +258,40 @@ impl Drop for Staging {
             let _ = fs::remove_dir_all(&self.staging_dir);
         }
     }
+}
+
+/// Exchanges two directories atomically where the file system can; otherwise moves `current`
+/// aside, moves `new` in, and lets [`recover`] restore `current` if a crash comes between.
+fn swap(new: &Path, current: &Path) -> Result<(), OutputIoError> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    match renameat_with(CWD, new, CWD, current, RenameFlags::EXCHANGE) {
+        Ok(()) => Ok(()),
+        Err(_) => {
+            let previous = sibling(current, ".previous");
+            fs::rename(current, &previous).map_err(at(current))?;
+            fs::rename(new, current).map_err(at(current))?;
+            fs::rename(&previous, new).map_err(at(new))
+        }
+    }
+}
+
+/// Clears what an interrupted run left beside `out_dir`: an unfinished staging directory is
+/// deleted (the previous run in `out_dir` was never touched); an `OUT.previous` left by a
+/// crash inside the fallback swap is put back when `OUT` is missing, else deleted.
+pub fn recover(out_dir: &Path) -> Result<(), OutputIoError> {
+    let staging = sibling(out_dir, ".staging");
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(at(&staging))?;
+    }
+    let previous = sibling(out_dir, ".previous");
+    if previous.exists() {
+        if out_dir.exists() {
+            fs::remove_dir_all(&previous).map_err(at(&previous))?;
+        } else {
+            fs::rename(&previous, out_dir).map_err(at(out_dir))?;
+        }
+    }
+    Ok(())
 }
 
 fn sha256_file(path: &Path) -> Result<String, OutputIoError> {
@@ -177,44 +335,15 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputIoError>
     write_with(path, |w| w.write_all(bytes).map_err(at(path)))
 }
 
-/// Finishes or discards an interrupted publication in `out_dir` (see the module docs).
-pub fn recover(out_dir: &Path) -> Result<(), OutputIoError> {
-    let staging_dir = out_dir.join(STAGING);
-    if !staging_dir.exists() {
-        return Ok(());
-    }
-    let commit = staging_dir.join(COMMIT);
-    match fs::read_to_string(&commit) {
-        Ok(list) => {
-            let names: Vec<String> = list.lines().map(str::to_string).collect();
-            roll_forward(out_dir, &names)
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            fs::remove_dir_all(&staging_dir).map_err(at(&staging_dir))
-        }
-        Err(e) => Err(OutputIoError {
-            path: commit,
-            source: e,
-        }),
-    }
-}
-
-fn roll_forward(out_dir: &Path, names: &[String]) -> Result<(), OutputIoError> {
-    let staging_dir = out_dir.join(STAGING);
-    for name in names {
-        let staged = staging_dir.join(name);
-        if staged.exists() {
-            let target = out_dir.join(name);
-            fs::rename(&staged, &target).map_err(at(&target))?;
-        }
-    }
-    sync_dir(out_dir)?;
-    fs::remove_dir_all(&staging_dir).map_err(at(&staging_dir))?;
-    sync_dir(out_dir)
-}
-
 fn sync_dir(dir: &Path) -> Result<(), OutputIoError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(at(dir))
+}
+
+fn sync_parent(path: &Path) -> Result<(), OutputIoError> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => sync_dir(parent),
+        None => sync_dir(Path::new(".")),
+    }
 }
 
 #[cfg(test)]
@@ -228,43 +357,73 @@ mod tests {
     }
 
     #[test]
-    fn commit_replaces_all_files() {
+    fn commit_replaces_the_whole_directory() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("a.csv"), "old").unwrap();
-        let mut staging = Staging::open(dir.path()).unwrap();
+        let out = dir.path().join("out");
+        fs::create_dir(&out).unwrap();
+        fs::write(out.join("manifest.json"), "old").unwrap();
+        fs::write(out.join("gone.csv"), "old").unwrap();
+        let mut staging = Staging::open(&out).unwrap();
         put(&mut staging, "a.csv", "new a");
         put(&mut staging, "manifest.json", "new m");
         staging.commit().unwrap();
-        assert_eq!(fs::read_to_string(dir.path().join("a.csv")).unwrap(), "new a");
-        assert_eq!(fs::read_to_string(dir.path().join("manifest.json")).unwrap(), "new m");
-        assert!(!dir.path().join(STAGING).exists());
+        assert_eq!(fs::read_to_string(out.join("a.csv")).unwrap(), "new a");
+        assert_eq!(fs::read_to_string(out.join("manifest.json")).unwrap(), "new m");
+        assert!(!out.join("gone.csv").exists(), "nothing of the old run is left");
+        assert!(!sibling(&out, ".staging").exists());
     }
 
     #[test]
-    fn uncommitted_staging_is_discarded_and_old_files_kept() {
+    fn an_abandoned_staging_is_discarded_and_the_old_run_kept() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("a.csv"), "old").unwrap();
-        let mut staging = Staging::open(dir.path()).unwrap();
-        put(&mut staging, "a.csv", "half");
+        let out = dir.path().join("out");
+        fs::create_dir(&out).unwrap();
+        fs::write(out.join("manifest.json"), "old").unwrap();
+        let mut staging = Staging::open(&out).unwrap();
+        put(&mut staging, "manifest.json", "half");
         std::mem::forget(staging); // the process dies before commit: no Drop runs
-        recover(dir.path()).unwrap();
-        assert_eq!(fs::read_to_string(dir.path().join("a.csv")).unwrap(), "old");
-        assert!(!dir.path().join(STAGING).exists());
+        recover(&out).unwrap();
+        assert_eq!(fs::read_to_string(out.join("manifest.json")).unwrap(), "old");
+        assert!(!sibling(&out, ".staging").exists());
     }
 
     #[test]
-    fn committed_staging_is_rolled_forward() {
+    fn a_crash_inside_the_fallback_swap_restores_the_previous_run() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("a.csv"), "old a").unwrap();
-        fs::write(dir.path().join("b.csv"), "old b").unwrap();
-        let staging_dir = dir.path().join(STAGING);
-        fs::create_dir(&staging_dir).unwrap();
-        // The crash came after a.csv was renamed, before b.csv was.
-        fs::write(dir.path().join("a.csv"), "new a").unwrap();
-        fs::write(staging_dir.join("b.csv"), "new b").unwrap();
-        fs::write(staging_dir.join(COMMIT), "a.csv\nb.csv").unwrap();
-        recover(dir.path()).unwrap();
-        assert_eq!(fs::read_to_string(dir.path().join("a.csv")).unwrap(), "new a");
-        assert_eq!(fs::read_to_string(dir.path().join("b.csv")).unwrap(), "new b");
+        let out = dir.path().join("out");
+        let previous = sibling(&out, ".previous");
+        fs::create_dir(&previous).unwrap();
+        fs::write(previous.join("manifest.json"), "old").unwrap();
+        recover(&out).unwrap();
+        assert_eq!(fs::read_to_string(out.join("manifest.json")).unwrap(), "old");
+    }
+
+    #[test]
+    fn a_second_writer_is_refused_and_a_dead_ones_lock_is_recovered() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let first = Staging::open(&out).unwrap();
+        match Staging::open(&out) {
+            Err(PublishError::Locked { holder, .. }) => {
+                assert!(holder.contains(&format!("pid {}", std::process::id())), "{holder}")
+            }
+            other => panic!("expected Locked, got {:?}", other.err()),
+        }
+        drop(first);
+        // A killed run leaves its stamp in the lock file but holds no lock.
+        fs::write(sibling(&out, ".lock"), "pid 999999 since 2026-01-01T00:00:00Z\n").unwrap();
+        let next = Staging::open(&out).unwrap();
+        assert_eq!(next.stale_lock(), Some("pid 999999 since 2026-01-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn a_foreign_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("thesis.docx"), "precious").unwrap();
+        assert!(matches!(
+            Staging::open(dir.path()),
+            Err(PublishError::NotAnOutputDirectory { .. })
+        ));
+        assert!(dir.path().join("thesis.docx").exists());
     }
 }

@@ -1,7 +1,7 @@
 //! Output: write it so a crash never leaves half a shortlist.
 //!
 //! Input: the run's shortlists, rejects, cluster summaries and manifest. Output, in the
-//! output directory and published together through [`atomic::Staging`]:
+//! output directory, which [`atomic::Staging`] replaces as a whole:
 //! `shortlist.csv` and `shortlist.parquet` ([`shortlist`]), `rejects.csv`, `clusters.csv`
 //! and `manifest.json` (finished last, with the sha256 of every other file).
 //!
@@ -26,7 +26,7 @@ use crate::cluster::ClusterSummary;
 use crate::ingest::Rejection;
 use crate::table::{write_frame, TableError, TableFormat};
 
-pub use atomic::{OutputIoError, Staging};
+pub use atomic::{OutputIoError, PublishError, Staging};
 pub use manifest::RunManifest;
 
 /// Why outputs could not be written.
@@ -114,7 +114,7 @@ pub fn write_clusters(staging: &mut Staging, clusters: &[ClusterSummary]) -> Res
     write_csv(staging, "clusters.csv", frame)
 }
 
-/// Writes `manifest.json` (call last) and publishes every staged file.
+/// Writes `manifest.json` (call last) and publishes the staged directory.
 pub fn publish(mut staging: Staging, manifest: &RunManifest) -> Result<(), OutputError> {
     let mut file = staging.create("manifest.json")?;
     serde_json::to_writer_pretty(&mut file, manifest)?;

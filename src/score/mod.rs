@@ -33,8 +33,8 @@ use crate::modality::TriangularDefinition;
 use crate::profile::{IdSet, VALUE_COUNT};
 use crate::{PartnerIdx, Score};
 
-/// Mean Earth radius, km (IUGG).
-pub const EARTH_RADIUS_KM: f32 = 6371.0088;
+/// Mean Earth radius, km.
+pub const EARTH_RADIUS_KM: f32 = 6371.009; // IUGG mean radius 6,371.0088 km, nearest f32
 
 /// The named terms of a score, in output column order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
