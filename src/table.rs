@@ -121,6 +121,20 @@ pub enum TableError {
         /// The column's type in the file.
         dtype: String,
     },
+    /// The file has no bytes at all.
+    #[error("{source_name}: the file is empty; it needs a header row (id,name,actor_type,country_iso3,...) and one row per partner")]
+    Empty {
+        /// The file.
+        source_name: String,
+    },
+    /// Two columns of the header have the same name.
+    #[error("{source_name}: column '{column}' appears more than once in the header; keep one")]
+    DuplicateColumn {
+        /// The file.
+        source_name: String,
+        /// The repeated name.
+        column: String,
+    },
     /// Writing an output table failed.
     #[error("cannot write {target}: {reason}")]
     Write {
@@ -131,12 +145,31 @@ pub enum TableError {
     },
 }
 
-/// A table whose columns are all text, in file order. Empty cells read as `None`.
+/// A table whose columns are all text, in file order. Empty cells read as `None`. Header
+/// names are trimmed and lower-cased.
+///
+/// Rows the reader could not take at all (a CSV record with more fields than the header) are
+/// not in the table but in [`StringTable::dropped`], so the caller can reject them by number;
+/// rows that were not valid UTF-8 are read with replacement characters and flagged by
+/// [`StringTable::invalid_utf8`].
 pub struct StringTable {
     source_name: String,
     names: Vec<String>,
     columns: Vec<StringChunked>,
     height: usize,
+    /// 0-based record number in the file of each row, when some records were dropped.
+    source_rows: Option<Vec<usize>>,
+    dropped: Vec<DroppedRow>,
+    invalid_utf8: bool,
+}
+
+/// A record the reader could not take.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DroppedRow {
+    /// 0-based record number after the header.
+    pub row: usize,
+    /// Why.
+    pub reason: String,
 }
 
 impl StringTable {
@@ -148,11 +181,37 @@ impl StringTable {
 
     /// Parses bytes already read (so a caller that hashes them reads the file once).
     pub fn parse(bytes: Vec<u8>, format: TableFormat, source_name: String) -> Result<Self, TableError> {
-        let frame = read_frame(Cursor::new(bytes), format, &source_name)?;
-        Self::from_frame(frame, source_name)
+        if bytes.is_empty() {
+            return Err(TableError::Empty { source_name });
+        }
+        if format == TableFormat::Parquet {
+            let frame = read_frame(Cursor::new(bytes), format, &source_name)?;
+            return Self::from_frame(frame, source_name, None, Vec::new(), false);
+        }
+        // Invalid UTF-8 is replaced (U+FFFD) so the rest of the file can be read; the rows
+        // that held it are rejected by validation.
+        let (bytes, invalid_utf8) = match String::from_utf8(bytes) {
+            Ok(text) => (text.into_bytes(), false),
+            Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned().into_bytes(), true),
+        };
+        match read_frame(Cursor::new(&bytes), format, &source_name) {
+            Ok(frame) => Self::from_frame(frame, source_name, None, Vec::new(), invalid_utf8),
+            Err(TableError::Malformed { reason, .. }) if reason.contains("more fields than") => {
+                let (kept, source_rows, dropped) = drop_long_records(&bytes);
+                let frame = read_frame(Cursor::new(kept), format, &source_name)?;
+                Self::from_frame(frame, source_name, Some(source_rows), dropped, invalid_utf8)
+            }
+            Err(e) => Err(e),
+        }
     }
 
-    fn from_frame(frame: DataFrame, source_name: String) -> Result<Self, TableError> {
+    fn from_frame(
+        frame: DataFrame,
+        source_name: String,
+        source_rows: Option<Vec<usize>>,
+        dropped: Vec<DroppedRow>,
+        invalid_utf8: bool,
+    ) -> Result<Self, TableError> {
         let height = frame.height();
         let mut names = Vec::with_capacity(frame.width());
         let mut columns = Vec::with_capacity(frame.width());
@@ -179,7 +238,15 @@ impl StringTable {
                 .expect("column was cast to String")
                 .rechunk()
                 .into_owned();
-            names.push(column.name().trim().to_string());
+            let name = column.name().trim().trim_start_matches('\u{feff}').to_lowercase();
+            // polars renames a repeated header name to `<name>_duplicated_<n>`.
+            if let Some((base, _)) = name.split_once("_duplicated_").filter(|(b, _)| !b.is_empty()) {
+                return Err(TableError::DuplicateColumn {
+                    source_name,
+                    column: base.to_string(),
+                });
+            }
+            names.push(name);
             columns.push(text);
         }
         Ok(StringTable {
@@ -187,7 +254,26 @@ impl StringTable {
             names,
             columns,
             height,
+            source_rows,
+            dropped,
+            invalid_utf8,
         })
+    }
+
+    /// 0-based record number in the file of table row `row` (they differ only when records
+    /// were dropped).
+    pub fn source_row(&self, row: usize) -> usize {
+        self.source_rows.as_ref().map_or(row, |rows| rows[row])
+    }
+
+    /// Records the reader could not take.
+    pub fn dropped(&self) -> &[DroppedRow] {
+        &self.dropped
+    }
+
+    /// Whether the file held invalid UTF-8 (replaced by U+FFFD in the cells).
+    pub fn invalid_utf8(&self) -> bool {
+        self.invalid_utf8
     }
 
     /// The name of the source, for messages.
@@ -219,7 +305,70 @@ impl StringTable {
     }
 }
 
+/// Splits CSV bytes into the header and records (RFC 4180 quoting), keeps the records with
+/// no more fields than the header, and reports the others. Returns the kept bytes, the
+/// 0-based record number of each kept record, and the dropped ones.
+fn drop_long_records(bytes: &[u8]) -> (Vec<u8>, Vec<usize>, Vec<DroppedRow>) {
+    let mut records: Vec<(usize, usize, usize)> = Vec::new(); // (start, end, fields)
+    let (mut start, mut fields, mut quoted) = (0, 1, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => fields += 1,
+            b'\n' if !quoted => {
+                records.push((start, i + 1, fields));
+                (start, fields) = (i + 1, 1);
+            }
+            _ => {}
+        }
+    }
+    if start < bytes.len() {
+        records.push((start, bytes.len(), fields));
+    }
+    let header_fields = records.first().map_or(0, |r| r.2);
+    let mut kept = Vec::with_capacity(bytes.len());
+    let (mut source_rows, mut dropped) = (Vec::new(), Vec::new());
+    for (index, &(start, end, fields)) in records.iter().enumerate() {
+        let record = &bytes[start..end];
+        if index == 0 || fields <= header_fields {
+            kept.extend_from_slice(record);
+            if !record.ends_with(b"\n") {
+                kept.push(b'\n');
+            }
+            if index > 0 {
+                source_rows.push(index - 1);
+            }
+        } else {
+            dropped.push(DroppedRow {
+                row: index - 1,
+                reason: format!(
+                    "the row has {fields} fields but the header has {header_fields}; quote values that contain commas"
+                ),
+            });
+        }
+    }
+    (kept, source_rows, dropped)
+}
+
 fn read_frame<T>(bytes: Cursor<T>, format: TableFormat, name: &str) -> Result<DataFrame, TableError>
+where
+    T: AsRef<[u8]> + Send + Sync,
+{
+    // A corrupt file must never take the job down: a panic inside the reader is an error.
+    let read = std::panic::AssertUnwindSafe(|| read_frame_unguarded(bytes, format, name));
+    std::panic::catch_unwind(read).unwrap_or_else(|_| {
+        Err(TableError::Malformed {
+            source_name: name.to_string(),
+            format: match format {
+                TableFormat::Csv => "CSV",
+                TableFormat::Parquet => "Parquet",
+            },
+            reason: "the reader failed on this file; it may be damaged or truncated".into(),
+        })
+    })
+}
+
+fn read_frame_unguarded<T>(bytes: Cursor<T>, format: TableFormat, name: &str) -> Result<DataFrame, TableError>
 where
     T: AsRef<[u8]> + Send + Sync,
 {
@@ -260,4 +409,19 @@ pub fn write_frame<W: Write>(
         target: target.to_string(),
         reason: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_records_are_dropped_by_number_and_quotes_respected() {
+        let csv = b"a,b\n1,2\n\"x,y\",3\n4,5,6\n\"multi\nline\",7\n8,9,10,11";
+        let (kept, rows, dropped) = drop_long_records(csv);
+        assert_eq!(String::from_utf8(kept).unwrap(), "a,b\n1,2\n\"x,y\",3\n\"multi\nline\",7\n");
+        assert_eq!(rows, vec![0, 1, 3]);
+        assert_eq!(dropped.iter().map(|d| d.row).collect::<Vec<_>>(), vec![2, 4]);
+        assert!(dropped[0].reason.contains("3 fields but the header has 2"));
+    }
 }

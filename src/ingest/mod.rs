@@ -60,7 +60,7 @@ pub enum IngestError {
     #[error(transparent)]
     Table(#[from] TableError),
     /// Required columns are absent.
-    #[error("{file}: missing required column(s) {}; the header has: {}. Add the column(s) (see the profile contract in README.md)", missing.join(", "), found.join(", "))]
+    #[error("{file}: missing required column(s) {}; the header has: {}. Add the column(s) (see the profile contract in README.md){hint}", missing.join(", "), found.join(", "))]
     MissingColumns {
         /// The input file.
         file: String,
@@ -68,6 +68,8 @@ pub enum IngestError {
         missing: Vec<String>,
         /// Columns the header does have.
         found: Vec<String>,
+        /// A likely cause, when one is recognisable (e.g. `;`-separated values).
+        hint: String,
     },
 }
 
@@ -93,8 +95,18 @@ pub fn ingest(source: &TableSource, reference: &Reference) -> Result<Ingested, I
     }
 
     let mut profiles = Vec::with_capacity(outcomes.len());
-    let mut rejects = Vec::new();
-    let mut rows_rejected = 0;
+    let mut rejects: Vec<Rejection> = table
+        .dropped()
+        .iter()
+        .map(|d| Rejection {
+            file: file.clone(),
+            row: d.row + 1,
+            column: String::new(),
+            value: String::new(),
+            reason: d.reason.clone(),
+        })
+        .collect();
+    let mut rows_rejected = rejects.len();
     for (row, outcome) in outcomes.into_iter().enumerate() {
         let duplicate = table
             .cell(columns.id, row)
@@ -111,13 +123,13 @@ pub fn ingest(source: &TableSource, reference: &Reference) -> Result<Ingested, I
             let others: Vec<String> = rows
                 .iter()
                 .filter(|&&r| r != row)
-                .map(|r| (r + 1).to_string())
+                .map(|&r| (table.source_row(r) + 1).to_string())
                 .collect();
             problems.insert(
                 0,
                 Rejection {
                     file: file.clone(),
-                    row: row + 1,
+                    row: table.source_row(row) + 1,
                     column: "id".into(),
                     value: id.to_string(),
                     reason: format!(
@@ -131,6 +143,7 @@ pub fn ingest(source: &TableSource, reference: &Reference) -> Result<Ingested, I
         rejects.extend(problems);
     }
     profiles.sort_by(|a, b| a.id.cmp(&b.id));
+    rejects.sort_by_key(|r| r.row);
 
     let ignored_columns = table
         .column_names()
@@ -141,7 +154,7 @@ pub fn ingest(source: &TableSource, reference: &Reference) -> Result<Ingested, I
     Ok(Ingested {
         profiles,
         rejects,
-        rows_read: table.height(),
+        rows_read: table.height() + table.dropped().len(),
         rows_rejected,
         sha256,
         content_digest: content_digest(&table),

@@ -33,6 +33,9 @@ const OPTIONAL_COLUMNS: [&str; 16] = [
 
 const HORIZONS: [&str; 3] = ["short_term", "long_term", "ad_hoc"];
 
+/// The longest cell accepted, in bytes: a longer one is a broken export, not a partner.
+pub const MAX_CELL_BYTES: usize = 10_000;
+
 /// Whether a column name is part of the contract (others are ignored and reported).
 pub fn is_contract_column(name: &str, reference: &Reference) -> bool {
     REQUIRED_COLUMNS.contains(&name)
@@ -62,10 +65,17 @@ impl Columns {
             .map(|name| name.to_string())
             .collect();
         if !missing.is_empty() {
+            let found = table.column_names().to_vec();
+            let hint = match found.iter().find(|n| n.contains(';') || n.contains('\t')) {
+                Some(name) if name.contains(';') => "; the header looks separated by ';': save the file as comma-separated CSV",
+                Some(_) => "; the header looks separated by tabs: save the file as comma-separated CSV",
+                None => "",
+            };
             return Err(IngestError::MissingColumns {
                 file: table.source_name().to_string(),
                 missing,
-                found: table.column_names().to_vec(),
+                found,
+                hint: hint.to_string(),
             });
         }
         let position = |name: &str| table.position(name).expect("checked above");
@@ -105,7 +115,7 @@ impl<'a> RowCheck<'a> {
     fn problem(&mut self, column: usize, value: &str, reason: String) {
         self.problems.push(Rejection {
             file: self.table.source_name().to_string(),
-            row: self.row + 1,
+            row: self.table.source_row(self.row) + 1,
             column: self.table.column_names()[column].clone(),
             value: value.to_string(),
             reason,
@@ -193,6 +203,22 @@ pub fn row(
         row,
         problems: Vec::new(),
     };
+    for column in 0..table.column_names().len() {
+        let Some(value) = check.cell(Some(column)) else { continue };
+        if value.len() > MAX_CELL_BYTES {
+            let start: String = value.chars().take(40).collect();
+            check.problem(
+                column,
+                &format!("{start}…"),
+                format!("the value is {} bytes long; at most {MAX_CELL_BYTES} are accepted", value.len()),
+            );
+        } else if table.invalid_utf8() && value.contains('\u{fffd}') {
+            check.problem(column, value, "the value is not valid UTF-8; save the file as UTF-8".into());
+        }
+    }
+    if !check.problems.is_empty() {
+        return Err(check.problems);
+    }
     let id = check.required(columns.id);
     let name = check.required(columns.name);
     let actor_type = check
@@ -363,6 +389,6 @@ pub fn row(
         contact_name,
         contact_email,
         active,
-        source_row: row + 1,
+        source_row: table.source_row(row) + 1,
     })
 }
