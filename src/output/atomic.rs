@@ -417,6 +417,17 @@ mod tests {
     }
 
     #[test]
+    fn too_little_free_space_is_refused_up_front() {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::open(&dir.path().join("out")).unwrap();
+        assert!(staging.ensure_space(1).is_ok());
+        match staging.ensure_space(u64::MAX) {
+            Err(PublishError::DiskFull { needed_mb, .. }) => assert_eq!(needed_mb, u64::MAX.div_ceil(1 << 20)),
+            other => panic!("expected DiskFull, got {:?}", other.err()),
+        }
+    }
+
+    #[test]
     fn a_foreign_directory_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("thesis.docx"), "precious").unwrap();
