@@ -59,9 +59,15 @@ pub enum Command {
     /// contribution, every rule's verdict, the modality and roles, the candidate's rank in the
     /// partner's list and the gap to the list's last score.
     Explain(ExplainArgs),
-    /// Scores a weighting against known partnerships: recall@k and mean reciprocal rank of
-    /// the engine, next to a plain cosine-similarity baseline over the same profiles.
+    /// Scores a run, or a weighting, against known partnerships: precision, recall, MRR,
+    /// nDCG, MAP and hit rate at k, coverage, exposure Gini and diversity, overall and per
+    /// modality, region and actor type; with profiles, next to a cosine-similarity baseline.
     Evaluate(EvaluateArgs),
+    /// Searches term weights (seeded random search, k-fold cross-validation over the known
+    /// partnerships) and saves the best as a weights file for `run --weights`.
+    Tune(TuneArgs),
+    /// Moves each weight by ±δ and reports how much the lists change.
+    Sensitivity(SensitivityArgs),
     /// Writes a synthetic profile population (clearly marked synthetic) for demos and
     /// benchmarks: real countries and cities, seeded, reproducible.
     Generate(GenerateArgs),
@@ -170,12 +176,64 @@ pub struct EvaluateArgs {
     /// Known partnerships: a table with source_id and target_id (modality, directed optional).
     #[arg(long, value_name = "FILE")]
     pub known: PathBuf,
-    /// What and how to match (the weighting being evaluated).
+    /// Evaluate the shortlists of this finished run instead of computing lists here.
+    #[arg(long, value_name = "DIR")]
+    pub run: Option<PathBuf>,
+    /// What and how to match (the weighting being evaluated, without --run).
     #[command(flatten)]
     pub matching: MatchArgs,
-    /// The list length for recall@k.
+    /// The list length k of the metrics.
     #[arg(long, value_name = "K", default_value_t = 10)]
     pub k: usize,
+}
+
+/// Flags of `tune`.
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    /// Known partnerships (the positives the weights are tuned to find).
+    #[arg(long, value_name = "FILE")]
+    pub known: PathBuf,
+    /// Profiles and the settings kept fixed while weights are searched.
+    #[command(flatten)]
+    pub matching: MatchArgs,
+    /// Where to save the weights (default models/weights-<name>.toml).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Name of the saved weight set.
+    #[arg(long, value_name = "NAME", default_value = "tuned")]
+    pub name: String,
+    /// The metric to maximise.
+    #[arg(long, default_value = "ndcg", value_parser = ["ndcg", "map", "mrr", "recall", "precision", "hit_rate"])]
+    pub metric: String,
+    /// The list length k of the metric.
+    #[arg(long, value_name = "K", default_value_t = 10)]
+    pub k: usize,
+    /// Folds of the cross-validation.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub folds: usize,
+    /// Random weightings tried (besides the defaults).
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub trials: usize,
+    /// Seed of the search and the fold split.
+    #[arg(long, value_name = "S", default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// Flags of `sensitivity`.
+#[derive(Debug, Args)]
+pub struct SensitivityArgs {
+    /// Profiles and the weighting to probe.
+    #[command(flatten)]
+    pub matching: MatchArgs,
+    /// How far each weight moves, up and down.
+    #[arg(long, value_name = "D", default_value_t = 0.05)]
+    pub delta: f32,
+    /// List length.
+    #[arg(long, value_name = "K", default_value_t = 10)]
+    pub top_k: usize,
+    /// Probe only this many partners, spread over the id order (default: all active).
+    #[arg(long, value_name = "N")]
+    pub sample: Option<usize>,
 }
 
 /// Flags of `generate`.

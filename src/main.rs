@@ -47,7 +47,15 @@ fn dispatch(command: Command, progress: Progress) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Evaluate(args) => {
-            print!("{}", eval::run(&args)?);
+            print!("{}", eval::run(&args)?.report);
+            Ok(0)
+        }
+        Command::Tune(args) => {
+            print!("{}", eval::tune::run(&args)?);
+            Ok(0)
+        }
+        Command::Sensitivity(args) => {
+            print!("{}", eval::sensitivity::run(&args)?);
             Ok(0)
         }
         Command::Generate(args) => {

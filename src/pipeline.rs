@@ -141,10 +141,20 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
             None => Vec::new(),
         };
         output::write_clusters(&mut staging, &summaries)?;
-        if let (Some(model), false) = (&model, config.reuse_model) {
+        if let Some(model) = &model {
+            // The run keeps the centroids it used (so `diff` can align clusters between runs);
+            // a fitted model is also saved for reuse.
             let stored = StoredModel::new(model, &ingested.sha256);
             let json = serde_json::to_vec_pretty(&stored).map_err(output::OutputError::from)?;
-            atomic::write_file_atomic(&config.model_dir.join(CENTROIDS_FILE), &json)?;
+            let mut file = staging.create(CENTROIDS_FILE)?;
+            std::io::Write::write_all(&mut file, &json).map_err(|e| output::OutputIoError {
+                path: CENTROIDS_FILE.into(),
+                source: e,
+            })?;
+            staging.finish(file)?;
+            if !config.reuse_model {
+                atomic::write_file_atomic(&config.model_dir.join(CENTROIDS_FILE), &json)?;
+            }
         }
         Ok(rows)
     })?;

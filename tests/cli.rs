@@ -221,3 +221,23 @@ fn bad_rule_and_modality_names_list_the_valid_ones() {
     assert_eq!(code(&output), 2);
     assert!(stderr(&output).contains("valid modalities: south_south, triangular"), "{}", stderr(&output));
 }
+
+#[test]
+fn explain_gives_the_score_the_shortlist_has() {
+    let dir = Dir::new();
+    let profiles = repo("data/examples/profiles.csv");
+    let profiles = profiles.to_str().unwrap();
+    assert_eq!(code(&dir.run(&["run", "--profiles", profiles, "--out", "out", "--model-dir", "m", "-q"])), 0);
+    let shortlist = Csv::read(&dir.path("out/shortlist.csv"));
+    for row in (0..shortlist.len()).step_by(97) {
+        let (partner, candidate) = (shortlist.get(row, "partner_id"), shortlist.get(row, "candidate_id"));
+        let output = dir.run(&["explain", &partner, &candidate, "--profiles", profiles]);
+        let report = String::from_utf8(output.stdout).unwrap();
+        let score: f64 = shortlist.get(row, "score").parse().unwrap();
+        let line = report.lines().find(|l| l.starts_with("score ")).unwrap();
+        let explained: f64 = line.split_whitespace().last().unwrap().parse().unwrap();
+        assert!((score - explained).abs() < 5e-5, "{partner} → {candidate}: {score} vs {explained}");
+        let rank = shortlist.get(row, "rank");
+        assert!(report.contains(&format!("rank {rank} of ")), "{partner} → {candidate} rank {rank}: {report}");
+    }
+}

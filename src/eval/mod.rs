@@ -1,21 +1,26 @@
-//! Evaluate: how well does a weighting recover known partnerships?
+//! Evaluate: how good is a weighting against known partnerships?
 //!
-//! Input: the matching configuration (profiles, weights, rules) and a table of known
-//! partnerships (`source_id`, `target_id`, optional `modality`, `directed`). Output: an
-//! [`Evaluation`]: recall@k and mean reciprocal rank of the engine's ranking, and of a plain
-//! baseline (cosine similarity of the dense feature rows, the vector a similarity search
-//! would use), over the same queries.
+//! Input: a table of known partnerships (`source_id`, `target_id`, optional `modality`,
+//! `directed`) and either a finished run (`--run DIR`: its `shortlist.csv`) or profiles and
+//! matching settings (lists computed here, for the engine and for a plain baseline, cosine
+//! similarity of the dense feature rows). Output: an [`Evaluation`] rendered as Markdown:
+//! accuracy ([`metrics::Accuracy`]) and beyond-accuracy figures overall, found-in-top-k per
+//! modality of the known pair, and recall and nDCG per region and actor type of the partner.
 //!
-//! Every known pair (a, b) makes two queries: where does b rank in a's list, and a in b's
-//! (a partnership is a good match for both sides). The rank is among every candidate the
-//! method admits (the engine's rules apply to the engine; the baseline only drops the partner
-//! itself and inactive partners); a target the rules remove counts as a miss (reciprocal
-//! rank 0).
+//! A known pair (a, b) makes a relevant b for query a and a relevant a for query b: a
+//! partnership is a good match for both sides.
 //!
 //! **Leakage:** known partnerships are read only here, after features are built from the
-//! profile table; they never enter features, rarity weights or rules.
+//! profile table; they never enter features, rarity weights or rules. `tune` (in [`tune`])
+//! chooses weights on some folds of the known pairs and reports the others.
 
-use std::cmp::Ordering;
+pub mod metrics;
+pub mod raw;
+pub mod sensitivity;
+pub mod tune;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -25,19 +30,33 @@ use crate::config::MatchConfig;
 use crate::error::Error;
 use crate::features::{PartnerFeatures, DENSE_WIDTH};
 use crate::pipeline::{prepare, Prepared, StageClock};
-use crate::telemetry::Progress;
 use crate::profile::Profile;
-use crate::rank::top_k::{ranking_order, Hit};
-use crate::rules::RuleSet;
+use crate::rank::top_k::{Hit, TopK};
+use crate::reference::Reference;
 use crate::score::Scorer;
 use crate::table::{StringTable, TableError, TableSource};
+use crate::telemetry::Progress;
 use crate::PartnerIdx;
+use metrics::{accuracy, beyond_accuracy, Accuracy, BeyondAccuracy, Lists, Relevant};
+use raw::RawTable;
 
-/// Known partnerships resolved to partner indices.
+/// One known partnership.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KnownPair {
+    /// One side.
+    pub source: String,
+    /// The other side.
+    pub target: String,
+    /// The modality the source gives, or "unspecified".
+    pub modality: String,
+}
+
+/// The known partnerships that name two known partners, and the rows that do not.
 pub struct Known {
-    /// (a, b) pairs, both valid partners.
-    pub pairs: Vec<(PartnerIdx, PartnerIdx)>,
-    /// Rows naming an id that is not among the valid profiles (counted, never silently 0).
+    /// Usable pairs.
+    pub pairs: Vec<KnownPair>,
+    /// 1-based rows naming a partner that is not among the partners (counted, never dropped
+    /// silently).
     pub unknown_rows: Vec<usize>,
 }
 
@@ -53,85 +72,192 @@ pub enum EvalError {
         /// The file.
         file: String,
     },
+    /// `--run` does not hold a run's shortlist.
+    #[error("{dir}: no shortlist.csv; give the output directory of a finished run")]
+    NoRun {
+        /// The directory.
+        dir: String,
+    },
 }
 
 impl Known {
-    /// Reads the table and resolves ids against the id-sorted profiles.
-    pub fn load(path: &Path, profiles: &[Profile]) -> Result<Known, EvalError> {
+    /// Reads the table, keeping pairs whose two ids satisfy `exists`.
+    pub fn load(path: &Path, exists: &dyn Fn(&str) -> bool) -> Result<Known, EvalError> {
         let table = StringTable::read(&TableSource::File(path.to_path_buf()))?;
         let (Some(source), Some(target)) = (table.position("source_id"), table.position("target_id")) else {
             return Err(EvalError::Columns {
                 file: table.source_name().to_string(),
             });
         };
-        let index = |id: Option<&str>| {
-            id.and_then(|id| profiles.binary_search_by(|p| p.id.as_str().cmp(id)).ok())
-                .map(|i| i as PartnerIdx)
-        };
+        let modality = table.position("modality");
         let mut known = Known {
             pairs: Vec::new(),
             unknown_rows: Vec::new(),
         };
         for row in 0..table.height() {
-            match (index(table.cell(source, row)), index(table.cell(target, row))) {
-                (Some(a), Some(b)) if a != b => known.pairs.push((a, b)),
-                _ => known.unknown_rows.push(row + 1),
+            match (table.cell(source, row), table.cell(target, row)) {
+                (Some(a), Some(b)) if a != b && exists(a) && exists(b) => known.pairs.push(KnownPair {
+                    source: a.to_string(),
+                    target: b.to_string(),
+                    modality: modality
+                        .and_then(|m| table.cell(m, row))
+                        .unwrap_or("unspecified")
+                        .to_string(),
+                }),
+                _ => known.unknown_rows.push(table.source_row(row) + 1),
             }
         }
         Ok(known)
     }
 
-    /// The (query, target) pairs: both directions of every known pair.
-    pub fn queries(&self) -> Vec<(PartnerIdx, PartnerIdx)> {
-        self.pairs.iter().flat_map(|&(a, b)| [(a, b), (b, a)]).collect()
+    /// Query → relevant partners, both directions of every pair.
+    pub fn relevant(&self) -> Relevant {
+        let mut relevant = Relevant::new();
+        for pair in &self.pairs {
+            relevant.entry(pair.source.clone()).or_default().insert(pair.target.clone());
+            relevant.entry(pair.target.clone()).or_default().insert(pair.source.clone());
+        }
+        relevant
     }
 }
 
-/// Accuracy of one ranking method.
+/// What is known about a partner for grouping figures.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Accuracy {
-    /// Queries evaluated.
-    pub queries: usize,
-    /// Share of queries whose target is in the top k.
-    pub recall_at_k: f64,
-    /// Mean of 1 / rank (0 where the target is not admitted).
-    pub mrr: f64,
+pub struct PartnerKind {
+    /// Actor type id.
+    pub actor_type: String,
+    /// UN M49 sub-region.
+    pub sub_region: String,
 }
 
-/// Computes recall@k and MRR from each query's rank (`None` = not admitted).
-pub fn accuracy(ranks: &[Option<usize>], k: usize) -> Accuracy {
-    let n = ranks.len().max(1) as f64;
-    Accuracy {
-        queries: ranks.len(),
-        recall_at_k: ranks.iter().filter(|r| r.is_some_and(|r| r <= k)).count() as f64 / n,
-        mrr: ranks.iter().map(|r| r.map_or(0.0, |r| 1.0 / r as f64)).sum::<f64>() / n,
+/// Lists to evaluate, with what the evaluation needs to know about partners.
+pub struct Method {
+    /// Shown in tables.
+    pub name: String,
+    /// Partner id → ranked candidate ids.
+    pub lists: Lists,
+}
+
+/// A rendered evaluation.
+pub struct Evaluation {
+    /// The Markdown report.
+    pub report: String,
+    /// Overall accuracy per method, in method order.
+    pub accuracy: Vec<Accuracy>,
+    /// Beyond-accuracy per method.
+    pub beyond: Vec<BeyondAccuracy>,
+}
+
+/// Share of pair directions (a → b and b → a) whose other side is in the top k.
+fn pairs_found(lists: &Lists, pairs: &[&KnownPair], k: usize) -> f64 {
+    let found = pairs
+        .iter()
+        .flat_map(|p| [(&p.source, &p.target), (&p.target, &p.source)])
+        .filter(|(q, t)| lists.get(*q).is_some_and(|l| l.iter().take(k).any(|c| c == *t)))
+        .count();
+    found as f64 / (2 * pairs.len()).max(1) as f64
+}
+
+/// Evaluates every method on the same known pairs and renders the report.
+pub fn evaluate(
+    methods: &[Method],
+    known: &Known,
+    k: usize,
+    catalogue: &[String],
+    kinds: &BTreeMap<String, PartnerKind>,
+) -> Evaluation {
+    let relevant = known.relevant();
+    let queries: Vec<&String> = relevant.keys().collect();
+    let kind_of = |id: &str| {
+        kinds
+            .get(id)
+            .map(|k| (k.actor_type.clone(), k.sub_region.clone()))
+            .unwrap_or_else(|| ("(unknown)".into(), "(unknown)".into()))
+    };
+    let accuracies: Vec<Accuracy> = methods.iter().map(|m| accuracy(&m.lists, &relevant, k, queries.iter().copied())).collect();
+    let beyond: Vec<BeyondAccuracy> = methods.iter().map(|m| beyond_accuracy(&m.lists, catalogue, &kind_of)).collect();
+
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} partners, {} known partnerships, {} queries (partners with a known partner), k = {k}",
+        catalogue.len(),
+        known.pairs.len(),
+        accuracies.first().map_or(0, |a| a.queries)
+    );
+    if !known.unknown_rows.is_empty() {
+        let _ = writeln!(
+            out,
+            "warning: {} known-partnership rows name a partner that is not among the partners (rows {:?}); they are left out",
+            known.unknown_rows.len(),
+            known.unknown_rows
+        );
+    }
+    let all_pairs: Vec<&KnownPair> = known.pairs.iter().collect();
+    let _ = writeln!(
+        out,
+        "\n| method | P@{k} | R@{k} | MRR@{k} | nDCG@{k} | MAP@{k} | hit rate | pairs found | coverage | exposure Gini | diversity |\n|---|---|---|---|---|---|---|---|---|---|---|"
+    );
+    for ((m, a), b) in methods.iter().zip(&accuracies).zip(&beyond) {
+        let _ = writeln!(
+            out,
+            "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            m.name,
+            a.precision,
+            a.recall,
+            a.mrr,
+            a.ndcg,
+            a.map,
+            a.hit_rate,
+            pairs_found(&m.lists, &all_pairs, k),
+            b.coverage,
+            b.exposure_gini,
+            b.intra_list_diversity
+        );
+    }
+
+    let header = |out: &mut String, what: &str, columns: &str| {
+        let names: Vec<&str> = methods.iter().map(|m| m.name.as_str()).collect();
+        let _ = writeln!(out, "\n{what}\n\n| group | n | {} |", names.iter().map(|n| format!("{n} {columns}")).collect::<Vec<_>>().join(" | "));
+        let _ = writeln!(out, "|---|---|{}", "---|".repeat(methods.len()));
+    };
+    header(&mut out, &format!("Pair directions found in the top {k}, by the modality of the known partnership:"), "found");
+    let mut by_modality: BTreeMap<&str, Vec<&KnownPair>> = BTreeMap::new();
+    for pair in &known.pairs {
+        by_modality.entry(pair.modality.as_str()).or_default().push(pair);
+    }
+    for (modality, pairs) in &by_modality {
+        let cells: Vec<String> = methods.iter().map(|m| format!("{:.3}", pairs_found(&m.lists, pairs, k))).collect();
+        let _ = writeln!(out, "| {modality} | {} | {} |", pairs.len(), cells.join(" | "));
+    }
+    for (what, key) in [("UN sub-region", 0), ("actor type", 1)] {
+        header(&mut out, &format!("Recall@{k} / nDCG@{k} by {what} of the partner:"), "R / nDCG");
+        let mut groups: BTreeMap<String, Vec<&String>> = BTreeMap::new();
+        for query in &queries {
+            let (actor, region) = kind_of(query);
+            groups.entry(if key == 0 { region } else { actor }).or_default().push(query);
+        }
+        for (group, members) in &groups {
+            let cells: Vec<String> = methods
+                .iter()
+                .map(|m| {
+                    let a = accuracy(&m.lists, &relevant, k, members.iter().copied());
+                    format!("{:.3} / {:.3}", a.recall, a.ndcg)
+                })
+                .collect();
+            let _ = writeln!(out, "| {group} | {} | {} |", members.len(), cells.join(" | "));
+        }
+    }
+    Evaluation {
+        report: out,
+        accuracy: accuracies,
+        beyond,
     }
 }
 
-/// 1-based rank of `target` among `candidates` (scored hits), ties by candidate index.
-fn rank_in(hits: &[Hit], target: PartnerIdx) -> Option<usize> {
-    let this = hits.iter().find(|h| h.candidate == target)?;
-    Some(1 + hits.iter().filter(|h| ranking_order(h, this) == Ordering::Less).count())
-}
-
-/// The engine's rank of each query's target.
-pub fn engine_ranks(scorer: &Scorer, rules: &RuleSet, queries: &[(PartnerIdx, PartnerIdx)]) -> Vec<Option<usize>> {
-    let f = scorer.features();
-    queries
-        .par_iter()
-        .map(|&(q, t)| {
-            let hits: Vec<Hit> = (0..f.len() as PartnerIdx)
-                .filter(|&c| rules.first_refusal(f, q, c).is_none())
-                .map(|c| Hit { candidate: c, score: scorer.score(q, c) })
-                .collect();
-            rank_in(&hits, t)
-        })
-        .collect()
-}
-
-/// The baseline's rank: cosine similarity of the dense feature rows over every other active
-/// partner.
-pub fn cosine_ranks(f: &PartnerFeatures, queries: &[(PartnerIdx, PartnerIdx)]) -> Vec<Option<usize>> {
+/// The baseline's top-k lists: cosine similarity of the dense feature rows over every other
+/// active partner.
+pub fn cosine_lists(f: &PartnerFeatures, queries: &[PartnerIdx], k: usize, profiles: &[Profile]) -> Lists {
     let rows: Vec<Vec<f32>> = (0..f.len() as PartnerIdx)
         .map(|i| {
             let mut row = vec![0.0; DENSE_WIDTH];
@@ -143,74 +269,107 @@ pub fn cosine_ranks(f: &PartnerFeatures, queries: &[(PartnerIdx, PartnerIdx)]) -
         .collect();
     queries
         .par_iter()
-        .map(|&(q, t)| {
-            let hits: Vec<Hit> = (0..f.len() as PartnerIdx)
-                .filter(|&c| c != q && f.active[c as usize])
-                .map(|c| Hit {
-                    candidate: c,
-                    score: rows[q as usize].iter().zip(&rows[c as usize]).map(|(a, b)| a * b).sum(),
-                })
-                .collect();
-            rank_in(&hits, t)
+        .map(|&q| {
+            let mut top = TopK::new(k);
+            for c in (0..f.len() as PartnerIdx).filter(|&c| c != q && f.active[c as usize]) {
+                let score = rows[q as usize].iter().zip(&rows[c as usize]).map(|(a, b)| a * b).sum();
+                top.push(Hit { candidate: c, score });
+            }
+            let ids = top.into_sorted().iter().map(|h| profiles[h.candidate as usize].id.clone()).collect();
+            (profiles[q as usize].id.clone(), ids)
         })
         .collect()
 }
 
-/// Runs `evaluate` and renders its report.
-pub fn run(args: &EvaluateArgs) -> Result<String, Error> {
+/// Partner kinds of valid profiles.
+pub fn kinds_of(profiles: &[Profile], reference: &Reference) -> BTreeMap<String, PartnerKind> {
+    profiles
+        .iter()
+        .map(|p| {
+            (
+                p.id.clone(),
+                PartnerKind {
+                    actor_type: reference.actor_types.id(p.actor_type as usize).to_string(),
+                    sub_region: reference.sub_regions[reference.countries[p.country as usize].sub_region as usize].clone(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// Reads a run's shortlist: its lists, and what its columns say about the partners.
+fn run_lists(dir: &Path, reference: &Reference) -> Result<(Lists, BTreeMap<String, PartnerKind>), Error> {
+    let path = dir.join("shortlist.csv");
+    if !path.exists() {
+        return Err(EvalError::NoRun { dir: dir.display().to_string() }.into());
+    }
+    let table = StringTable::read(&TableSource::File(path))?;
+    let column = |name: &str| table.position(name).ok_or_else(|| EvalError::NoRun { dir: dir.display().to_string() });
+    let (partner, candidate, rank) = (column("partner_id")?, column("candidate_id")?, column("rank")?);
+    let (p_country, p_actor) = (column("partner_country")?, column("partner_actor_type")?);
+    let (c_country, c_actor) = (column("candidate_country")?, column("candidate_actor_type")?);
+    let mut ranked: BTreeMap<String, Vec<(usize, String)>> = BTreeMap::new();
+    let mut kinds = BTreeMap::new();
+    let region = |iso3: &str| {
+        reference
+            .country(iso3)
+            .map(|c| reference.sub_regions[reference.countries[c as usize].sub_region as usize].clone())
+            .unwrap_or_else(|| "(unknown)".into())
+    };
+    for row in 0..table.height() {
+        let cell = |c: usize| table.cell(c, row).unwrap_or_default().to_string();
+        let position: usize = cell(rank).parse().unwrap_or(usize::MAX);
+        ranked.entry(cell(partner)).or_default().push((position, cell(candidate)));
+        for (id, country, actor) in [(partner, p_country, p_actor), (candidate, c_country, c_actor)] {
+            kinds.entry(cell(id)).or_insert_with(|| PartnerKind {
+                actor_type: cell(actor),
+                sub_region: region(&cell(country)),
+            });
+        }
+    }
+    let lists = ranked
+        .into_iter()
+        .map(|(p, mut items)| {
+            items.sort();
+            (p, items.into_iter().map(|(_, c)| c).collect())
+        })
+        .collect();
+    Ok((lists, kinds))
+}
+
+/// Runs `evaluate`.
+pub fn run(args: &EvaluateArgs) -> Result<Evaluation, Error> {
+    let reference = Reference::builtin();
+    if let Some(dir) = &args.run {
+        let (lists, kinds) = run_lists(dir, reference)?;
+        let catalogue: Vec<String> = kinds.keys().cloned().collect();
+        let known = Known::load(&args.known, &|id| kinds.contains_key(id))?;
+        let method = Method {
+            name: format!("run {}", dir.display()),
+            lists,
+        };
+        return Ok(evaluate(&[method], &known, args.k, &catalogue, &kinds));
+    }
     let matching = MatchConfig::resolve(&args.matching)?;
     let Prepared {
         ingested, features, rules, ..
     } = prepare(&matching, &mut StageClock::default(), Progress::hidden())?;
-    let known = Known::load(&args.known, &ingested.profiles)?;
-    let queries = known.queries();
+    let profiles = &ingested.profiles;
+    let ids: BTreeSet<&str> = profiles.iter().map(|p| p.id.as_str()).collect();
+    let known = Known::load(&args.known, &|id| ids.contains(id))?;
+    let active: Vec<PartnerIdx> = (0..profiles.len() as PartnerIdx).filter(|&i| profiles[i as usize].active).collect();
     let scorer = Scorer::new(&features, &matching.actor_compatibility, matching.score);
-    let engine = accuracy(&engine_ranks(&scorer, &rules, &queries), args.k);
-    let baseline = accuracy(&cosine_ranks(&features, &queries), args.k);
-    let mut out = format!(
-        "{} partners, {} known partnerships, {} queries (both directions of each)\n",
-        features.len(),
-        known.pairs.len(),
-        queries.len()
-    );
-    if !known.unknown_rows.is_empty() {
-        out += &format!(
-            "warning: {} known-partnership rows name a partner that is not among the valid profiles (rows {:?}); they are left out\n",
-            known.unknown_rows.len(),
-            known.unknown_rows
-        );
-    }
-    out += &format!("\n| method | recall@{k} | MRR |\n|---|---|---|\n", k = args.k);
-    for (name, a) in [("engine (this weighting and rules)", &engine), ("baseline: cosine of all features", &baseline)] {
-        out += &format!("| {name} | {:.3} | {:.3} |\n", a.recall_at_k, a.mrr);
-    }
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accuracy_checked_by_hand() {
-        // Ranks 1, 3, 12 and one not admitted, k = 10:
-        // recall = 2/4; MRR = (1 + 1/3 + 1/12 + 0) / 4 = 0.354166...
-        let a = accuracy(&[Some(1), Some(3), Some(12), None], 10);
-        assert_eq!(a.queries, 4);
-        assert_eq!(a.recall_at_k, 0.5);
-        assert!((a.mrr - 0.354_166_666).abs() < 1e-8);
-    }
-
-    #[test]
-    fn rank_counts_better_hits_and_breaks_ties_by_index() {
-        let hits = [
-            Hit { candidate: 5, score: 0.9 },
-            Hit { candidate: 2, score: 0.5 },
-            Hit { candidate: 7, score: 0.5 },
-        ];
-        assert_eq!(rank_in(&hits, 5), Some(1));
-        assert_eq!(rank_in(&hits, 2), Some(2));
-        assert_eq!(rank_in(&hits, 7), Some(3));
-        assert_eq!(rank_in(&hits, 9), None);
-    }
+    let engine = RawTable::build(&scorer, &rules, &active).lists(&matching.score.weights, args.k, profiles);
+    let methods = [
+        Method {
+            name: "engine".into(),
+            lists: engine,
+        },
+        Method {
+            name: "baseline (cosine)".into(),
+            lists: cosine_lists(&features, &active, args.k, profiles),
+        },
+    ];
+    let catalogue: Vec<String> = profiles.iter().map(|p| p.id.clone()).collect();
+    Ok(evaluate(&methods, &known, args.k, &catalogue, &kinds_of(profiles, reference)))
 }

@@ -9,7 +9,7 @@
 //! | column | meaning |
 //! |---|---|
 //! | `run_id` | the run (see manifest.json) |
-//! | `partner_id`, `partner_name`, `partner_country` | whose shortlist this is |
+//! | `partner_id`, `partner_name`, `partner_country`, `partner_actor_type` | whose shortlist this is |
 //! | `rank` | 1-based |
 //! | `candidate_id`, `candidate_name`, `candidate_country`, `candidate_actor_type`, `candidate_entity_kind`, `candidate_city` | the proposed partner |
 //! | `score` | the sum of the `term_*` columns |
@@ -145,6 +145,10 @@ fn frame(context: &ShortlistContext, rows: Vec<Row>) -> Result<DataFrame, Output
         Column::new("partner_id".into(), text(&|row| p[row.partner].id.clone())),
         Column::new("partner_name".into(), text(&|row| p[row.partner].name.clone())),
         Column::new("partner_country".into(), text(&|row| country(row.partner).into())),
+        Column::new(
+            "partner_actor_type".into(),
+            text(&|row| r.actor_types.id(p[row.partner].actor_type as usize).into()),
+        ),
         Column::new("rank".into(), rows.iter().map(|row| row.rank).collect::<Vec<u32>>()),
         Column::new("candidate_id".into(), text(&|row| p[row.candidate].id.clone())),
         Column::new("candidate_name".into(), text(&|row| p[row.candidate].name.clone())),
