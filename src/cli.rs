@@ -68,6 +68,12 @@ pub enum Command {
     Tune(TuneArgs),
     /// Moves each weight by ±δ and reports how much the lists change.
     Sensitivity(SensitivityArgs),
+    /// What changed between two runs: settings, partners, candidates, ranks, clusters.
+    Diff(DiffArgs),
+    /// Writes RUN_DIR/report.html: one self-contained page (no network needed) with the run
+    /// summary, score distribution, exposure per region, clusters, evaluation figures (with
+    /// --known) and every shortlist with term-by-term bars.
+    Report(ReportArgs),
     /// Writes a synthetic profile population (clearly marked synthetic) for demos and
     /// benchmarks: real countries and cities, seeded, reproducible.
     Generate(GenerateArgs),
@@ -234,6 +240,25 @@ pub struct SensitivityArgs {
     /// Probe only this many partners, spread over the id order (default: all active).
     #[arg(long, value_name = "N")]
     pub sample: Option<usize>,
+}
+
+/// Flags of `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier run's output directory.
+    pub old: PathBuf,
+    /// The later run's output directory.
+    pub new: PathBuf,
+}
+
+/// Flags of `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run's output directory.
+    pub run: PathBuf,
+    /// Known partnerships, to add evaluation figures.
+    #[arg(long, value_name = "FILE")]
+    pub known: Option<PathBuf>,
 }
 
 /// Flags of `generate`.

@@ -19,6 +19,7 @@
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod diff;
 pub mod error;
 pub mod eval;
 pub mod explain;
@@ -31,6 +32,7 @@ pub mod pipeline;
 pub mod profile;
 pub mod rank;
 pub mod reference;
+pub mod report;
 pub mod rules;
 pub mod score;
 pub mod table;

@@ -10,7 +10,7 @@ use clap::Parser;
 use sstc_match::cli::{Cli, Command};
 use sstc_match::config::RunConfig;
 use sstc_match::telemetry::{self, Progress};
-use sstc_match::{eval, explain, generate, pipeline};
+use sstc_match::{diff, eval, explain, generate, pipeline, report};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -56,6 +56,15 @@ fn dispatch(command: Command, progress: Progress) -> anyhow::Result<u8> {
         }
         Command::Sensitivity(args) => {
             print!("{}", eval::sensitivity::run(&args)?);
+            Ok(0)
+        }
+        Command::Diff(args) => {
+            print!("{}", diff::diff(&args.old, &args.new)?);
+            Ok(0)
+        }
+        Command::Report(args) => {
+            let path = report::write(&args)?;
+            eprintln!("sstc-match: wrote {}", path.display());
             Ok(0)
         }
         Command::Generate(args) => {

@@ -298,7 +298,7 @@ pub fn kinds_of(profiles: &[Profile], reference: &Reference) -> BTreeMap<String,
 }
 
 /// Reads a run's shortlist: its lists, and what its columns say about the partners.
-fn run_lists(dir: &Path, reference: &Reference) -> Result<(Lists, BTreeMap<String, PartnerKind>), Error> {
+pub fn run_lists(dir: &Path, reference: &Reference) -> Result<(Lists, BTreeMap<String, PartnerKind>), Error> {
     let path = dir.join("shortlist.csv");
     if !path.exists() {
         return Err(EvalError::NoRun { dir: dir.display().to_string() }.into());

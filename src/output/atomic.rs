@@ -322,7 +322,14 @@ where
         fill(&mut writer)?;
         writer.flush().map_err(at(path))?;
     }
-    temp.as_file().sync_all().map_err(at(path))?;
+    // Readable like any file the user's tools write (a temporary file starts private).
+    {
+        use std::os::unix::fs::PermissionsExt;
+        temp.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o644))
+            .and_then(|_| temp.as_file().sync_all())
+            .map_err(at(path))?;
+    }
     temp.persist(path).map_err(|e| OutputIoError {
         path: path.to_path_buf(),
         source: e.error,
