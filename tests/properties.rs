@@ -3,7 +3,8 @@
 //!    input with its rows shuffled;
 //! 2. every score equals the sum of its `term_*` columns (1e-6);
 //! 3. every term is symmetric: terms(i, j) == terms(j, i) bit for bit;
-//! 4. the ranked lists equal a sort-everything oracle (proptest over generated populations).
+//! 4. the ranked lists equal a sort-everything oracle (proptest over generated populations);
+//! 5. the pruned scoring of the ranking loop is exact, and skips only pairs below the floor.
 
 mod util;
 
@@ -119,6 +120,34 @@ fn every_term_is_symmetric() {
             assert_eq!(scorer.terms(i, j), scorer.terms(j, i), "pair ({i}, {j})");
         }
     }
+}
+
+#[test]
+fn pruned_scoring_is_exact_and_skips_only_hopeless_pairs() {
+    let dir = Dir::new();
+    let features = features_of(&dir, 300, 8);
+    let scorer = Scorer::new(&features, &Reference::builtin().actor_compatibility, settings(default_weights()));
+    let n = features.len() as PartnerIdx;
+    let (mut kept, mut skipped) = (0, 0);
+    for i in (0..n).step_by(5) {
+        for j in 0..n {
+            let exact = scorer.score(i, j);
+            assert_eq!(scorer.score_reaching(i, j, None), Some(exact));
+            for floor in [0.2f32, 0.4, 0.6] {
+                match scorer.score_reaching(i, j, Some(floor)) {
+                    Some(s) => {
+                        assert_eq!(s.to_bits(), exact.to_bits(), "same bits as score()");
+                        kept += 1;
+                    }
+                    None => {
+                        assert!(exact < floor, "({i}, {j}) skipped with {exact} ≥ {floor}");
+                        skipped += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(kept > 0 && skipped > 0, "both branches exercised: {kept} kept, {skipped} skipped");
 }
 
 proptest! {

@@ -73,25 +73,26 @@ pub fn shortlists(
         .par_chunks(QUERY_BLOCK)
         .map(|block| {
             let mut stats = RankStats::new(rules);
+            let mut tops: Vec<TopK> = block.iter().map(|_| TopK::new(k)).collect();
+            // Candidate-outer: each candidate's features are read once per block of partners.
+            for candidate in 0..candidates {
+                for (top, &partner) in tops.iter_mut().zip(block) {
+                    if let Some(rule) = rules.first_refusal(features, partner, candidate) {
+                        stats.removed_by_rule[rule] += 1;
+                        continue;
+                    }
+                    stats.pairs_scored += 1;
+                    if let Some(score) = scorer.score_reaching(partner, candidate, top.floor()) {
+                        top.push(Hit { candidate, score });
+                    }
+                }
+            }
             let lists = block
                 .iter()
-                .map(|&partner| {
-                    let mut top = TopK::new(k);
-                    for candidate in 0..candidates {
-                        if let Some(rule) = rules.first_refusal(features, partner, candidate) {
-                            stats.removed_by_rule[rule] += 1;
-                            continue;
-                        }
-                        stats.pairs_scored += 1;
-                        top.push(Hit {
-                            candidate,
-                            score: scorer.score(partner, candidate),
-                        });
-                    }
-                    Shortlist {
-                        partner,
-                        hits: top.into_sorted(),
-                    }
+                .zip(tops)
+                .map(|(&partner, top)| Shortlist {
+                    partner,
+                    hits: top.into_sorted(),
                 })
                 .collect();
             progress(block.len() as u64);

@@ -64,6 +64,13 @@ impl TopK {
         self.buffer.push(hit);
     }
 
+    /// The score a new hit must at least reach to have a chance, once the buffer has filled
+    /// (hits below it are rejected by [`TopK::push`] anyway).
+    #[inline]
+    pub fn floor(&self) -> Option<Score> {
+        self.threshold.map(|t| t.score)
+    }
+
     fn truncate_to_k(&mut self) {
         self.buffer.select_nth_unstable_by(self.k - 1, ranking_order);
         self.buffer.truncate(self.k);

@@ -10,8 +10,6 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-use super::Constraint;
-use crate::features::PartnerFeatures;
 use crate::profile::Profile;
 use crate::table::{StringTable, TableError, TableSource};
 use crate::PartnerIdx;
@@ -128,11 +126,9 @@ impl Exclusions {
     }
 }
 
-impl Constraint for Exclusions {
-    fn name(&self) -> &'static str {
-        "exclusions"
-    }
-    fn admits(&self, _: &PartnerFeatures, partner: PartnerIdx, candidate: PartnerIdx) -> bool {
+impl Exclusions {
+    /// Whether the pair is not excluded.
+    pub fn admits(&self, partner: PartnerIdx, candidate: PartnerIdx) -> bool {
         !self.pairs.contains(&key(partner, candidate))
     }
 }

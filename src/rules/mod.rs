@@ -1,7 +1,7 @@
 //! Rules: is this pair allowed at all?
 //!
 //! Input: a (partner, candidate) pair of indices and the [`PartnerFeatures`]. Output: the
-//! first [`Constraint`] that refuses it, or none. Rules are hard constraints checked before
+//! first [`Rule`] that refuses it, or none. Rules are hard constraints checked before
 //! scoring and top-k; soft preferences are score terms, never rules. Each rule has a stable
 //! name; the manifest counts the pairs each one removed and `explain` reports each verdict.
 //!
@@ -22,60 +22,48 @@ use crate::PartnerIdx;
 
 pub use exclusions::{ExclusionSettings, Exclusions};
 
-/// A hard constraint on a pair.
-pub trait Constraint: Sync {
+/// A hard constraint on a pair. An enum rather than trait objects: the rules are checked for
+/// every pair of the exhaustive scan, and a `match` inlines where a virtual call cannot.
+pub enum Rule {
+    /// A partner is never its own candidate.
+    NoSelfMatch,
+    /// Inactive partners are nobody's candidate (and get no shortlist of their own).
+    CandidateActive,
+    /// The pair shares at least one theme.
+    SharedTheme,
+    /// Someone in the pair declares a need.
+    DemandDriven,
+    /// Only pairs of the kept modalities.
+    Modality(ModalityFilter),
+    /// Not an existing or recently contacted pair.
+    Exclusions(Exclusions),
+}
+
+impl Rule {
     /// Stable name, used in flags, the manifest and explanations.
-    fn name(&self) -> &'static str;
+    pub fn name(&self) -> &'static str {
+        match self {
+            Rule::NoSelfMatch => "no_self_match",
+            Rule::CandidateActive => "candidate_active",
+            Rule::SharedTheme => "shared_theme",
+            Rule::DemandDriven => "demand_driven",
+            Rule::Modality(_) => "modality",
+            Rule::Exclusions(_) => "exclusions",
+        }
+    }
+
     /// Whether the pair may be proposed.
-    fn admits(&self, features: &PartnerFeatures, partner: PartnerIdx, candidate: PartnerIdx) -> bool;
-}
-
-/// A partner is never its own candidate.
-pub struct NoSelfMatch;
-
-impl Constraint for NoSelfMatch {
-    fn name(&self) -> &'static str {
-        "no_self_match"
-    }
-    fn admits(&self, _: &PartnerFeatures, partner: PartnerIdx, candidate: PartnerIdx) -> bool {
-        partner != candidate
-    }
-}
-
-/// Inactive partners are nobody's candidate (and get no shortlist of their own).
-pub struct CandidateActive;
-
-impl Constraint for CandidateActive {
-    fn name(&self) -> &'static str {
-        "candidate_active"
-    }
-    fn admits(&self, features: &PartnerFeatures, _: PartnerIdx, candidate: PartnerIdx) -> bool {
-        features.active[candidate as usize]
-    }
-}
-
-/// The pair shares at least one theme.
-pub struct SharedTheme;
-
-impl Constraint for SharedTheme {
-    fn name(&self) -> &'static str {
-        "shared_theme"
-    }
-    fn admits(&self, f: &PartnerFeatures, partner: PartnerIdx, candidate: PartnerIdx) -> bool {
+    #[inline]
+    pub fn admits(&self, f: &PartnerFeatures, partner: PartnerIdx, candidate: PartnerIdx) -> bool {
         let (a, b) = (partner as usize, candidate as usize);
-        !f.offers[a].union(f.needs[a]).intersection(f.offers[b].union(f.needs[b])).is_empty()
-    }
-}
-
-/// Someone in the pair declares a need.
-pub struct DemandDriven;
-
-impl Constraint for DemandDriven {
-    fn name(&self) -> &'static str {
-        "demand_driven"
-    }
-    fn admits(&self, f: &PartnerFeatures, partner: PartnerIdx, candidate: PartnerIdx) -> bool {
-        !(f.needs[partner as usize].is_empty() && f.needs[candidate as usize].is_empty())
+        match self {
+            Rule::NoSelfMatch => partner != candidate,
+            Rule::CandidateActive => f.active[b],
+            Rule::SharedTheme => !f.offers[a].union(f.needs[a]).intersection(f.offers[b].union(f.needs[b])).is_empty(),
+            Rule::DemandDriven => !(f.needs[a].is_empty() && f.needs[b].is_empty()),
+            Rule::Modality(filter) => filter.admits(f, a, b),
+            Rule::Exclusions(exclusions) => exclusions.admits(partner, candidate),
+        }
     }
 }
 
@@ -87,12 +75,8 @@ pub struct ModalityFilter {
     pub triangular: TriangularDefinition,
 }
 
-impl Constraint for ModalityFilter {
-    fn name(&self) -> &'static str {
-        "modality"
-    }
-    fn admits(&self, f: &PartnerFeatures, partner: PartnerIdx, candidate: PartnerIdx) -> bool {
-        let (a, b) = (partner as usize, candidate as usize);
+impl ModalityFilter {
+    fn admits(&self, f: &PartnerFeatures, a: usize, b: usize) -> bool {
         self.keep.iter().any(|m| match m {
             Modality::SouthSouth => f.developing[a] && f.developing[b],
             Modality::CityToCity => f.kind[a] & f.kind[b] & kind::LOCAL_GOVERNMENT != 0,
@@ -106,7 +90,7 @@ pub const OPTIONAL_RULES: [&str; 2] = ["shared_theme", "demand_driven"];
 
 /// The ordered rule list of a run.
 pub struct RuleSet {
-    rules: Vec<Box<dyn Constraint>>,
+    rules: Vec<Rule>,
 }
 
 impl RuleSet {
@@ -117,23 +101,11 @@ impl RuleSet {
         modality: Option<ModalityFilter>,
         exclusions: Option<Exclusions>,
     ) -> Self {
-        let mut rules: Vec<Box<dyn Constraint>> = vec![Box::new(NoSelfMatch), Box::new(CandidateActive)];
-        let optional: [Box<dyn Constraint>; 2] = [Box::new(SharedTheme), Box::new(DemandDriven)];
-        rules.extend(optional.into_iter().filter(|r| !disabled.iter().any(|d| d == r.name())));
-        if let Some(filter) = modality {
-            rules.push(Box::new(filter));
-        }
-        if let Some(exclusions) = exclusions {
-            rules.push(Box::new(exclusions));
-        }
+        let mut rules = vec![Rule::NoSelfMatch, Rule::CandidateActive];
+        rules.extend([Rule::SharedTheme, Rule::DemandDriven].into_iter().filter(|r| !disabled.iter().any(|d| d == r.name())));
+        rules.extend(modality.map(Rule::Modality));
+        rules.extend(exclusions.map(Rule::Exclusions));
         RuleSet { rules }
-    }
-
-    /// Only the two always-on rules (tests and benchmarks of the bare ranking).
-    pub fn minimal() -> Self {
-        RuleSet {
-            rules: vec![Box::new(NoSelfMatch), Box::new(CandidateActive)],
-        }
     }
 
     /// Rule names, in checking order.

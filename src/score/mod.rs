@@ -215,6 +215,35 @@ impl<'a> Scorer<'a> {
     /// Raw value of every term for a pair, each in [0, 1].
     #[inline]
     pub fn terms(&self, i: PartnerIdx, j: PartnerIdx) -> TermValues {
+        let mut raw = self.terms_but_geography(i, j);
+        raw[Term::Geography as usize] = self.geography_term(i as usize, j as usize);
+        raw
+    }
+
+    /// The score of a pair when it can reach `floor`, else `None`, skipping the costly
+    /// geography term (a square root, an arcsine, an exponential) for pairs that cannot:
+    /// their score with geography at its ceiling is already below `floor`. Because `combine`
+    /// is monotone in each raw value (weights ≥ 0, rounding is monotone), the ceiling bounds
+    /// the score from above exactly; a returned score equals [`Scorer::score`] bit for bit.
+    #[inline]
+    pub fn score_reaching(&self, i: PartnerIdx, j: PartnerIdx, floor: Option<Score>) -> Option<Score> {
+        let mut raw = self.terms_but_geography(i, j);
+        let g = Term::Geography as usize;
+        if let Some(floor) = floor {
+            let f = self.features;
+            let share = self.settings.geography.region_share;
+            let same_region = if f.sub_region[i as usize] == f.sub_region[j as usize] { 1.0 } else { 0.0 };
+            raw[g] = (1.0 - share) + share * same_region;
+            if combine(&self.settings.weights, &raw).0 < floor {
+                return None;
+            }
+        }
+        raw[g] = self.geography_term(i as usize, j as usize);
+        Some(combine(&self.settings.weights, &raw).0)
+    }
+
+    #[inline]
+    fn terms_but_geography(&self, i: PartnerIdx, j: PartnerIdx) -> TermValues {
         let f = self.features;
         let (i, j) = (i as usize, j as usize);
         let (forward, backward) = (need_coverage(f, i, j), need_coverage(f, j, i));
@@ -222,7 +251,7 @@ impl<'a> Scorer<'a> {
             forward.max(backward),
             self.settings.mutual.fuse(forward, backward),
             context(f, i, j),
-            self.geography_term(i, j),
+            0.0,
             values(f, i, j),
             jaccard(f.sectors[i], f.sectors[j]),
             self.compatibility[f.actor[i] as usize * self.actor_types + f.actor[j] as usize],
