@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end benchmark: generates synthetic profile sets and runs the whole nightly job on
-# each, printing one table (rows, wall seconds, peak RSS, scored pairs per second).
+# each, in each mode, printing one table (rows, mode, wall seconds, peak RSS, pairs scored,
+# pairs per second, blocked recall@10 against exact on a sample, stage times).
 #
-#   bash benches/e2e.sh                # 10k and 100k
-#   bash benches/e2e.sh 2000 10000     # other sizes
+#   bash benches/e2e.sh                          # 10k and 100k, exact and blocked
+#   MODES=blocked bash benches/e2e.sh 1000000    # other sizes or modes
 #
 # Needs only cargo; numbers come from the run manifests (peak RSS is the process's VmHWM).
 set -euo pipefail
@@ -14,19 +15,25 @@ cargo build --release --quiet
 bin=target/release/sstc-match
 work=benches/out
 mkdir -p "$work"
-printf '| rows | wall s | peak RSS MB | pairs scored | pairs/s | stages (s) |\n|---|---|---|---|---|---|\n'
+modes=(${MODES:-exact blocked})
+printf '| rows | mode | wall s | peak RSS MB | pairs scored | pairs/s | recall@10 | stages (s) |\n|---|---|---|---|---|---|---|---|\n'
 for n in "${sizes[@]}"; do
   profiles="$work/profiles_$n.parquet"
   [ -f "$profiles" ] || "$bin" generate --n "$n" --seed 42 --out "$profiles" 2>/dev/null
-  start=$(date +%s.%N)
-  "$bin" run --profiles "$profiles" --out "$work/run_$n" --model-dir "$work/run_$n/model" --quiet 2>/dev/null || [ $? -eq 1 ]
-  end=$(date +%s.%N)
-  python3 - "$work/run_$n/manifest.json" "$n" "$start" "$end" <<'PY'
+  for mode in "${modes[@]}"; do
+    out="$work/run_${n}_$mode"
+    start=$(date +%s.%N)
+    "$bin" run --profiles "$profiles" --out "$out" --model-dir "$work/models_${n}_$mode" --mode "$mode" --quiet 2>/dev/null || [ $? -eq 1 ]
+    end=$(date +%s.%N)
+    python3 - "$out/manifest.json" "$n" "$mode" "$start" "$end" <<'PY'
 import json, sys
-m = json.load(open(sys.argv[1])); n = sys.argv[2]
-wall = float(sys.argv[4]) - float(sys.argv[3])
+m = json.load(open(sys.argv[1])); n, mode = sys.argv[2], sys.argv[3]
+wall = float(sys.argv[5]) - float(sys.argv[4])
 pairs = m["counts"]["pairs_scored"]
+recall = (m.get("blocking") or {}).get("recall_at_k")
+recall = "exact" if recall is None else f"{recall:.3f}"
 stages = " ".join(f'{t["stage"]} {t["seconds"]:.2f}' for t in m["timings"])
-print(f'| {n} | {wall:.2f} | {m["peak_rss_mb"]:.0f} | {pairs:,} | {pairs / wall:,.0f} | {stages} |')
+print(f'| {n} | {mode} | {wall:.2f} | {m["peak_rss_mb"]:.0f} | {pairs:,} | {pairs / wall:,.0f} | {recall} | {stages} |')
 PY
+  done
 done

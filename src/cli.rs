@@ -159,6 +159,20 @@ pub struct RunArgs {
     /// Reuse the centroids in --model-dir instead of fitting new ones.
     #[arg(long)]
     pub reuse_model: bool,
+    /// exact: every partner scores every candidate. blocked: only the candidates in the
+    /// --probe clusters nearest to it (for large registries).
+    #[arg(long, value_name = "MODE", default_value = "exact", value_parser = ["exact", "blocked"])]
+    pub mode: String,
+    /// Blocked mode: clusters each partner probes.
+    #[arg(long, value_name = "P", default_value_t = 8)]
+    pub probe: usize,
+    /// Blocked mode: a cluster larger than this is split by sub-clustering it.
+    #[arg(long, value_name = "N")]
+    pub max_block: Option<usize>,
+    /// Blocked mode: partners whose blocked lists are checked against exact ones (recall@k in
+    /// the manifest); 0 skips the check.
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    pub recall_sample: usize,
 }
 
 /// Flags of `explain`.

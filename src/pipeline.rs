@@ -23,7 +23,8 @@ use crate::features::{FeatureSettings, PartnerFeatures};
 use crate::ingest::{hex, ingest, Ingested};
 use crate::rules::exclusions::ExclusionStats;
 use crate::rules::{Exclusions, ModalityFilter};
-use crate::output::manifest::{peak_rss_mb, Counts, InputRecord, ModelRecord, StageTiming};
+use crate::candidates::Blocking;
+use crate::output::manifest::{peak_rss_mb, BlockingRecord, Counts, InputRecord, ModelRecord, StageTiming};
 use crate::output::shortlist::{self, ShortlistContext};
 use crate::output::{self, atomic, RunManifest, Staging};
 use crate::rank;
@@ -117,10 +118,38 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
 
     let scorer = Scorer::new(&features, &config.matching.actor_compatibility, config.matching.score);
     let bar = progress.stage("rank", active.len() as u64);
-    let (lists, stats) = clock.time("rank", || {
-        rank::shortlists(&scorer, &rules, &active, config.top_k, &|n| bar.inc(n))
-    });
+    let (lists, stats, blocking) = clock.time("rank", || -> Result<_, Error> {
+        let tick = |n| bar.inc(n);
+        match (&config.blocked, &model) {
+            (Some(settings), Some(model)) => {
+                let blocks = Blocking::build(model, &assignment, &features, settings.probe, settings.max_block, config.seed)?;
+                let (lists, stats) = rank::shortlists_blocked(&scorer, &rules, &active, config.top_k, &blocks, &tick);
+                let sample = every_nth(&active, settings.recall_sample);
+                let recall_at_k = (!sample.is_empty()).then(|| {
+                    let (exact, _) = rank::shortlists(&scorer, &rules, &sample, config.top_k, &|_| {});
+                    let blocked: Vec<_> = lists.iter().filter(|l| sample.binary_search(&l.partner).is_ok()).cloned().collect();
+                    rank::recall_against(&blocked, &exact)
+                });
+                let record = BlockingRecord {
+                    blocks: blocks.members.len(),
+                    split: blocks.split,
+                    probe: blocks.probe,
+                    largest: blocks.largest(5),
+                    recall_sample: sample.len(),
+                    recall_at_k,
+                };
+                Ok((lists, stats, Some(record)))
+            }
+            _ => {
+                let (lists, stats) = rank::shortlists(&scorer, &rules, &active, config.top_k, &tick);
+                Ok((lists, stats, None))
+            }
+        }
+    })?;
     bar.finish_and_clear();
+    if let Some(recall) = blocking.as_ref().and_then(|b| b.recall_at_k) {
+        info!(target: "sstc_match::rank", recall_at_k = recall, "blocked lists against exact lists on a sample");
+    }
     info!(target: "sstc_match::rank", partners = active.len(), pairs_scored = stats.pairs_scored);
 
     let resolved = config.resolved(model.as_ref().map_or(0, ClusterModel::k), &rules.names());
@@ -196,6 +225,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
                 .zip(stats.removed_by_rule.iter().copied())
                 .collect(),
         },
+        blocking,
         exclusions: exclusion_stats,
         timings: clock.timings,
         peak_rss_mb: peak_rss_mb(),
@@ -227,9 +257,11 @@ fn cluster_stage(
         if fit_on.is_empty() {
             return Ok((None, Vec::new()));
         }
-        let k = config
-            .clusters
-            .unwrap_or_else(|| cluster::default_cluster_count(fit_on.len()));
+        let k = config.clusters.unwrap_or_else(|| match config.blocked {
+            // Blocks of about √N partners: each probe then scores about √N candidates.
+            Some(_) => ((fit_on.len() as f64).sqrt().round() as usize).clamp(2, 2048),
+            None => cluster::default_cluster_count(fit_on.len()),
+        });
         cluster::fit(features, fit_on, k, config.seed)?
     };
     let assignment = model.assign(features);
@@ -249,6 +281,17 @@ fn run_id(content_digest: &str, config: &ResolvedConfig) -> String {
     hasher.update(content_digest);
     hasher.update(serde_json::to_vec(&config).expect("config serialises"));
     hex(&hasher.finalize())[..16].to_string()
+}
+
+/// Every (len/n)-th item, n items at most, spread over the list (deterministic).
+fn every_nth(items: &[PartnerIdx], n: usize) -> Vec<PartnerIdx> {
+    if n == 0 || items.is_empty() {
+        return Vec::new();
+    }
+    let step = (items.len() as f64 / n as f64).max(1.0);
+    let mut picked: Vec<PartnerIdx> = (0..n.min(items.len())).map(|i| items[(i as f64 * step) as usize]).collect();
+    picked.dedup();
+    picked
 }
 
 /// Wall time per stage, in pipeline order.

@@ -22,9 +22,13 @@ use crate::profile::Profile;
 use crate::reference::Reference;
 use crate::PartnerIdx;
 
-/// k-means is fitted on at most this many sampled rows per cluster, then every partner is
-/// assigned to its nearest centroid (training on all rows costs much and gains little).
+/// k-means is fitted on at most this many sampled rows per cluster (and at most
+/// [`SAMPLE_LIMIT`] rows), then every partner is assigned to its nearest centroid: training
+/// on all rows costs much and gains little.
 pub const SAMPLE_PER_CLUSTER: usize = 256;
+
+/// The most rows a k-means fit samples.
+pub const SAMPLE_LIMIT: usize = 65_536;
 
 /// Fitted centroids.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,7 +65,7 @@ pub fn fit(
 ) -> Result<ClusterModel, ClusterError> {
     let k = k.min(partners.len()).max(1);
     let mut rng = Xoshiro256Plus::seed_from_u64(seed);
-    let sample_size = (k * SAMPLE_PER_CLUSTER).min(partners.len());
+    let sample_size = (k * SAMPLE_PER_CLUSTER).min(SAMPLE_LIMIT).max(k).min(partners.len());
     let mut sample: Vec<PartnerIdx> = rand::seq::index::sample(&mut rng, partners.len(), sample_size)
         .into_iter()
         .map(|i| partners[i])
@@ -69,20 +73,16 @@ pub fn fit(
     sample.sort_unstable();
     let records = features.dense(&sample);
     let dataset = DatasetBase::from(records);
-    // linfa's fit is seeded; one thread makes its floating-point sums independent of --threads.
-    let single = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .map_err(|e| ClusterError::KMeans(e.to_string()))?;
-    let model = single
-        .install(|| {
-            KMeans::params_with_rng(k, rng)
-                .init_method(KMeansInit::KMeansPlusPlus)
-                .n_runs(3)
-                .max_n_iterations(100)
-                .tolerance(1e-4)
-                .fit(&dataset)
-        })
+    // linfa's fit is seeded, its k-means++ initialisation and centroid sums are sequential and
+    // its parallel steps are per row, so the result does not depend on --threads (tested).
+    // Many clusters (blocking a large registry) get fewer restarts and iterations.
+    let (runs, iterations) = if k > 64 { (1, 25) } else { (3, 100) };
+    let model = KMeans::params_with_rng(k, rng)
+        .init_method(KMeansInit::KMeansPlusPlus)
+        .n_runs(runs)
+        .max_n_iterations(iterations)
+        .tolerance(1e-4)
+        .fit(&dataset)
         .map_err(|e| ClusterError::KMeans(e.to_string()))?;
     Ok(ClusterModel {
         centroids: model.centroids().clone(),
@@ -112,7 +112,8 @@ impl ClusterModel {
             .collect()
     }
 
-    fn nearest(&self, row: &[f32]) -> u32 {
+    /// The centroid nearest to a dense row (ties to the lower cluster id).
+    pub fn nearest(&self, row: &[f32]) -> u32 {
         let mut best = (f32::INFINITY, 0u32);
         for (c, centroid) in self.centroids.outer_iter().enumerate() {
             let d: f32 = centroid

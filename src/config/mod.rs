@@ -103,6 +103,19 @@ pub struct RunConfig {
     pub top_k: usize,
     /// Clusters (None: chosen from the number of partners).
     pub clusters: Option<usize>,
+    /// Blocked mode settings; `None` for exact mode.
+    pub blocked: Option<BlockedMode>,
+}
+
+/// Settings of blocked mode.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BlockedMode {
+    /// Clusters each partner probes.
+    pub probe: usize,
+    /// Split clusters larger than this.
+    pub max_block: Option<usize>,
+    /// Partners checked against exact lists.
+    pub recall_sample: usize,
 }
 
 /// The manifest's record of a configuration.
@@ -144,6 +157,9 @@ pub struct ResolvedConfig {
     pub development_status: Option<String>,
     /// Actor-compatibility file, when given (else the shipped table).
     pub actor_compatibility: Option<String>,
+    /// Blocked mode settings (absent: exact mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<BlockedMode>,
 }
 
 impl MatchConfig {
@@ -301,6 +317,11 @@ impl RunConfig {
             seed: args.seed,
             top_k: args.top_k,
             clusters: args.clusters,
+            blocked: (args.mode == "blocked").then(|| BlockedMode {
+                probe: args.probe.max(1),
+                max_block: args.max_block,
+                recall_sample: args.recall_sample,
+            }),
         })
     }
 
@@ -329,6 +350,7 @@ impl RunConfig {
             }),
             development_status: path(&m.development_status_file),
             actor_compatibility: path(&m.actor_compatibility_file),
+            blocked: self.blocked.clone(),
         }
     }
 }

@@ -31,6 +31,9 @@ pub struct RunManifest {
     pub model: ModelRecord,
     /// Counts of rows, partners, pairs.
     pub counts: Counts,
+    /// Blocked mode's diagnostics, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocking: Option<BlockingRecord>,
     /// What the exclusions table did, when one was given.
     pub exclusions: Option<crate::rules::exclusions::ExclusionStats>,
     /// Seconds per pipeline stage, in pipeline order.
@@ -114,4 +117,21 @@ pub fn peak_rss_mb() -> f64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         })
         .map_or(0.0, |kb| (kb / 1024.0 * 10.0).round() / 10.0)
+}
+
+/// What blocked mode did.
+#[derive(Clone, Debug, Serialize)]
+pub struct BlockingRecord {
+    /// Blocks (clusters after splitting).
+    pub blocks: usize,
+    /// Clusters split for exceeding `max_block`.
+    pub split: usize,
+    /// Clusters each partner probed.
+    pub probe: usize,
+    /// The five largest blocks: (block, active members, share of Σ size²).
+    pub largest: Vec<(usize, usize, f64)>,
+    /// Partners whose lists were checked against exact ones.
+    pub recall_sample: usize,
+    /// Mean recall@k of blocked lists against exact lists on that sample.
+    pub recall_at_k: Option<f64>,
 }

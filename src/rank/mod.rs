@@ -14,6 +14,7 @@ pub mod top_k;
 
 use rayon::prelude::*;
 
+use crate::candidates::Blocking;
 use crate::rules::RuleSet;
 use crate::score::Scorer;
 use crate::PartnerIdx;
@@ -99,11 +100,79 @@ pub fn shortlists(
             (lists, stats)
         })
         .collect();
-    let mut all = Vec::with_capacity(partners.len());
+    merge(blocks, partners.len(), rules)
+}
+
+fn merge(blocks: Vec<(Vec<Shortlist>, RankStats)>, partners: usize, rules: &RuleSet) -> (Vec<Shortlist>, RankStats) {
+    let mut all = Vec::with_capacity(partners);
     let mut total = RankStats::new(rules);
     for (lists, stats) in blocks {
         all.extend(lists);
         total = total.merge(stats);
     }
     (all, total)
+}
+
+/// Like [`shortlists`], but each partner scores only the members of the blocks it probes
+/// ([`Blocking::probes`]).
+pub fn shortlists_blocked(
+    scorer: &Scorer,
+    rules: &RuleSet,
+    partners: &[PartnerIdx],
+    k: usize,
+    blocking: &Blocking,
+    progress: &(dyn Fn(u64) + Sync),
+) -> (Vec<Shortlist>, RankStats) {
+    let features = scorer.features();
+    let blocks: Vec<(Vec<Shortlist>, RankStats)> = partners
+        .par_chunks(QUERY_BLOCK)
+        .map(|block| {
+            let mut stats = RankStats::new(rules);
+            let lists = block
+                .iter()
+                .map(|&partner| {
+                    let mut top = TopK::new(k);
+                    for b in blocking.probes(features, partner) {
+                        for &candidate in &blocking.members[b] {
+                            if let Some(rule) = rules.first_refusal(features, partner, candidate) {
+                                stats.removed_by_rule[rule] += 1;
+                                continue;
+                            }
+                            stats.pairs_scored += 1;
+                            if let Some(score) = scorer.score_reaching(partner, candidate, top.floor()) {
+                                top.push(Hit { candidate, score });
+                            }
+                        }
+                    }
+                    Shortlist {
+                        partner,
+                        hits: top.into_sorted(),
+                    }
+                })
+                .collect();
+            progress(block.len() as u64);
+            (lists, stats)
+        })
+        .collect();
+    merge(blocks, partners.len(), rules)
+}
+
+/// Recall@k of `lists` against exact lists for the same partners: the mean share of each
+/// exact list (when not empty) that `lists` also holds.
+pub fn recall_against(lists: &[Shortlist], exact: &[Shortlist]) -> f64 {
+    let (mut sum, mut n) = (0.0, 0usize);
+    for (l, e) in lists.iter().zip(exact) {
+        debug_assert_eq!(l.partner, e.partner);
+        if e.hits.is_empty() {
+            continue;
+        }
+        let found = e.hits.iter().filter(|h| l.hits.iter().any(|x| x.candidate == h.candidate)).count();
+        sum += found as f64 / e.hits.len() as f64;
+        n += 1;
+    }
+    if n == 0 {
+        1.0
+    } else {
+        sum / n as f64
+    }
 }
