@@ -9,21 +9,10 @@ use sstc_match::config::weights::default_weights;
 use sstc_match::rank;
 use sstc_match::reference::Reference;
 use sstc_match::rules::RuleSet;
-use sstc_match::modality::TriangularDefinition;
-use sstc_match::score::{GeographyKernel, MutualRule, ScoreSettings, Scorer, Weights};
+use sstc_match::score::Scorer;
 use sstc_match::PartnerIdx;
 
-fn settings(weights: Weights) -> ScoreSettings {
-    ScoreSettings {
-        weights,
-        geography: GeographyKernel {
-            scale_km: 2000.0,
-            region_share: 0.25,
-        },
-        mutual: MutualRule::Harmonic,
-        triangular: TriangularDefinition::A,
-    }
-}
+use sstc_match::config::default_score_settings as settings;
 
 fn score(c: &mut Criterion) {
     let features = fixtures::features(20_000);

@@ -93,7 +93,7 @@ pub struct MatchArgs {
     #[arg(long, value_name = "FILE")]
     pub weights: Option<PathBuf>,
     /// Geography: distance (km) at which the distance kernel falls to 1/e.
-    #[arg(long, value_name = "KM", default_value_t = 2000.0)]
+    #[arg(long, value_name = "KM", default_value_t = crate::config::DEFAULT_GEO_SCALE_KM)]
     pub geo_scale_km: f32,
     /// Theme rarity weighting: 1 full inverse frequency, 0 off, in between softened.
     #[arg(long, value_name = "R", default_value_t = 1.0)]

@@ -19,23 +19,12 @@ use sstc_match::ingest::ingest;
 use sstc_match::rank::{self, top_k::ranking_order, Hit};
 use sstc_match::reference::Reference;
 use sstc_match::rules::RuleSet;
-use sstc_match::modality::TriangularDefinition;
-use sstc_match::score::{GeographyKernel, MutualRule, ScoreSettings, Scorer, Weights, TERM_COUNT};
+use sstc_match::score::{Scorer, Weights, TERM_COUNT};
 use sstc_match::table::TableSource;
 use sstc_match::{generate, PartnerIdx};
 use util::{code, stderr, Csv, Dir};
 
-fn settings(weights: Weights) -> ScoreSettings {
-    ScoreSettings {
-        weights,
-        geography: GeographyKernel {
-            scale_km: 2000.0,
-            region_share: 0.25,
-        },
-        mutual: MutualRule::Harmonic,
-        triangular: TriangularDefinition::A,
-    }
-}
+use sstc_match::config::default_score_settings as settings;
 
 fn generated(dir: &Dir, n: usize, seed: u64) -> std::path::PathBuf {
     let out = dir.path(&format!("g{n}-{seed}.csv"));

@@ -16,7 +16,7 @@ use sstc_match::profile::Profile;
 use sstc_match::rank;
 use sstc_match::reference::Reference;
 use sstc_match::rules::{ExclusionSettings, Exclusions, ModalityFilter, RuleSet};
-use sstc_match::score::{GeographyKernel, MutualRule, ScoreSettings, Scorer, Term};
+use sstc_match::score::{Scorer, Term};
 use sstc_match::table::TableSource;
 use sstc_match::PartnerIdx;
 use util::Dir;
@@ -53,12 +53,7 @@ impl World {
         Scorer::new(
             &self.features,
             &Reference::builtin().actor_compatibility,
-            ScoreSettings {
-                weights: default_weights(),
-                geography: GeographyKernel { scale_km: 2000.0, region_share: 0.25 },
-                mutual: MutualRule::Harmonic,
-                triangular: TriangularDefinition::A,
-            },
+            sstc_match::config::default_score_settings(default_weights()),
         )
     }
 

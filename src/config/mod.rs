@@ -25,6 +25,22 @@ pub use weights::WeightError;
 /// Share of the geography term given to "same UN sub-region".
 pub const REGION_SHARE: f32 = 0.25;
 
+/// Default distance scale of the geography term, km.
+pub const DEFAULT_GEO_SCALE_KM: f32 = 2000.0;
+
+/// Score settings with every default but the weights (tests, benchmarks, library users).
+pub fn default_score_settings(weights: crate::score::Weights) -> ScoreSettings {
+    ScoreSettings {
+        weights,
+        geography: GeographyKernel {
+            scale_km: DEFAULT_GEO_SCALE_KM,
+            region_share: REGION_SHARE,
+        },
+        mutual: MutualRule::Harmonic,
+        triangular: TriangularDefinition::A,
+    }
+}
+
 /// A configuration problem (a user error: fix the flags or files).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

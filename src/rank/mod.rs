@@ -78,14 +78,7 @@ pub fn shortlists(
             // Candidate-outer: each candidate's features are read once per block of partners.
             for candidate in 0..candidates {
                 for (top, &partner) in tops.iter_mut().zip(block) {
-                    if let Some(rule) = rules.first_refusal(features, partner, candidate) {
-                        stats.removed_by_rule[rule] += 1;
-                        continue;
-                    }
-                    stats.pairs_scored += 1;
-                    if let Some(score) = scorer.score_reaching(partner, candidate, top.floor()) {
-                        top.push(Hit { candidate, score });
-                    }
+                    offer(scorer, rules, &mut stats, top, partner, candidate);
                 }
             }
             let lists = block
@@ -101,6 +94,20 @@ pub fn shortlists(
         })
         .collect();
     merge(blocks, partners.len(), rules)
+}
+
+/// Offers one pair to a partner's collector: the rules first, then the score, skipped when
+/// the pair cannot reach the collector's floor.
+#[inline]
+fn offer(scorer: &Scorer, rules: &RuleSet, stats: &mut RankStats, top: &mut TopK, partner: PartnerIdx, candidate: PartnerIdx) {
+    if let Some(rule) = rules.first_refusal(scorer.features(), partner, candidate) {
+        stats.removed_by_rule[rule] += 1;
+        return;
+    }
+    stats.pairs_scored += 1;
+    if let Some(score) = scorer.score_reaching(partner, candidate, top.floor()) {
+        top.push(Hit { candidate, score });
+    }
 }
 
 fn merge(blocks: Vec<(Vec<Shortlist>, RankStats)>, partners: usize, rules: &RuleSet) -> (Vec<Shortlist>, RankStats) {
@@ -134,14 +141,7 @@ pub fn shortlists_blocked(
                     let mut top = TopK::new(k);
                     for b in blocking.probes(features, partner) {
                         for &candidate in &blocking.members[b] {
-                            if let Some(rule) = rules.first_refusal(features, partner, candidate) {
-                                stats.removed_by_rule[rule] += 1;
-                                continue;
-                            }
-                            stats.pairs_scored += 1;
-                            if let Some(score) = scorer.score_reaching(partner, candidate, top.floor()) {
-                                top.push(Hit { candidate, score });
-                            }
+                            offer(scorer, rules, &mut stats, &mut top, partner, candidate);
                         }
                     }
                     Shortlist {
