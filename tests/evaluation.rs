@@ -132,3 +132,29 @@ fn sensitivity_reports_every_term() {
     };
     assert!(overlap(&big) <= overlap(&report), "+δ overlap shrinks as δ grows");
 }
+
+#[test]
+fn evaluate_and_tune_do_not_depend_on_row_order() {
+    let dir = Dir::new();
+    let text = std::fs::read_to_string(repo("data/examples/profiles.csv")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let header = lines.remove(0);
+    lines.reverse();
+    dir.write("reversed.csv", &format!("{header}\n{}\n", lines.join("\n")));
+    let known = repo("data/examples/known_partnerships.csv");
+    let original = repo("data/examples/profiles.csv");
+    for command in ["evaluate", "tune"] {
+        let report = |profiles: &str, out: &str| {
+            let mut args = vec![command, "--profiles", profiles, "--known", known.to_str().unwrap()];
+            if command == "tune" {
+                args.extend(["--trials", "30", "--out", out]);
+            }
+            let output = dir.run(&args);
+            assert_eq!(code(&output), 0, "{}", stderr(&output));
+            String::from_utf8(output.stdout).unwrap().replace(out, "OUT")
+        };
+        assert_eq!(report(original.to_str().unwrap(), "a.toml"), report("reversed.csv", "b.toml"), "{command}");
+    }
+    let saved = |name: &str| std::fs::read_to_string(dir.path(name)).unwrap().replace(name, "OUT");
+    assert_eq!(saved("a.toml"), saved("b.toml"), "the same weights file");
+}

@@ -28,7 +28,7 @@ use crate::PartnerIdx;
 pub const SAMPLE_PER_CLUSTER: usize = 256;
 
 /// The most rows a k-means fit samples.
-pub const SAMPLE_LIMIT: usize = 65_536;
+pub const SAMPLE_LIMIT: usize = 16_384;
 
 /// Fitted centroids.
 #[derive(Clone, Debug, PartialEq)]
