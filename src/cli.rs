@@ -70,6 +70,10 @@ pub enum Command {
     Sensitivity(SensitivityArgs),
     /// What changed between two runs: settings, partners, candidates, ranks, clusters.
     Diff(DiffArgs),
+    /// Turns a run's shortlists into a campaign file: each partner receives and is proposed
+    /// at most its capacity, the total score maximised exactly (min-cost flow); pairs
+    /// contacted recently are suppressed; spreadsheet formulas are neutralised.
+    Campaign(CampaignArgs),
     /// Writes RUN_DIR/report.html: one self-contained page (no network needed) with the run
     /// summary, score distribution, exposure per region, clusters, evaluation figures (with
     /// --known) and every shortlist with term-by-term bars.
@@ -263,6 +267,29 @@ pub struct DiffArgs {
     pub old: PathBuf,
     /// The later run's output directory.
     pub new: PathBuf,
+}
+
+/// Flags of `campaign`.
+#[derive(Debug, Args)]
+pub struct CampaignArgs {
+    /// The run's output directory.
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// Where campaign.csv and campaign.json go.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The campaign's id, stamped on every proposal.
+    #[arg(long, value_name = "ID", default_value = "campaign")]
+    pub campaign_id: String,
+    /// Pairs contacted recently: a table with source_id, target_id and optionally date.
+    #[arg(long, value_name = "FILE")]
+    pub suppress: Option<PathBuf>,
+    /// A dated suppression lasts this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub suppress_days: u32,
+    /// The campaign's date for dated suppressions (YYYY-MM-DD; default today, UTC).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
 }
 
 /// Flags of `report`.

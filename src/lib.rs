@@ -16,6 +16,7 @@
 //! Start reading at [`pipeline::run`].
 #![deny(missing_docs)]
 
+pub mod campaign;
 pub mod candidates;
 pub mod cli;
 pub mod cluster;

@@ -10,7 +10,7 @@ use clap::Parser;
 use sstc_match::cli::{Cli, Command};
 use sstc_match::config::RunConfig;
 use sstc_match::telemetry::{self, Progress};
-use sstc_match::{diff, eval, explain, generate, pipeline, report};
+use sstc_match::{campaign, diff, eval, explain, generate, pipeline, report};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -60,6 +60,11 @@ fn dispatch(command: Command, progress: Progress) -> anyhow::Result<u8> {
         }
         Command::Diff(args) => {
             print!("{}", diff::diff(&args.old, &args.new)?);
+            Ok(0)
+        }
+        Command::Campaign(args) => {
+            let summary = campaign::run(&args)?;
+            eprintln!("sstc-match: {}", campaign::describe(&summary, &args.out));
             Ok(0)
         }
         Command::Report(args) => {

@@ -22,6 +22,8 @@
 //! | `distance_km`, `cross_border` | geography facts |
 //! | `partner_cluster`, `candidate_cluster` | k-means cluster ids (clusters.csv) |
 //! | `candidate_contact_name`, `candidate_contact_email` | carried through for outreach |
+//! | `partner_contact_name`, `partner_contact_email` | the partner's own, for campaigns |
+//! | `partner_capacity`, `candidate_capacity` | new partnerships each can take on in a campaign (empty: no limit) |
 //! | `reason` | one plain sentence |
 
 use polars::prelude::*;
@@ -219,6 +221,22 @@ fn frame(context: &ShortlistContext, rows: Vec<Row>) -> Result<DataFrame, Output
         Column::new(
             "candidate_contact_email".into(),
             optional(&|row| p[row.candidate].contact_email.clone()),
+        ),
+        Column::new(
+            "partner_contact_name".into(),
+            optional(&|row| p[row.partner].contact_name.clone()),
+        ),
+        Column::new(
+            "partner_contact_email".into(),
+            optional(&|row| p[row.partner].contact_email.clone()),
+        ),
+        Column::new(
+            "partner_capacity".into(),
+            rows.iter().map(|row| p[row.partner].capacity).collect::<Vec<Option<u32>>>(),
+        ),
+        Column::new(
+            "candidate_capacity".into(),
+            rows.iter().map(|row| p[row.candidate].capacity).collect::<Vec<Option<u32>>>(),
         ),
         Column::new("reason".into(), rows.iter().map(|row| row.reason.as_str()).collect::<Vec<&str>>()),
     ]);
