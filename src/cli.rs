@@ -177,6 +177,14 @@ pub struct RunArgs {
     /// the manifest); 0 skips the check.
     #[arg(long, value_name = "N", default_value_t = 2000)]
     pub recall_sample: usize,
+    /// Diversity re-ranking (maximal marginal relevance): λ = 1 ranks by score only; lower
+    /// values trade score for candidates of other actor types and regions.
+    #[arg(long, value_name = "LAMBDA", default_value_t = 1.0)]
+    pub diversity: f32,
+    /// At least this share of each list from the partner's own UN sub-region, where
+    /// available (0 to 1).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
+    pub min_region_share: f32,
 }
 
 /// Flags of `explain`.

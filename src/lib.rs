@@ -25,6 +25,7 @@ pub mod diff;
 pub mod error;
 pub mod eval;
 pub mod explain;
+pub mod fairness;
 pub mod features;
 pub mod generate;
 pub mod ingest;

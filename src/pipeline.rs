@@ -24,7 +24,8 @@ use crate::ingest::{hex, ingest, Ingested};
 use crate::rules::exclusions::ExclusionStats;
 use crate::rules::{Exclusions, ModalityFilter};
 use crate::candidates::Blocking;
-use crate::output::manifest::{peak_rss_mb, BlockingRecord, Counts, InputRecord, ModelRecord, StageTiming};
+use crate::fairness::fairness;
+use crate::output::manifest::{peak_rss_mb, BlockingRecord, Counts, FairnessRecord, InputRecord, ModelRecord, StageTiming};
 use crate::output::shortlist::{self, ShortlistContext};
 use crate::output::{self, atomic, RunManifest, Staging};
 use crate::rank;
@@ -118,16 +119,23 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
 
     let scorer = Scorer::new(&features, &config.matching.actor_compatibility, config.matching.score);
     let bar = progress.stage("rank", active.len() as u64);
-    let (lists, stats, blocking) = clock.time("rank", || -> Result<_, Error> {
+    // Re-ranking chooses k from a pool of 3k; the plain lists are the pool's first k.
+    let rerank = config.rerank;
+    let pool_k = if rerank.is_active() { 3 * config.top_k } else { config.top_k };
+    let (pool, stats, blocking) = clock.time("rank", || -> Result<_, Error> {
         let tick = |n| bar.inc(n);
         match (&config.blocked, &model) {
             (Some(settings), Some(model)) => {
                 let blocks = Blocking::build(model, &assignment, &features, settings.probe, settings.max_block, config.seed)?;
-                let (lists, stats) = rank::shortlists_blocked(&scorer, &rules, &active, config.top_k, &blocks, &tick);
+                let (lists, stats) = rank::shortlists_blocked(&scorer, &rules, &active, pool_k, &blocks, &tick);
                 let sample = every_nth(&active, settings.recall_sample);
                 let recall_at_k = (!sample.is_empty()).then(|| {
                     let (exact, _) = rank::shortlists(&scorer, &rules, &sample, config.top_k, &|_| {});
-                    let blocked: Vec<_> = lists.iter().filter(|l| sample.binary_search(&l.partner).is_ok()).cloned().collect();
+                    let blocked: Vec<_> = lists
+                        .iter()
+                        .filter(|l| sample.binary_search(&l.partner).is_ok())
+                        .map(|l| rank::Shortlist { partner: l.partner, hits: l.hits.iter().take(config.top_k).copied().collect() })
+                        .collect();
                     rank::recall_against(&blocked, &exact)
                 });
                 let record = BlockingRecord {
@@ -141,12 +149,31 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
                 Ok((lists, stats, Some(record)))
             }
             _ => {
-                let (lists, stats) = rank::shortlists(&scorer, &rules, &active, config.top_k, &tick);
+                let (lists, stats) = rank::shortlists(&scorer, &rules, &active, pool_k, &tick);
                 Ok((lists, stats, None))
             }
         }
     })?;
     bar.finish_and_clear();
+    let plain: Vec<rank::Shortlist> = pool
+        .iter()
+        .map(|l| rank::Shortlist { partner: l.partner, hits: l.hits.iter().take(config.top_k).copied().collect() })
+        .collect();
+    let (lists, fairness) = if rerank.is_active() {
+        let reranked: Vec<rank::Shortlist> =
+            clock.time("rerank", || pool.iter().map(|l| rank::rerank::rerank(&features, l, config.top_k, &rerank)).collect());
+        let record = FairnessRecord {
+            plain: fairness(&plain, &features, reference),
+            reranked: Some(fairness(&reranked, &features, reference)),
+        };
+        (reranked, record)
+    } else {
+        let record = FairnessRecord {
+            plain: fairness(&plain, &features, reference),
+            reranked: None,
+        };
+        (plain, record)
+    };
     if let Some(recall) = blocking.as_ref().and_then(|b| b.recall_at_k) {
         info!(target: "sstc_match::rank", recall_at_k = recall, "blocked lists against exact lists on a sample");
     }
@@ -226,6 +253,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
                 .collect(),
         },
         blocking,
+        fairness,
         exclusions: exclusion_stats,
         timings: clock.timings,
         peak_rss_mb: peak_rss_mb(),

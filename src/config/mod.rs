@@ -121,6 +121,8 @@ pub struct RunConfig {
     pub clusters: Option<usize>,
     /// Blocked mode settings; `None` for exact mode.
     pub blocked: Option<BlockedMode>,
+    /// Re-ranking for fair exposure.
+    pub rerank: crate::rank::rerank::Rerank,
 }
 
 /// Settings of blocked mode.
@@ -176,6 +178,9 @@ pub struct ResolvedConfig {
     /// Blocked mode settings (absent: exact mode).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocked: Option<BlockedMode>,
+    /// Re-ranking settings (absent: plain ranking).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerank: Option<crate::rank::rerank::Rerank>,
 }
 
 impl MatchConfig {
@@ -322,6 +327,11 @@ impl RunConfig {
         if args.clusters == Some(0) {
             return Err(flag_error("clusters", 0, "must be at least 1"));
         }
+        for (flag, value) in [("diversity", args.diversity), ("min-region-share", args.min_region_share)] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(flag_error(flag, value, "must be between 0 and 1"));
+            }
+        }
         Ok(RunConfig {
             matching,
             out_dir: args.out.clone(),
@@ -333,6 +343,10 @@ impl RunConfig {
             seed: args.seed,
             top_k: args.top_k,
             clusters: args.clusters,
+            rerank: crate::rank::rerank::Rerank {
+                lambda: args.diversity,
+                min_region_share: args.min_region_share,
+            },
             blocked: (args.mode == "blocked").then(|| BlockedMode {
                 probe: args.probe.max(1),
                 max_block: args.max_block,
@@ -367,6 +381,7 @@ impl RunConfig {
             development_status: path(&m.development_status_file),
             actor_compatibility: path(&m.actor_compatibility_file),
             blocked: self.blocked.clone(),
+            rerank: self.rerank.is_active().then_some(self.rerank),
         }
     }
 }

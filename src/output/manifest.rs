@@ -34,6 +34,9 @@ pub struct RunManifest {
     /// Blocked mode's diagnostics, when it ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocking: Option<BlockingRecord>,
+    /// How exposure is spread: for the plain lists, and for the re-ranked ones when
+    /// `--diversity` or `--min-region-share` re-ranked them.
+    pub fairness: FairnessRecord,
     /// What the exclusions table did, when one was given.
     pub exclusions: Option<crate::rules::exclusions::ExclusionStats>,
     /// Seconds per pipeline stage, in pipeline order.
@@ -134,4 +137,14 @@ pub struct BlockingRecord {
     pub recall_sample: usize,
     /// Mean recall@k of blocked lists against exact lists on that sample.
     pub recall_at_k: Option<f64>,
+}
+
+/// Fair-exposure figures before and after re-ranking.
+#[derive(Clone, Debug, Serialize)]
+pub struct FairnessRecord {
+    /// The lists ranked by score alone.
+    pub plain: crate::fairness::Fairness,
+    /// The lists after re-ranking, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reranked: Option<crate::fairness::Fairness>,
 }

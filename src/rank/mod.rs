@@ -10,6 +10,7 @@
 //! **Invariant:** the output is identical for any thread count (each partner's list is
 //! computed by one thread, and [`top_k`] orders totally).
 
+pub mod rerank;
 pub mod top_k;
 
 use rayon::prelude::*;
