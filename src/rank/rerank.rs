@@ -6,8 +6,9 @@
 //! plain ranking (tested).
 //!
 //! MMR picks, one at a time, the candidate maximising `λ·score − (1−λ)·max similarity to the
-//! candidates already picked`, where the similarity of two candidates is ½·[same actor type]
-//! + ½·[same UN sub-region]; ties go to the lower candidate index. The regional minimum then
+//! candidates already picked`, where the similarity of two candidates is half for the same
+//! actor type plus half for the same UN sub-region; ties go to the lower candidate index. The
+//! regional minimum then
 //! swaps in the best remaining same-region candidates for the lowest-placed others until
 //! `⌈share·k⌉` of the list is from the partner's sub-region (when the pool has enough).
 
