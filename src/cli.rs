@@ -185,6 +185,13 @@ pub struct RunArgs {
     /// available (0 to 1).
     #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
     pub min_region_share: f32,
+    /// Also propose triangular triads (southern provider + beneficiary + funder or
+    /// facilitator, by --triangular-definition) into triads.csv and triads.parquet.
+    #[arg(long)]
+    pub triads: bool,
+    /// Triads: providers kept per beneficiary in the beam search.
+    #[arg(long, value_name = "W", default_value_t = 5)]
+    pub beam: usize,
 }
 
 /// Flags of `explain`.

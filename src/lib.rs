@@ -40,6 +40,7 @@ pub mod rules;
 pub mod score;
 pub mod table;
 pub mod telemetry;
+pub mod triads;
 
 /// A match score or one of its terms. Every score is the sum of its weighted terms.
 pub type Score = f32;

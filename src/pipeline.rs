@@ -32,7 +32,9 @@ use crate::rank;
 use crate::reference::Reference;
 use crate::rules::RuleSet;
 use crate::score::Scorer;
+use crate::table::TableFormat;
 use crate::telemetry::Progress;
+use crate::triads::{self, TriadSearch};
 use crate::PartnerIdx;
 
 /// Runs the whole job on a thread pool of `config.threads`.
@@ -197,6 +199,22 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
             None => Vec::new(),
         };
         output::write_clusters(&mut staging, &summaries)?;
+        if let Some(beam) = config.triads {
+            let facilitator_role = reference.roles.lookup("facilitator").expect("contract role");
+            let facilitator: Vec<bool> = profiles.iter().map(|p| p.roles.contains(facilitator_role)).collect();
+            let search = TriadSearch {
+                scorer: &scorer,
+                rules: &rules,
+                definition: config.matching.score.triangular,
+                beam,
+                per_beneficiary: 3,
+                facilitator: &facilitator,
+            };
+            let triads = search.all(&active);
+            let mut frame = triads::frame(&triads, &search, profiles, reference, &run_id).map_err(output::write_error("triads"))?;
+            output::write_table(&mut staging, "triads.csv", &mut frame, TableFormat::Csv)?;
+            output::write_table(&mut staging, "triads.parquet", &mut frame, TableFormat::Parquet)?;
+        }
         if let Some(model) = &model {
             // The run keeps the centroids it used (so `diff` can align clusters between runs);
             // a fitted model is also saved for reuse.

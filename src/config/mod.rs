@@ -123,6 +123,8 @@ pub struct RunConfig {
     pub blocked: Option<BlockedMode>,
     /// Re-ranking for fair exposure.
     pub rerank: crate::rank::rerank::Rerank,
+    /// Triad search beam width, when triads are asked for.
+    pub triads: Option<usize>,
 }
 
 /// Settings of blocked mode.
@@ -181,6 +183,9 @@ pub struct ResolvedConfig {
     /// Re-ranking settings (absent: plain ranking).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rerank: Option<crate::rank::rerank::Rerank>,
+    /// Triad beam width (absent: no triads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub triads_beam: Option<usize>,
 }
 
 impl MatchConfig {
@@ -343,6 +348,7 @@ impl RunConfig {
             seed: args.seed,
             top_k: args.top_k,
             clusters: args.clusters,
+            triads: args.triads.then_some(args.beam.max(1)),
             rerank: crate::rank::rerank::Rerank {
                 lambda: args.diversity,
                 min_region_share: args.min_region_share,
@@ -382,6 +388,7 @@ impl RunConfig {
             actor_compatibility: path(&m.actor_compatibility_file),
             blocked: self.blocked.clone(),
             rerank: self.rerank.is_active().then_some(self.rerank),
+            triads_beam: self.triads,
         }
     }
 }

@@ -53,12 +53,16 @@ pub fn write_error(target: &str) -> impl Fn(PolarsError) -> OutputError + '_ {
     }
 }
 
-/// Writes a small frame as one CSV file into the staging area.
-fn write_csv(staging: &mut Staging, name: &str, mut frame: DataFrame) -> Result<(), OutputError> {
+/// Writes a frame as one file of the given format into the staging area.
+pub fn write_table(staging: &mut Staging, name: &str, frame: &mut DataFrame, format: TableFormat) -> Result<(), OutputError> {
     let mut file = staging.create(name)?;
-    write_frame(&mut frame, TableFormat::Csv, &mut file, name)?;
+    write_frame(frame, format, &mut file, name)?;
     staging.finish(file)?;
     Ok(())
+}
+
+fn write_csv(staging: &mut Staging, name: &str, mut frame: DataFrame) -> Result<(), OutputError> {
+    write_table(staging, name, &mut frame, TableFormat::Csv)
 }
 
 /// Writes `rejects.csv` (header only when nothing was rejected).

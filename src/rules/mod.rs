@@ -136,6 +136,16 @@ impl RuleSet {
             .position(|rule| !rule.admits(features, partner, candidate))
     }
 
+    /// Whether a supporting link (a triad's third partner with either member) passes: every
+    /// rule but `shared_theme` and `demand_driven`, which concern an exchange of expertise,
+    /// not support.
+    pub fn admits_support(&self, features: &PartnerFeatures, a: PartnerIdx, b: PartnerIdx) -> bool {
+        self.rules
+            .iter()
+            .filter(|rule| !matches!(rule, Rule::SharedTheme | Rule::DemandDriven))
+            .all(|rule| rule.admits(features, a, b) && rule.admits(features, b, a))
+    }
+
     /// Every rule's verdict on the pair, in checking order.
     pub fn verdicts(
         &self,
