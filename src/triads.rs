@@ -13,9 +13,9 @@
 //! the best triads kept. Time O(N·(N + beam·N)) like the pair job, memory O(beam + results)
 //! per beneficiary: never N³.
 //!
-//! Triad score = ½·score(provider, beneficiary) + ¼·score(third, beneficiary)
-//! + ¼·score(third, provider) + 0.1·role fit (1 when the third takes the `funder` role,
-//! ½ for `facilitator`).
+//! Triad score = ½·score(provider, beneficiary) + ¼·score(third, beneficiary) +
+//! ¼·score(third, provider) + 0.1·role fit (1 when the third takes the `funder` role, ½ for
+//! `facilitator`).
 
 use polars::prelude::*;
 use rayon::prelude::*;
