@@ -70,6 +70,11 @@ pub enum Command {
     Sensitivity(SensitivityArgs),
     /// What changed between two runs: settings, partners, candidates, ranks, clusters.
     Diff(DiffArgs),
+    /// Proposes groups around a partner or a theme: a multi-stakeholder partnership (a
+    /// workers' and an employers' organisation and two other groups) and a city-to-city
+    /// coalition covering the city study's seven kinds of partner; says which requirement
+    /// cannot be met when no valid group exists.
+    Groups(GroupsArgs),
     /// Turns a run's shortlists into a campaign file: each partner receives and is proposed
     /// at most its capacity, the total score maximised exactly (min-cost flow); pairs
     /// contacted recently are suppressed; spreadsheet formulas are neutralised.
@@ -282,6 +287,29 @@ pub struct DiffArgs {
     pub old: PathBuf,
     /// The later run's output directory.
     pub new: PathBuf,
+}
+
+/// Flags of `groups`.
+#[derive(Debug, Args)]
+pub struct GroupsArgs {
+    /// Build groups around this partner (its themes and scores).
+    #[arg(long, value_name = "ID")]
+    pub partner: Option<String>,
+    /// Build groups around this theme instead.
+    #[arg(long, value_name = "THEME", conflicts_with = "partner")]
+    pub theme: Option<String>,
+    /// For a theme: keep members in this UN region (Africa, Americas, Asia, Europe, Oceania).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Look beyond the anchor partner's UN region.
+    #[arg(long)]
+    pub worldwide: bool,
+    /// Members of a multi-stakeholder group.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub size: usize,
+    /// Profiles and settings.
+    #[command(flatten)]
+    pub matching: MatchArgs,
 }
 
 /// Flags of `campaign`.

@@ -28,6 +28,7 @@ pub mod explain;
 pub mod fairness;
 pub mod features;
 pub mod generate;
+pub mod groups;
 pub mod ingest;
 pub mod modality;
 pub mod output;

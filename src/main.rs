@@ -10,7 +10,7 @@ use clap::Parser;
 use sstc_match::cli::{Cli, Command};
 use sstc_match::config::RunConfig;
 use sstc_match::telemetry::{self, Progress};
-use sstc_match::{campaign, diff, eval, explain, generate, pipeline, report};
+use sstc_match::{campaign, diff, eval, explain, generate, groups, pipeline, report};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -60,6 +60,10 @@ fn dispatch(command: Command, progress: Progress) -> anyhow::Result<u8> {
         }
         Command::Diff(args) => {
             print!("{}", diff::diff(&args.old, &args.new)?);
+            Ok(0)
+        }
+        Command::Groups(args) => {
+            print!("{}", groups::run(&args)?);
             Ok(0)
         }
         Command::Campaign(args) => {
