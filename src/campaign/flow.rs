@@ -84,6 +84,9 @@ pub fn allocate(proposals: &[Proposal], capacity: &[u32]) -> Vec<usize> {
             if d > dist[u] {
                 continue;
             }
+            if u == sink {
+                break; // nodes beyond the sink's distance are not needed for this path
+            }
             for &e in &net.adjacent[u] {
                 let edge = &net.edges[e];
                 if edge.capacity == 0 {
@@ -105,10 +108,11 @@ pub fn allocate(proposals: &[Proposal], capacity: &[u32]) -> Vec<usize> {
         if path_cost >= 0 {
             break;
         }
+        // Capping at the sink's distance keeps every reduced cost non-negative although the
+        // search stopped at the sink.
+        let cap = dist[sink];
         for (node, d) in dist.iter().enumerate() {
-            if *d != i64::MAX {
-                potential[node] += d;
-            }
+            potential[node] += (*d).min(cap);
         }
         let mut flow = i64::MAX;
         let mut v = sink;
