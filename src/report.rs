@@ -39,19 +39,6 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-fn rows_of(table: &StringTable) -> Vec<BTreeMap<&str, &str>> {
-    (0..table.height())
-        .map(|row| {
-            table
-                .column_names()
-                .iter()
-                .enumerate()
-                .map(|(c, name)| (name.as_str(), table.cell(c, row).unwrap_or_default()))
-                .collect()
-        })
-        .collect()
-}
-
 fn histogram(scores: &[f64]) -> String {
     let max = scores.iter().copied().fold(0.0f64, f64::max).max(1e-9);
     let bins = 20;
@@ -128,7 +115,7 @@ pub fn write(args: &ReportArgs) -> Result<PathBuf, Error> {
     let shortlist = StringTable::read(&TableSource::File(dir.join("shortlist.csv")))?;
     let clusters = StringTable::read(&TableSource::File(dir.join("clusters.csv")))?;
     let reference = Reference::builtin();
-    let rows = rows_of(&shortlist);
+    let rows = shortlist.records();
     let get = |key: &str| manifest.pointer(key).map_or(String::new(), |v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
 
     let mut html = String::new();
@@ -193,7 +180,7 @@ small{{color:#666}}</style></head><body>
     exposure.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let _ = write!(html, r#"<section id="exposure"><h2>Exposure per region of the candidates</h2>{}</section>"#, exposure_chart(&exposure));
 
-    let cluster_rows: Vec<Vec<String>> = rows_of(&clusters)
+    let cluster_rows: Vec<Vec<String>> = clusters.records()
         .iter()
         .map(|r| ["cluster", "size", "share", "top_regions", "top_actor_types", "top_themes"].iter().map(|c| r.get(c).copied().unwrap_or_default().to_string()).collect())
         .collect();

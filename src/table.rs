@@ -296,6 +296,19 @@ impl StringTable {
         self.names.iter().position(|n| n == name)
     }
 
+    /// Every row as column name → trimmed cell (empty for a missing value).
+    pub fn records(&self) -> Vec<std::collections::BTreeMap<&str, &str>> {
+        (0..self.height)
+            .map(|row| {
+                self.names
+                    .iter()
+                    .enumerate()
+                    .map(|(c, name)| (name.as_str(), self.cell(c, row).unwrap_or_default()))
+                    .collect()
+            })
+            .collect()
+    }
+
     /// The trimmed cell at `column`, `row`; `None` when empty.
     pub fn cell(&self, column: usize, row: usize) -> Option<&str> {
         self.columns[column]

@@ -104,16 +104,7 @@ pub fn run(args: &CampaignArgs) -> Result<CampaignSummary, Error> {
         .into());
     }
     let table = StringTable::read(&TableSource::File(shortlist_path))?;
-    let rows: Vec<BTreeMap<&str, &str>> = (0..table.height())
-        .map(|row| {
-            table
-                .column_names()
-                .iter()
-                .enumerate()
-                .map(|(c, name)| (name.as_str(), table.cell(c, row).unwrap_or_default()))
-                .collect()
-        })
-        .collect();
+    let rows = table.records();
     let cell = |row: &BTreeMap<&str, &str>, name: &str| row.get(name).copied().unwrap_or_default().to_string();
     let as_of = match &args.as_of {
         Some(text) => parse_day(text).ok_or_else(|| crate::config::ConfigError::Flag {
