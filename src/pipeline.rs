@@ -124,58 +124,19 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     // Re-ranking chooses k from a pool of 3k; the plain lists are the pool's first k.
     let rerank = config.rerank;
     let pool_k = if rerank.is_active() { 3 * config.top_k } else { config.top_k };
-    let (pool, stats, blocking) = clock.time("rank", || -> Result<_, Error> {
-        let tick = |n| bar.inc(n);
-        match (&config.blocked, &model) {
-            (Some(settings), Some(model)) => {
-                let blocks = Blocking::build(model, &assignment, &features, settings.probe, settings.max_block, config.seed)?;
-                let (lists, stats) = rank::shortlists_blocked(&scorer, &rules, &active, pool_k, &blocks, &tick);
-                let sample = every_nth(&active, settings.recall_sample);
-                let recall_at_k = (!sample.is_empty()).then(|| {
-                    let (exact, _) = rank::shortlists(&scorer, &rules, &sample, config.top_k, &|_| {});
-                    let blocked: Vec<_> = lists
-                        .iter()
-                        .filter(|l| sample.binary_search(&l.partner).is_ok())
-                        .map(|l| rank::Shortlist { partner: l.partner, hits: l.hits.iter().take(config.top_k).copied().collect() })
-                        .collect();
-                    rank::recall_against(&blocked, &exact)
-                });
-                let record = BlockingRecord {
-                    blocks: blocks.members.len(),
-                    split: blocks.split,
-                    probe: blocks.probe,
-                    largest: blocks.largest(5),
-                    recall_sample: sample.len(),
-                    recall_at_k,
-                };
-                Ok((lists, stats, Some(record)))
-            }
-            _ => {
-                let (lists, stats) = rank::shortlists(&scorer, &rules, &active, pool_k, &tick);
-                Ok((lists, stats, None))
-            }
-        }
+    let (pool, stats, blocking) = clock.time("rank", || {
+        rank_stage(config, &scorer, &rules, &active, pool_k, (model.as_ref(), &assignment), &|n| bar.inc(n))
     })?;
     bar.finish_and_clear();
-    let plain: Vec<rank::Shortlist> = pool
-        .iter()
-        .map(|l| rank::Shortlist { partner: l.partner, hits: l.hits.iter().take(config.top_k).copied().collect() })
-        .collect();
-    let (lists, fairness) = if rerank.is_active() {
-        let reranked: Vec<rank::Shortlist> =
-            clock.time("rerank", || pool.iter().map(|l| rank::rerank::rerank(&features, l, config.top_k, &rerank)).collect());
-        let record = FairnessRecord {
-            plain: fairness(&plain, &features, reference),
-            reranked: Some(fairness(&reranked, &features, reference)),
-        };
-        (reranked, record)
-    } else {
-        let record = FairnessRecord {
-            plain: fairness(&plain, &features, reference),
-            reranked: None,
-        };
-        (plain, record)
+    let plain: Vec<rank::Shortlist> = pool.iter().map(|l| l.truncated(config.top_k)).collect();
+    let reranked: Option<Vec<rank::Shortlist>> = rerank.is_active().then(|| {
+        clock.time("rerank", || pool.iter().map(|l| rank::rerank::rerank(&features, l, config.top_k, &rerank)).collect())
+    });
+    let fairness = FairnessRecord {
+        plain: fairness(&plain, &features, reference),
+        reranked: reranked.as_ref().map(|lists| fairness(lists, &features, reference)),
     };
+    let lists = reranked.unwrap_or(plain);
     if let Some(recall) = blocking.as_ref().and_then(|b| b.recall_at_k) {
         info!(target: "sstc_match::rank", recall_at_k = recall, "blocked lists against exact lists on a sample");
     }
@@ -210,10 +171,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
                 per_beneficiary: 3,
                 facilitator: &facilitator,
             };
-            let triads = search.all(&active);
-            let mut frame = triads::frame(&triads, &search, profiles, reference, &run_id).map_err(output::write_error("triads"))?;
-            output::write_table(&mut staging, "triads.csv", &mut frame, TableFormat::Csv)?;
-            output::write_table(&mut staging, "triads.parquet", &mut frame, TableFormat::Parquet)?;
+            write_triads(&mut staging, &search, &active, profiles, &run_id)?;
         }
         if let Some(model) = &model {
             // The run keeps the centroids it used (so `diff` can align clusters between runs);
@@ -281,6 +239,59 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     output::publish(staging, &manifest)?;
     info!(target: "sstc_match::output", run_id = %manifest.run_id, rows = shortlist_rows, dir = %config.out_dir.display());
     Ok(manifest)
+}
+
+/// Ranks the active partners' candidates: exhaustively, or in blocked mode over their
+/// probed clusters with recall measured against exact lists on a sample.
+fn rank_stage(
+    config: &RunConfig,
+    scorer: &Scorer,
+    rules: &RuleSet,
+    active: &[PartnerIdx],
+    pool_k: usize,
+    (model, assignment): (Option<&ClusterModel>, &[u32]),
+    tick: &(dyn Fn(u64) + Sync),
+) -> Result<(Vec<rank::Shortlist>, rank::RankStats, Option<BlockingRecord>), Error> {
+    let (Some(settings), Some(model)) = (&config.blocked, model) else {
+        let (lists, stats) = rank::shortlists(scorer, rules, active, pool_k, tick);
+        return Ok((lists, stats, None));
+    };
+    let blocks = Blocking::build(model, assignment, scorer.features(), settings.probe, settings.max_block, config.seed)?;
+    let (lists, stats) = rank::shortlists_blocked(scorer, rules, active, pool_k, &blocks, tick);
+    let sample = every_nth(active, settings.recall_sample);
+    let recall_at_k = (!sample.is_empty()).then(|| {
+        let (exact, _) = rank::shortlists(scorer, rules, &sample, config.top_k, &|_| {});
+        let blocked: Vec<rank::Shortlist> = lists
+            .iter()
+            .filter(|l| sample.binary_search(&l.partner).is_ok())
+            .map(|l| l.truncated(config.top_k))
+            .collect();
+        rank::recall_against(&blocked, &exact)
+    });
+    let record = BlockingRecord {
+        blocks: blocks.members.len(),
+        split: blocks.split,
+        probe: blocks.probe,
+        largest: blocks.largest(5),
+        recall_sample: sample.len(),
+        recall_at_k,
+    };
+    Ok((lists, stats, Some(record)))
+}
+
+/// Searches triads for every active beneficiary and stages `triads.csv` and `.parquet`.
+fn write_triads(
+    staging: &mut Staging,
+    search: &TriadSearch,
+    active: &[PartnerIdx],
+    profiles: &[crate::profile::Profile],
+    run_id: &str,
+) -> Result<(), Error> {
+    let triads = search.all(active);
+    let mut frame = triads::frame(&triads, search, profiles, Reference::builtin(), run_id).map_err(output::write_error("triads"))?;
+    output::write_table(staging, "triads.csv", &mut frame, TableFormat::Csv)?;
+    output::write_table(staging, "triads.parquet", &mut frame, TableFormat::Parquet)?;
+    Ok(())
 }
 
 /// Fits (or reads) the centroids and assigns every partner to one.

@@ -34,6 +34,16 @@ pub struct Shortlist {
     pub hits: Vec<Hit>,
 }
 
+impl Shortlist {
+    /// The first `k` candidates.
+    pub fn truncated(&self, k: usize) -> Shortlist {
+        Shortlist {
+            partner: self.partner,
+            hits: self.hits.iter().take(k).copied().collect(),
+        }
+    }
+}
+
 /// Counters of a ranking pass.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RankStats {
