@@ -8,20 +8,18 @@ mod util;
 
 use util::{code, repo, stderr, Csv, Dir};
 
+/// `evaluate` on the shipped example profiles with the given known partnerships.
+fn evaluate_examples(dir: &Dir, known: &std::path::Path) -> String {
+    let profiles = repo("data/examples/profiles.csv");
+    let output = dir.run(&["evaluate", "--profiles", profiles.to_str().unwrap(), "--known", known.to_str().unwrap()]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    String::from_utf8(output.stdout).unwrap()
+}
+
 #[test]
 fn default_weights_beat_the_cosine_baseline_as_the_readme_says() {
     let dir = Dir::new();
-    let profiles = repo("data/examples/profiles.csv");
-    let known = repo("data/examples/known_partnerships.csv");
-    let output = dir.run(&[
-        "evaluate",
-        "--profiles",
-        profiles.to_str().unwrap(),
-        "--known",
-        known.to_str().unwrap(),
-    ]);
-    assert_eq!(code(&output), 0, "{}", stderr(&output));
-    let report = String::from_utf8(output.stdout).unwrap();
+    let report = evaluate_examples(&dir, &repo("data/examples/known_partnerships.csv"));
     let engine = "| engine | 0.101 | 0.693 | 0.505 | 0.525 | 0.443 | 0.808 | 0.521 | 0.976 | 0.374 | 0.696 |";
     let baseline = "| baseline (cosine) | 0.079 | 0.459 | 0.228 | 0.261 | 0.174 | 0.534 | 0.408 | 1.000 | 0.245 | 0.570 |";
     assert!(report.contains("82 partners, 71 known partnerships, 73 queries"), "{report}");
@@ -34,16 +32,7 @@ fn default_weights_beat_the_cosine_baseline_as_the_readme_says() {
 fn known_rows_naming_missing_partners_are_reported() {
     let dir = Dir::new();
     let known = dir.write("known.csv", "source_id,target_id\nilo,uclg\nilo,nobody\n");
-    let profiles = repo("data/examples/profiles.csv");
-    let output = dir.run(&[
-        "evaluate",
-        "--profiles",
-        profiles.to_str().unwrap(),
-        "--known",
-        known.to_str().unwrap(),
-    ]);
-    assert_eq!(code(&output), 0, "{}", stderr(&output));
-    let report = String::from_utf8(output.stdout).unwrap();
+    let report = evaluate_examples(&dir, &known);
     assert!(report.contains("1 known partnerships, 2 queries"), "{report}");
     assert!(report.contains("warning: 1 known-partnership rows name a partner that is not among the partners (rows [2])"), "{report}");
 }

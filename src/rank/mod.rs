@@ -79,32 +79,50 @@ pub fn shortlists(
     k: usize,
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Vec<Shortlist>, RankStats) {
-    let features = scorer.features();
-    let candidates = features.len() as PartnerIdx;
+    let candidates = scorer.features().len() as PartnerIdx;
+    in_blocks(partners, rules, progress, |block, stats| {
+        let mut tops: Vec<TopK> = block.iter().map(|_| TopK::new(k)).collect();
+        // Candidate-outer: each candidate's features are read once per block of partners.
+        for candidate in 0..candidates {
+            for (top, &partner) in tops.iter_mut().zip(block) {
+                offer(scorer, rules, stats, top, partner, candidate);
+            }
+        }
+        block
+            .iter()
+            .zip(tops)
+            .map(|(&partner, top)| Shortlist {
+                partner,
+                hits: top.into_sorted(),
+            })
+            .collect()
+    })
+}
+
+/// Runs `rank_block` over blocks of partners in parallel, each with its own counters, and
+/// merges the lists in partner order.
+fn in_blocks(
+    partners: &[PartnerIdx],
+    rules: &RuleSet,
+    progress: &(dyn Fn(u64) + Sync),
+    rank_block: impl Fn(&[PartnerIdx], &mut RankStats) -> Vec<Shortlist> + Sync,
+) -> (Vec<Shortlist>, RankStats) {
     let blocks: Vec<(Vec<Shortlist>, RankStats)> = partners
         .par_chunks(QUERY_BLOCK)
         .map(|block| {
             let mut stats = RankStats::new(rules);
-            let mut tops: Vec<TopK> = block.iter().map(|_| TopK::new(k)).collect();
-            // Candidate-outer: each candidate's features are read once per block of partners.
-            for candidate in 0..candidates {
-                for (top, &partner) in tops.iter_mut().zip(block) {
-                    offer(scorer, rules, &mut stats, top, partner, candidate);
-                }
-            }
-            let lists = block
-                .iter()
-                .zip(tops)
-                .map(|(&partner, top)| Shortlist {
-                    partner,
-                    hits: top.into_sorted(),
-                })
-                .collect();
+            let lists = rank_block(block, &mut stats);
             progress(block.len() as u64);
             (lists, stats)
         })
         .collect();
-    merge(blocks, partners.len(), rules)
+    let mut all = Vec::with_capacity(partners.len());
+    let mut total = RankStats::new(rules);
+    for (lists, stats) in blocks {
+        all.extend(lists);
+        total = total.merge(stats);
+    }
+    (all, total)
 }
 
 /// Offers one pair to a partner's collector: the rules first, then the score, skipped when
@@ -121,15 +139,6 @@ fn offer(scorer: &Scorer, rules: &RuleSet, stats: &mut RankStats, top: &mut TopK
     }
 }
 
-fn merge(blocks: Vec<(Vec<Shortlist>, RankStats)>, partners: usize, rules: &RuleSet) -> (Vec<Shortlist>, RankStats) {
-    let mut all = Vec::with_capacity(partners);
-    let mut total = RankStats::new(rules);
-    for (lists, stats) in blocks {
-        all.extend(lists);
-        total = total.merge(stats);
-    }
-    (all, total)
-}
 
 /// Like [`shortlists`], but each partner scores only the members of the blocks it probes
 /// ([`Blocking::probes`]).
@@ -142,30 +151,23 @@ pub fn shortlists_blocked(
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Vec<Shortlist>, RankStats) {
     let features = scorer.features();
-    let blocks: Vec<(Vec<Shortlist>, RankStats)> = partners
-        .par_chunks(QUERY_BLOCK)
-        .map(|block| {
-            let mut stats = RankStats::new(rules);
-            let lists = block
-                .iter()
-                .map(|&partner| {
-                    let mut top = TopK::new(k);
-                    for b in blocking.probes(features, partner) {
-                        for &candidate in &blocking.members[b] {
-                            offer(scorer, rules, &mut stats, &mut top, partner, candidate);
-                        }
+    in_blocks(partners, rules, progress, |block, stats| {
+        block
+            .iter()
+            .map(|&partner| {
+                let mut top = TopK::new(k);
+                for b in blocking.probes(features, partner) {
+                    for &candidate in &blocking.members[b] {
+                        offer(scorer, rules, stats, &mut top, partner, candidate);
                     }
-                    Shortlist {
-                        partner,
-                        hits: top.into_sorted(),
-                    }
-                })
-                .collect();
-            progress(block.len() as u64);
-            (lists, stats)
-        })
-        .collect();
-    merge(blocks, partners.len(), rules)
+                }
+                Shortlist {
+                    partner,
+                    hits: top.into_sorted(),
+                }
+            })
+            .collect()
+    })
 }
 
 /// Recall@k of `lists` against exact lists for the same partners: the mean share of each
