@@ -24,13 +24,18 @@ fn features(dir: &Dir, n: usize) -> PartnerFeatures {
     PartnerFeatures::build(&ingested.profiles, Reference::builtin(), &FeatureSettings { rarity: 1.0, ..FeatureSettings::default() })
 }
 
+/// Every partner's best 30 candidates with the default settings and rules.
+fn pools(f: &PartnerFeatures) -> Vec<Shortlist> {
+    let scorer = Scorer::new(f, &Reference::builtin().actor_compatibility, default_score_settings(default_weights()));
+    let partners: Vec<PartnerIdx> = (0..f.len() as PartnerIdx).collect();
+    rank::shortlists(&scorer, &RuleSet::new(&[], None, None), &partners, 30, &|_| {}).0
+}
+
 #[test]
 fn lambda_one_is_the_plain_ranking_and_lower_lambda_diversifies() {
     let dir = Dir::new();
     let f = features(&dir, 400);
-    let scorer = Scorer::new(&f, &Reference::builtin().actor_compatibility, default_score_settings(default_weights()));
-    let partners: Vec<PartnerIdx> = (0..f.len() as PartnerIdx).collect();
-    let (pools, _) = rank::shortlists(&scorer, &RuleSet::new(&[], None, None), &partners, 30, &|_| {});
+    let pools = pools(&f);
     let plain = Rerank { lambda: 1.0, min_region_share: 0.0 };
     let diverse = Rerank { lambda: 0.3, min_region_share: 0.0 };
     let distinct = |l: &Shortlist| {
@@ -41,10 +46,10 @@ fn lambda_one_is_the_plain_ranking_and_lower_lambda_diversifies() {
     };
     let (mut before, mut after) = (0, 0);
     for pool in &pools {
-        let top: Vec<Hit> = pool.hits.iter().take(10).copied().collect();
-        assert_eq!(rerank(&f, pool, 10, &plain).hits, top, "λ = 1 keeps the plain order");
+        let top = pool.truncated(10);
+        assert_eq!(rerank(&f, pool, 10, &plain).hits, top.hits, "λ = 1 keeps the plain order");
         let r = rerank(&f, pool, 10, &diverse);
-        before += distinct(&Shortlist { partner: pool.partner, hits: top });
+        before += distinct(&top);
         after += distinct(&r);
     }
     assert!(after > before, "λ < 1 brings more kinds of candidate: {before} → {after}");
@@ -54,9 +59,7 @@ fn lambda_one_is_the_plain_ranking_and_lower_lambda_diversifies() {
 fn the_regional_minimum_is_met_when_the_pool_allows() {
     let dir = Dir::new();
     let f = features(&dir, 400);
-    let scorer = Scorer::new(&f, &Reference::builtin().actor_compatibility, default_score_settings(default_weights()));
-    let partners: Vec<PartnerIdx> = (0..f.len() as PartnerIdx).collect();
-    let (pools, _) = rank::shortlists(&scorer, &RuleSet::new(&[], None, None), &partners, 30, &|_| {});
+    let pools = pools(&f);
     let settings = Rerank { lambda: 1.0, min_region_share: 0.5 };
     for pool in &pools {
         let region = f.sub_region[pool.partner as usize];
