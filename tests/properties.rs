@@ -4,7 +4,8 @@
 //! 2. every score equals the sum of its `term_*` columns (1e-6);
 //! 3. every term is symmetric: terms(i, j) == terms(j, i) bit for bit;
 //! 4. the ranked lists equal a sort-everything oracle (proptest over generated populations);
-//! 5. the pruned scoring of the ranking loop is exact, and skips only pairs below the floor.
+//! 5. the tile kernel of the ranking loop scores exactly like the pair scorer, applies the
+//!    same rules, and its bound (which lets it skip geography) is never below the score.
 
 mod util;
 
@@ -12,31 +13,19 @@ use proptest::prelude::*;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-use sstc_match::cli::GenerateArgs;
 use sstc_match::config::weights::default_weights;
 use sstc_match::features::{FeatureSettings, PartnerFeatures};
 use sstc_match::ingest::ingest;
 use sstc_match::rank::{self, top_k::ranking_order, Hit};
 use sstc_match::reference::Reference;
 use sstc_match::rules::RuleSet;
-use sstc_match::score::{Scorer, Weights, TERM_COUNT};
+use sstc_match::score::tile::{Columns, Query, Tile, TILE};
+use sstc_match::score::{MutualRule, ScoreSettings, Scorer, Weights, TERM_COUNT};
 use sstc_match::table::TableSource;
-use sstc_match::{generate, PartnerIdx};
-use util::{code, stderr, Csv, Dir};
+use sstc_match::PartnerIdx;
+use util::{code, generated, stderr, Csv, Dir};
 
 use sstc_match::config::default_score_settings as settings;
-
-fn generated(dir: &Dir, n: usize, seed: u64) -> std::path::PathBuf {
-    let out = dir.path(&format!("g{n}-{seed}.csv"));
-    generate::write(&GenerateArgs {
-        n,
-        seed,
-        out: out.clone(),
-        with_seed_countries: false,
-    })
-    .expect("generated");
-    out
-}
 
 fn run_job(dir: &Dir, profiles: &str, out: &str, threads: &str) {
     let output = dir.run(&[
@@ -112,31 +101,43 @@ fn every_term_is_symmetric() {
 }
 
 #[test]
-fn pruned_scoring_is_exact_and_skips_only_hopeless_pairs() {
+fn tile_kernel_equals_the_pair_scorer_and_bounds_it() {
     let dir = Dir::new();
     let features = features_of(&dir, 300, 8);
-    let scorer = Scorer::new(&features, &Reference::builtin().actor_compatibility, settings(default_weights()));
-    let n = features.len() as PartnerIdx;
-    let (mut kept, mut skipped) = (0, 0);
-    for i in (0..n).step_by(5) {
-        for j in 0..n {
-            let exact = scorer.score(i, j);
-            assert_eq!(scorer.score_reaching(i, j, None), Some(exact));
-            for floor in [0.2f32, 0.4, 0.6] {
-                match scorer.score_reaching(i, j, Some(floor)) {
-                    Some(s) => {
-                        assert_eq!(s.to_bits(), exact.to_bits(), "same bits as score()");
-                        kept += 1;
-                    }
-                    None => {
-                        assert!(exact < floor, "({i}, {j}) skipped with {exact} ≥ {floor}");
-                        skipped += 1;
+    let compatibility = &Reference::builtin().actor_compatibility;
+    let rules = RuleSet::new(&[], None, None);
+    let columns = Columns::in_index_order(&features);
+    let mut tile = Box::<Tile>::default();
+    let mut removed = vec![0u64; rules.len()];
+    let (mut pruned_at_half, mut scored) = (0, 0);
+    for mutual in MutualRule::ALL {
+        for weights in [default_weights(), Weights([0.1, 0.9, 0.0, 2.0, 0.3, 0.0, 0.7])] {
+            let scorer = Scorer::new(&features, compatibility, ScoreSettings { weights, mutual, ..settings(weights) });
+            for i in (0..features.len() as PartnerIdx).step_by(3) {
+                let query = Query::new(&scorer, i);
+                // Tiles that start anywhere, including a short last one.
+                for start in (0..columns.len()).step_by(97) {
+                    let len = TILE.min(columns.len() - start).min(97);
+                    scorer.score_tile(&rules, &columns, &query, start..start + len, &mut tile, &mut removed);
+                    let admitted: Vec<usize> = tile.reaching(None).collect();
+                    for o in 0..len {
+                        let j = (start + o) as PartnerIdx;
+                        assert_eq!(admitted.contains(&o), rules.first_refusal(&features, i, j).is_none(), "rules on ({i}, {j})");
+                        if !admitted.contains(&o) {
+                            continue;
+                        }
+                        let exact = scorer.score(i, j);
+                        assert_eq!(tile.exact_score(&scorer, &columns, i, o).to_bits(), exact.to_bits(), "({i}, {j}) with {mutual:?}");
+                        let reaches = tile.reaching(Some(exact)).any(|x| x == o);
+                        assert!(reaches, "the bound of ({i}, {j}) is below its score {exact}");
+                        pruned_at_half += usize::from(!tile.reaching(Some(0.5)).any(|x| x == o));
+                        scored += 1;
                     }
                 }
             }
         }
     }
-    assert!(kept > 0 && skipped > 0, "both branches exercised: {kept} kept, {skipped} skipped");
+    assert!(scored > 10_000 && pruned_at_half > scored / 10, "{pruned_at_half} of {scored} pruned at 0.5");
 }
 
 proptest! {

@@ -4,8 +4,9 @@
 //! side can be split into shards and merged). Output: one [`Shortlist`] per partner, in the
 //! order given, and [`RankStats`] (pairs scored, pairs each rule removed).
 //!
-//! Candidates are scanned exhaustively; partners are processed in parallel blocks with rayon,
-//! each block owning its collectors (no shared mutable state). Memory is O(partners × k).
+//! Candidates are scanned exhaustively, a tile of candidate columns at a time
+//! ([`crate::score::tile`]); partners are processed in parallel blocks with rayon, each block
+//! owning its collectors (no shared mutable state). Memory is O(partners × (k + features)).
 //!
 //! **Invariant:** the output is identical for any thread count (each partner's list is
 //! computed by one thread, and [`top_k`] orders totally).
@@ -13,10 +14,13 @@
 pub mod rerank;
 pub mod top_k;
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use crate::candidates::Blocking;
 use crate::rules::RuleSet;
+use crate::score::tile::{Columns, Query, Tile, TILE};
 use crate::score::Scorer;
 use crate::PartnerIdx;
 
@@ -79,13 +83,16 @@ pub fn shortlists(
     k: usize,
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Vec<Shortlist>, RankStats) {
-    let candidates = scorer.features().len() as PartnerIdx;
+    let columns = Columns::in_index_order(scorer.features());
     in_blocks(partners, rules, progress, |block, stats| {
+        let queries: Vec<Query> = block.iter().map(|&p| Query::new(scorer, p)).collect();
         let mut tops: Vec<TopK> = block.iter().map(|_| TopK::new(k)).collect();
-        // Candidate-outer: each candidate's features are read once per block of partners.
-        for candidate in 0..candidates {
-            for (top, &partner) in tops.iter_mut().zip(block) {
-                offer(scorer, rules, stats, top, partner, candidate);
+        let mut tile = Box::<Tile>::default();
+        // Tile-outer: a tile of candidate columns is read from cache by every partner of the block.
+        for start in (0..columns.len()).step_by(TILE) {
+            let run = start..columns.len().min(start + TILE);
+            for (top, query) in tops.iter_mut().zip(&queries) {
+                scan(scorer, rules, &columns, query, run.clone(), &mut tile, top, stats);
             }
         }
         block
@@ -125,23 +132,33 @@ fn in_blocks(
     (all, total)
 }
 
-/// Offers one pair to a partner's collector: the rules first, then the score, skipped when
-/// the pair cannot reach the collector's floor.
-#[inline]
-fn offer(scorer: &Scorer, rules: &RuleSet, stats: &mut RankStats, top: &mut TopK, partner: PartnerIdx, candidate: PartnerIdx) {
-    if let Some(rule) = rules.first_refusal(scorer.features(), partner, candidate) {
-        stats.removed_by_rule[rule] += 1;
-        return;
-    }
-    stats.pairs_scored += 1;
-    if let Some(score) = scorer.score_reaching(partner, candidate, top.floor()) {
-        top.push(Hit { candidate, score });
+/// Scores one partner against the positions `run` of `columns` and offers the candidates
+/// whose bound can still enter its list: the rules first, then the bound, then the exact score.
+#[allow(clippy::too_many_arguments)]
+fn scan(
+    scorer: &Scorer,
+    rules: &RuleSet,
+    columns: &Columns,
+    query: &Query,
+    run: Range<usize>,
+    tile: &mut Tile,
+    top: &mut TopK,
+    stats: &mut RankStats,
+) {
+    scorer.score_tile(rules, columns, query, run.clone(), tile, &mut stats.removed_by_rule);
+    stats.pairs_scored += tile.admitted_count();
+    for offset in tile.reaching(top.floor()) {
+        let score = tile.exact_score(scorer, columns, query.partner(), offset);
+        top.push(Hit {
+            candidate: columns.partner[run.start + offset],
+            score,
+        });
     }
 }
 
-
 /// Like [`shortlists`], but each partner scores only the members of the blocks it probes
-/// ([`Blocking::probes`]).
+/// ([`Blocking::probes`]). The candidate columns are laid out block after block, so a block is
+/// a run of positions.
 pub fn shortlists_blocked(
     scorer: &Scorer,
     rules: &RuleSet,
@@ -151,14 +168,24 @@ pub fn shortlists_blocked(
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Vec<Shortlist>, RankStats) {
     let features = scorer.features();
+    let mut runs = Vec::with_capacity(blocking.members.len());
+    let mut order = Vec::new();
+    for members in &blocking.members {
+        runs.push(order.len()..order.len() + members.len());
+        order.extend_from_slice(members);
+    }
+    let columns = Columns::build(features, order);
     in_blocks(partners, rules, progress, |block, stats| {
+        let mut tile = Box::<Tile>::default();
         block
             .iter()
             .map(|&partner| {
+                let query = Query::new(scorer, partner);
                 let mut top = TopK::new(k);
                 for b in blocking.probes(features, partner) {
-                    for &candidate in &blocking.members[b] {
-                        offer(scorer, rules, stats, &mut top, partner, candidate);
+                    for start in runs[b].clone().step_by(TILE) {
+                        let run = start..runs[b].end.min(start + TILE);
+                        scan(scorer, rules, &columns, &query, run, &mut tile, &mut top, stats);
                     }
                 }
                 Shortlist {

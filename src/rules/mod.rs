@@ -108,6 +108,11 @@ impl RuleSet {
         RuleSet { rules }
     }
 
+    /// The rules, in checking order.
+    pub fn iter(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.iter()
+    }
+
     /// Rule names, in checking order.
     pub fn names(&self) -> Vec<&'static str> {
         self.rules.iter().map(|r| r.name()).collect()

@@ -3,8 +3,9 @@
 //! Input: [`PartnerFeatures`], the actor-type compatibility table and [`ScoreSettings`]
 //! (weights, geography kernel, mutual-benefit rule). Output: for a pair (i, j), the raw value
 //! of every [`Term`] in [0, 1] ([`Scorer::terms`]) and the score, `Σ weight × raw`
-//! ([`Scorer::score`]). The shortlist's terms and its score come from this one code path
-//! ([`combine`]); the hot loop and the explanation differ only in what they keep.
+//! ([`Scorer::score`]). The shortlist's terms and its score come from this one formula
+//! ([`combine`]); the ranking loop computes the same terms for many candidates at once in
+//! [`tile`], bit for bit (tested), and explanations read them pair by pair here.
 //!
 //! **Invariant:** pure, no IO; every term is symmetric in (i, j), so `score(i, j) ==
 //! score(j, i)` bit for bit; `score == Σ contributions`. Direction (who provides) is not in
@@ -25,6 +26,8 @@
 //! ```
 
 mod explain;
+pub mod linear;
+pub mod tile;
 
 pub use explain::{Direction, PairExplanation};
 
@@ -215,35 +218,6 @@ impl<'a> Scorer<'a> {
     /// Raw value of every term for a pair, each in [0, 1].
     #[inline]
     pub fn terms(&self, i: PartnerIdx, j: PartnerIdx) -> TermValues {
-        let mut raw = self.terms_but_geography(i, j);
-        raw[Term::Geography as usize] = self.geography_term(i as usize, j as usize);
-        raw
-    }
-
-    /// The score of a pair when it can reach `floor`, else `None`, skipping the costly
-    /// geography term (a square root, an arcsine, an exponential) for pairs that cannot:
-    /// their score with geography at its ceiling is already below `floor`. Because `combine`
-    /// is monotone in each raw value (weights ≥ 0, rounding is monotone), the ceiling bounds
-    /// the score from above exactly; a returned score equals [`Scorer::score`] bit for bit.
-    #[inline]
-    pub fn score_reaching(&self, i: PartnerIdx, j: PartnerIdx, floor: Option<Score>) -> Option<Score> {
-        let mut raw = self.terms_but_geography(i, j);
-        let g = Term::Geography as usize;
-        if let Some(floor) = floor {
-            let f = self.features;
-            let share = self.settings.geography.region_share;
-            let same_region = if f.sub_region[i as usize] == f.sub_region[j as usize] { 1.0 } else { 0.0 };
-            raw[g] = (1.0 - share) + share * same_region;
-            if combine(&self.settings.weights, &raw).0 < floor {
-                return None;
-            }
-        }
-        raw[g] = self.geography_term(i as usize, j as usize);
-        Some(combine(&self.settings.weights, &raw).0)
-    }
-
-    #[inline]
-    fn terms_but_geography(&self, i: PartnerIdx, j: PartnerIdx) -> TermValues {
         let f = self.features;
         let (i, j) = (i as usize, j as usize);
         let (forward, backward) = (need_coverage(f, i, j), need_coverage(f, j, i));
@@ -251,7 +225,7 @@ impl<'a> Scorer<'a> {
             forward.max(backward),
             self.settings.mutual.fuse(forward, backward),
             context(f, i, j),
-            0.0,
+            self.geography_term(i, j),
             values(f, i, j),
             jaccard(f.sectors[i], f.sectors[j]),
             self.compatibility[f.actor[i] as usize * self.actor_types + f.actor[j] as usize],
@@ -293,27 +267,51 @@ pub fn need_coverage(f: &PartnerFeatures, provider: usize, needy: usize) -> f32 
     covered / f.need_mass[needy]
 }
 
-/// Context similarity: the mean of same development status, income-group closeness (0.5
-/// when either is unknown), a shared language, and, when both are cities with a population,
-/// their size class (same 1, adjacent 0.5, else 0).
+/// What the context term knows of a partner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContextKey {
+    /// In the Global South.
+    pub developing: bool,
+    /// Income rank, 0 unknown.
+    pub income: u8,
+    /// City size class, 0 when not a city with a population.
+    pub city_class: u8,
+}
+
+impl ContextKey {
+    /// Partner `i`'s key.
+    #[inline]
+    pub fn of(f: &PartnerFeatures, i: usize) -> Self {
+        ContextKey {
+            developing: f.developing[i],
+            income: f.income[i],
+            city_class: f.city_class[i],
+        }
+    }
+}
+
 #[inline]
 fn context(f: &PartnerFeatures, i: usize, j: usize) -> f32 {
-    let status = if f.developing[i] == f.developing[j] { 1.0 } else { 0.0 };
-    let income = match (f.income[i], f.income[j]) {
-        (0, _) | (_, 0) => 0.5,
-        (a, b) => 1.0 - a.abs_diff(b) as f32 / 3.0,
-    };
-    let shared = language(&f.languages[i], &f.languages[j]);
-    match (f.city_class[i], f.city_class[j]) {
-        (0, _) | (_, 0) => (status + income + shared) / 3.0,
-        (a, b) => {
-            let size = match a.abs_diff(b) {
-                0 => 1.0,
-                1 => 0.5,
-                _ => 0.0,
-            };
-            (status + income + shared + size) / 4.0
-        }
+    context_from(ContextKey::of(f, i), ContextKey::of(f, j), language(&f.languages[i], &f.languages[j]))
+}
+
+/// Context similarity: the mean of same development status, income-group closeness (0.5
+/// when either is unknown), a shared language (`shared`, 0 or 1), and, when both are cities
+/// with a population, their size class (same 1, adjacent 0.5, else 0).
+#[inline(always)]
+pub fn context_from(a: ContextKey, b: ContextKey, shared: f32) -> f32 {
+    let status = if a.developing == b.developing { 1.0 } else { 0.0 };
+    let income = if a.income == 0 || b.income == 0 { 0.5 } else { 1.0 - a.income.abs_diff(b.income) as f32 / 3.0 };
+    let base = status + income + shared;
+    if a.city_class == 0 || b.city_class == 0 {
+        base / 3.0
+    } else {
+        let size = match a.city_class.abs_diff(b.city_class) {
+            0 => 1.0,
+            1 => 0.5,
+            _ => 0.0,
+        };
+        (base + size) / 4.0
     }
 }
 

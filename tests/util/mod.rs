@@ -7,6 +7,19 @@ use std::process::{Command, Output};
 
 use sstc_match::table::{StringTable, TableSource};
 
+/// A generated profile table of `n` rows (CSV) in `dir`.
+pub fn generated(dir: &Dir, n: usize, seed: u64) -> PathBuf {
+    let out = dir.path(&format!("g{n}-{seed}.csv"));
+    sstc_match::generate::write(&sstc_match::cli::GenerateArgs {
+        n,
+        seed,
+        out: out.clone(),
+        with_seed_countries: false,
+    })
+    .expect("generated");
+    out
+}
+
 /// A scratch directory with helpers to run `sstc-match` in it.
 pub struct Dir {
     pub root: tempfile::TempDir,

@@ -1,0 +1,414 @@
+//! Tile: one partner against a run of candidates at once, the hot loop of every ranking pass.
+//!
+//! Input: a [`Scorer`], the [`Columns`] (the candidate side of the features, column by column,
+//! in a chosen candidate order), the [`RuleSet`], one partner and a run of up to [`TILE`]
+//! consecutive positions of that order. Output, in a [`Tile`]: per position whether the rules
+//! admit the pair (and how many pairs each rule removed), the raw value of every term but
+//! geography, and an upper bound of the score; [`Tile::exact_score`] finishes a position.
+//!
+//! Why this shape: the exhaustive scan does a few arithmetic operations per pair, so they are
+//! written as straight-line loops over columns that the compiler turns into SIMD (compiled
+//! twice, for AVX2 and for the baseline, picked at run time). Expertise is theme-major: a
+//! partner's need coverage of a run is the sum of the rows of the themes it offers, not a
+//! bitset walk per pair. Geography (a square root, an arcsine and an exponential) is left to
+//! the positions whose bound can still enter the list; its bound comes from the chord
+//! `c = |u − v|` (the arc is longer) as `exp(−x) ≤ 1 / (1 + x + x²/2 + x³/6)`, `x = R·c / scale`.
+//!
+//! **Invariant:** every raw term equals [`Scorer::terms`] bit for bit (the same IEEE
+//! operations in the same order; Rust never fuses a multiply and an add on its own), so the
+//! lists do not depend on the kernel, the instruction set or the candidate order.
+
+use std::ops::Range;
+
+use crate::features::{PartnerFeatures, MAX_LANGUAGES};
+use crate::profile::VALUE_COUNT;
+use crate::rules::{Rule, RuleSet};
+use crate::score::{combine, context_from, ContextKey, MutualRule, Scorer, Term, TermValues, EARTH_RADIUS_KM, TERM_COUNT};
+use crate::{PartnerIdx, Score};
+
+/// Positions scored together: the tile's columns stay in the first-level caches.
+pub const TILE: usize = 256;
+
+/// The candidate side of the features in a chosen order, one column per attribute and, for
+/// expertise, one row per theme.
+pub struct Columns {
+    len: usize,
+    /// The partner at each position.
+    pub partner: Vec<PartnerIdx>,
+    /// `[theme × len]`: the theme's rarity weight where the partner needs it and may benefit.
+    need_weight: Vec<f32>,
+    /// `[theme × len]`: 1 where the partner offers the theme and may provide.
+    offered: Vec<f32>,
+    need_mass: Vec<f32>,
+    /// `[value × len]`.
+    values: Vec<f32>,
+    values_known: Vec<u8>,
+    /// `[slot × len]`.
+    languages: Vec<u16>,
+    topics: Vec<u64>,
+    needs: Vec<u64>,
+    sectors: Vec<u64>,
+    developing: Vec<bool>,
+    income: Vec<u8>,
+    city_class: Vec<u8>,
+    actor: Vec<u8>,
+    sub_region: Vec<u16>,
+    active: Vec<bool>,
+    /// Unit-vector coordinates x, y, z.
+    unit: [Vec<f32>; 3],
+}
+
+impl Columns {
+    /// The columns of `order` (every position one partner, any order).
+    pub fn build(f: &PartnerFeatures, order: Vec<PartnerIdx>) -> Self {
+        let all_themes = f.offers.iter().chain(&f.needs).fold(0u64, |acc, s| acc | s.0);
+        let themes = (u64::BITS - all_themes.leading_zeros()) as usize;
+        let len = order.len();
+        let mut need_weight = vec![0.0; themes * len];
+        let mut offered = vec![0.0; themes * len];
+        let mut values = vec![0.0; VALUE_COUNT * len];
+        let mut languages = vec![0; MAX_LANGUAGES * len];
+        for (pos, &i) in order.iter().enumerate() {
+            let i = i as usize;
+            if f.can_benefit[i] {
+                for t in f.needs[i].iter() {
+                    need_weight[t as usize * len + pos] = f.theme_weight[t as usize];
+                }
+            }
+            if f.can_provide[i] {
+                for t in f.offers[i].iter() {
+                    offered[t as usize * len + pos] = 1.0;
+                }
+            }
+            for v in 0..VALUE_COUNT {
+                values[v * len + pos] = f.values[i][v];
+            }
+            for s in 0..MAX_LANGUAGES {
+                languages[s * len + pos] = f.languages[i][s];
+            }
+        }
+        let column = |get: &dyn Fn(usize) -> f32| order.iter().map(|&i| get(i as usize)).collect::<Vec<f32>>();
+        Columns {
+            len,
+            need_weight,
+            offered,
+            need_mass: column(&|i| f.need_mass[i]),
+            values,
+            values_known: order.iter().map(|&i| f.values_known[i as usize]).collect(),
+            languages,
+            topics: order.iter().map(|&i| f.offers[i as usize].0 | f.needs[i as usize].0).collect(),
+            needs: order.iter().map(|&i| f.needs[i as usize].0).collect(),
+            sectors: order.iter().map(|&i| f.sectors[i as usize].0).collect(),
+            developing: order.iter().map(|&i| f.developing[i as usize]).collect(),
+            income: order.iter().map(|&i| f.income[i as usize]).collect(),
+            city_class: order.iter().map(|&i| f.city_class[i as usize]).collect(),
+            actor: order.iter().map(|&i| f.actor[i as usize]).collect(),
+            sub_region: order.iter().map(|&i| f.sub_region[i as usize]).collect(),
+            active: order.iter().map(|&i| f.active[i as usize]).collect(),
+            unit: [0, 1, 2].map(|c| column(&|i| f.unit[i][c])),
+            partner: order,
+        }
+    }
+
+    /// Every partner, in index order.
+    pub fn in_index_order(f: &PartnerFeatures) -> Self {
+        Columns::build(f, (0..f.len() as PartnerIdx).collect())
+    }
+
+    /// Number of positions.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when there are no positions.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Scratch and results of one partner against one run of positions.
+pub struct Tile {
+    start: usize,
+    len: usize,
+    /// Whether the rules admit each position.
+    admitted: [bool; TILE],
+    /// Raw terms (geography holds its bound), term-major.
+    raw: [[f32; TILE]; TERM_COUNT],
+    /// Upper bound of each admitted position's score; `-inf` where the rules refuse.
+    bound: [f32; TILE],
+    forward: [f32; TILE],
+    backward: [f32; TILE],
+    shared: [f32; TILE],
+}
+
+impl Default for Tile {
+    fn default() -> Self {
+        Tile {
+            start: 0,
+            len: 0,
+            admitted: [false; TILE],
+            raw: [[0.0; TILE]; TERM_COUNT],
+            bound: [0.0; TILE],
+            forward: [0.0; TILE],
+            backward: [0.0; TILE],
+            shared: [0.0; TILE],
+        }
+    }
+}
+
+impl Tile {
+    /// Offsets in the run (0-based) whose bound reaches `floor` (all admitted ones without a
+    /// floor), in order.
+    pub fn reaching(&self, floor: Option<Score>) -> impl Iterator<Item = usize> + '_ {
+        let floor = floor.unwrap_or(f32::NEG_INFINITY);
+        (0..self.len).filter(move |&o| self.bound[o] >= floor && self.admitted[o])
+    }
+
+    /// Number of positions the rules admitted.
+    pub fn admitted_count(&self) -> u64 {
+        self.admitted[..self.len].iter().filter(|&&a| a).count() as u64
+    }
+
+    /// The exact score of `partner` with the candidate at offset `o` (equal to
+    /// [`Scorer::score`] bit for bit).
+    pub fn exact_score(&self, scorer: &Scorer, columns: &Columns, partner: PartnerIdx, o: usize) -> Score {
+        let mut raw: TermValues = [0.0; TERM_COUNT];
+        for (t, value) in raw.iter_mut().enumerate() {
+            *value = self.raw[t][o];
+        }
+        let candidate = columns.partner[self.start + o];
+        raw[Term::Geography as usize] = scorer.geography_term(partner as usize, candidate as usize);
+        combine(scorer.weights(), &raw).0
+    }
+}
+
+/// What the kernel needs of the partner on the query side, gathered once per partner.
+pub struct Query {
+    partner: PartnerIdx,
+    /// Themes it offers, when it may provide.
+    offers: Vec<usize>,
+    /// Themes it needs and their weights, when it may benefit.
+    needs: Vec<(usize, f32)>,
+    need_mass: f32,
+    values: [f32; VALUE_COUNT],
+    values_known: u8,
+    languages: Vec<u16>,
+    topics: u64,
+    needs_any: bool,
+    sectors: u64,
+    developing: bool,
+    income: u8,
+    city_class: u8,
+    /// Its row of the actor-type table, padded to every `u8` (no bounds check per lane).
+    compatibility: [f32; 256],
+    sub_region: u16,
+    unit: [f32; 3],
+}
+
+impl Query {
+    /// The query side of `partner`.
+    pub fn new(scorer: &Scorer, partner: PartnerIdx) -> Self {
+        let f = scorer.features();
+        let i = partner as usize;
+        let actor_types = scorer.actor_types;
+        let row = f.actor[i] as usize * actor_types;
+        Query {
+            partner,
+            offers: if f.can_provide[i] { f.offers[i].iter().map(usize::from).collect() } else { Vec::new() },
+            needs: if f.can_benefit[i] {
+                f.needs[i].iter().map(|t| (t as usize, f.theme_weight[t as usize])).collect()
+            } else {
+                Vec::new()
+            },
+            need_mass: f.need_mass[i],
+            values: f.values[i],
+            values_known: f.values_known[i],
+            languages: f.languages[i].iter().copied().filter(|&l| l != u16::MAX).collect(),
+            topics: f.offers[i].0 | f.needs[i].0,
+            needs_any: !f.needs[i].is_empty(),
+            sectors: f.sectors[i].0,
+            developing: f.developing[i],
+            income: f.income[i],
+            city_class: f.city_class[i],
+            compatibility: {
+                let mut padded = [0.0; 256];
+                padded[..actor_types].copy_from_slice(&scorer.compatibility[row..row + actor_types]);
+                padded
+            },
+            sub_region: f.sub_region[i],
+            unit: f.unit[i],
+        }
+    }
+
+    /// The partner.
+    pub fn partner(&self) -> PartnerIdx {
+        self.partner
+    }
+}
+
+impl Scorer<'_> {
+    /// Applies the rules to positions `run` (at most [`TILE`]) for `query` and fills `tile` with
+    /// their raw terms and score bounds; adds to `removed` the pairs each rule refused.
+    pub fn score_tile(&self, rules: &RuleSet, columns: &Columns, query: &Query, run: Range<usize>, tile: &mut Tile, removed: &mut [u64]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor supports AVX2, checked just above.
+            unsafe { self.score_tile_avx2(rules, columns, query, run, tile, removed) };
+            return;
+        }
+        self.score_tile_portable(rules, columns, query, run, tile, removed);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn score_tile_avx2(&self, rules: &RuleSet, columns: &Columns, query: &Query, run: Range<usize>, tile: &mut Tile, removed: &mut [u64]) {
+        self.score_tile_portable(rules, columns, query, run, tile, removed);
+    }
+
+    #[inline(always)]
+    fn score_tile_portable(&self, rules: &RuleSet, columns: &Columns, q: &Query, run: Range<usize>, tile: &mut Tile, removed: &mut [u64]) {
+        let len = run.len();
+        assert!(len <= TILE && run.end <= columns.len);
+        tile.start = run.start;
+        tile.len = len;
+        let c = columns;
+        apply_rules(rules, self.features, c, q, run.clone(), &mut tile.admitted[..len], removed);
+
+        // Need coverage, both directions: sums of theme rows, then divided by the needy side's
+        // mass (only where something matched: weights are positive).
+        let forward = &mut tile.forward[..len];
+        forward.fill(0.0);
+        for &t in &q.offers {
+            let row = &c.need_weight[t * c.len..][run.clone()];
+            forward.iter_mut().zip(row).for_each(|(acc, &w)| *acc += w);
+        }
+        let mass = &c.need_mass[run.clone()];
+        forward.iter_mut().zip(mass).for_each(|(acc, &m)| *acc = if *acc > 0.0 { *acc / m } else { 0.0 });
+        let backward = &mut tile.backward[..len];
+        backward.fill(0.0);
+        for &(t, w) in &q.needs {
+            let row = &c.offered[t * c.len..][run.clone()];
+            backward.iter_mut().zip(row).for_each(|(acc, &o)| *acc += o * w);
+        }
+        let own_mass = q.need_mass;
+        backward.iter_mut().for_each(|acc| *acc = if *acc > 0.0 { *acc / own_mass } else { 0.0 });
+
+        // A shared language (the query's few languages against every slot), into scratch.
+        let shared = &mut tile.shared[..len];
+        shared.fill(0.0);
+        for &l in &q.languages {
+            for slot in 0..MAX_LANGUAGES {
+                let column = &c.languages[slot * c.len..][run.clone()];
+                shared.iter_mut().zip(column).for_each(|(s, &x)| *s = s.max(if x == l { 1.0 } else { 0.0 }));
+            }
+        }
+        let [complementarity, mutual, context, geography, values, sector, actor] = &mut tile.raw;
+        let (forward, backward, shared) = (&tile.forward[..len], &tile.backward[..len], &tile.shared[..len]);
+        for ((out, &a), &b) in complementarity[..len].iter_mut().zip(forward).zip(backward) {
+            *out = a.max(b);
+        }
+        let mutual = &mut mutual[..len];
+        match self.settings.mutual {
+            MutualRule::Harmonic => fuse_run(mutual, forward, backward, |a, b| MutualRule::Harmonic.fuse(a, b)),
+            MutualRule::Min => fuse_run(mutual, forward, backward, |a, b| MutualRule::Min.fuse(a, b)),
+            MutualRule::Mean => fuse_run(mutual, forward, backward, |a, b| MutualRule::Mean.fuse(a, b)),
+            MutualRule::Max => fuse_run(mutual, forward, backward, |a, b| MutualRule::Max.fuse(a, b)),
+        }
+
+        // Context: development status, income group, a shared language, city size class.
+        let zipped = context[..len]
+            .iter_mut()
+            .zip(shared)
+            .zip(&c.developing[run.clone()])
+            .zip(&c.income[run.clone()])
+            .zip(&c.city_class[run.clone()]);
+        let mine = ContextKey { developing: q.developing, income: q.income, city_class: q.city_class };
+        for ((((out, &shared), &developing), &income), &city_class) in zipped {
+            *out = context_from(mine, ContextKey { developing, income, city_class }, shared);
+        }
+
+        // Values: 1 − |a − b| where both know the value, else 0.5; summed in value order.
+        let values = &mut values[..len];
+        values.fill(0.0);
+        let known = &c.values_known[run.clone()];
+        for v in 0..VALUE_COUNT {
+            let column = &c.values[v * c.len..][run.clone()];
+            let mine = q.values[v];
+            if q.values_known & (1 << v) == 0 {
+                values.iter_mut().for_each(|sum| *sum += 0.5);
+            } else {
+                for ((sum, &theirs), &known) in values.iter_mut().zip(column).zip(known) {
+                    *sum += if known & (1 << v) != 0 { 1.0 - (mine - theirs).abs() } else { 0.5 };
+                }
+            }
+        }
+        values.iter_mut().for_each(|sum| *sum /= VALUE_COUNT as f32);
+
+        for (out, &s) in sector[..len].iter_mut().zip(&c.sectors[run.clone()]) {
+            let union = (q.sectors | s).count_ones();
+            *out = if union == 0 { 0.0 } else { (q.sectors & s).count_ones() as f32 / union as f32 };
+        }
+        for (out, &a) in actor[..len].iter_mut().zip(&c.actor[run.clone()]) {
+            *out = q.compatibility[a as usize];
+        }
+
+        // Geography: its bound from the chord, plus the same-sub-region share.
+        let kernel = self.settings.geography;
+        let [x, y, z] = &c.unit;
+        let zipped = geography[..len]
+            .iter_mut()
+            .zip(&x[run.clone()])
+            .zip(&y[run.clone()])
+            .zip(&z[run.clone()])
+            .zip(&c.sub_region[run.clone()]);
+        for ((((out, &x), &y), &z), &region) in zipped {
+            let (dx, dy, dz) = (q.unit[0] - x, q.unit[1] - y, q.unit[2] - z);
+            let scales = (dx * dx + dy * dy + dz * dz).sqrt() * (EARTH_RADIUS_KM / kernel.scale_km);
+            let taylor = 1.0 + scales * (1.0 + scales * (0.5 + scales * (1.0 / 6.0)));
+            let bound = (1.0 / taylor) * (1.0 + 1e-4) + 1e-6;
+            let same_region = if region == q.sub_region { 1.0 } else { 0.0 };
+            *out = (1.0 - kernel.region_share) * bound + kernel.region_share * same_region;
+        }
+
+        let weights = &self.settings.weights;
+        for (o, bound) in tile.bound[..len].iter_mut().enumerate() {
+            let raw = Term::ALL.map(|t| tile.raw[t as usize][o]);
+            *bound = if tile.admitted[o] { combine(weights, &raw).0 } else { f32::NEG_INFINITY };
+        }
+    }
+}
+
+/// Marks the positions each rule refuses, in rule order, counting per rule the pairs it was
+/// first to refuse. The cheap rules are the predicates of [`Rule::admits`] over columns.
+#[inline(always)]
+fn apply_rules(rules: &RuleSet, f: &PartnerFeatures, c: &Columns, q: &Query, run: Range<usize>, admitted: &mut [bool], removed: &mut [u64]) {
+    admitted.fill(true);
+    for (r, rule) in rules.iter().enumerate() {
+        removed[r] += match rule {
+            Rule::NoSelfMatch => keep(admitted, c.partner[run.clone()].iter().map(|&p| p != q.partner)),
+            Rule::CandidateActive => keep(admitted, c.active[run.clone()].iter().copied()),
+            Rule::SharedTheme => keep(admitted, c.topics[run.clone()].iter().map(|&t| t & q.topics != 0)),
+            Rule::DemandDriven if q.needs_any => 0,
+            Rule::DemandDriven => keep(admitted, c.needs[run.clone()].iter().map(|&n| n != 0)),
+            other => keep(admitted, c.partner[run.clone()].iter().map(|&p| other.admits(f, q.partner, p))),
+        };
+    }
+}
+
+/// Clears the positions whose verdict is false; returns how many it cleared.
+#[inline(always)]
+fn keep(admitted: &mut [bool], verdicts: impl Iterator<Item = bool>) -> u64 {
+    let mut cleared = 0;
+    for (slot, ok) in admitted.iter_mut().zip(verdicts) {
+        cleared += u64::from(*slot && !ok);
+        *slot &= ok;
+    }
+    cleared
+}
+
+#[inline(always)]
+fn fuse_run(out: &mut [f32], a: &[f32], b: &[f32], fuse: impl Fn(f32, f32) -> f32) {
+    for ((out, &a), &b) in out.iter_mut().zip(a).zip(b) {
+        *out = fuse(a, b);
+    }
+}
