@@ -197,6 +197,11 @@ pub struct RunArgs {
     /// Triads: providers kept per beneficiary in the beam search.
     #[arg(long, value_name = "W", default_value_t = 5)]
     pub beam: usize,
+    /// Also write the inner-product part of the score as queries.npy and candidates.npy
+    /// (float32, one row per active partner) with ids.txt into this directory, for a
+    /// side-by-side run of a vector-search library on the same work.
+    #[arg(long, value_name = "DIR")]
+    pub export_matrices: Option<PathBuf>,
 }
 
 /// Flags of `explain`.

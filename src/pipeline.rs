@@ -120,6 +120,9 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     spinner.finish_and_clear();
 
     let scorer = Scorer::new(&features, &config.matching.actor_compatibility, config.matching.score);
+    if let Some(dir) = &config.export_matrices {
+        clock.time("export", || output::matrices::export(dir, &scorer, &active, profiles))?;
+    }
     let bar = progress.stage("rank", active.len() as u64);
     // Re-ranking chooses k from a pool of 3k; the plain lists are the pool's first k.
     let rerank = config.rerank;

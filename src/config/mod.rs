@@ -125,6 +125,8 @@ pub struct RunConfig {
     pub rerank: crate::rank::rerank::Rerank,
     /// Triad search beam width, when triads are asked for.
     pub triads: Option<usize>,
+    /// Where to export the inner-product part of the score, when asked.
+    pub export_matrices: Option<PathBuf>,
 }
 
 /// Settings of blocked mode.
@@ -186,6 +188,9 @@ pub struct ResolvedConfig {
     /// Triad beam width (absent: no triads).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub triads_beam: Option<usize>,
+    /// Where the inner-product part of the score was exported (absent: not exported).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export_matrices: Option<String>,
 }
 
 impl MatchConfig {
@@ -349,6 +354,7 @@ impl RunConfig {
             top_k: args.top_k,
             clusters: args.clusters,
             triads: args.triads.then_some(args.beam.max(1)),
+            export_matrices: args.export_matrices.clone(),
             rerank: crate::rank::rerank::Rerank {
                 lambda: args.diversity,
                 min_region_share: args.min_region_share,
@@ -389,6 +395,7 @@ impl RunConfig {
             blocked: self.blocked.clone(),
             rerank: self.rerank.is_active().then_some(self.rerank),
             triads_beam: self.triads,
+            export_matrices: path(&self.export_matrices),
         }
     }
 }

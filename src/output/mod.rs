@@ -17,6 +17,7 @@
 
 pub mod atomic;
 pub mod manifest;
+pub mod matrices;
 pub mod sentence;
 pub mod shortlist;
 
