@@ -76,7 +76,7 @@ pub fn fit(
     // linfa's fit is seeded, its k-means++ initialisation and centroid sums are sequential and
     // its parallel steps are per row, so the result does not depend on --threads (tested).
     // Many clusters (blocking a large registry) get fewer restarts and iterations.
-    let (runs, iterations) = if k > 64 { (1, 25) } else { (3, 100) };
+    let (runs, iterations) = if k > 64 { (1, 25) } else { (1, 100) };
     let model = KMeans::params_with_rng(k, rng)
         .init_method(KMeansInit::KMeansPlusPlus)
         .n_runs(runs)
