@@ -4,8 +4,9 @@
 //! 2. every score equals the sum of its `term_*` columns (1e-6);
 //! 3. every term is symmetric: terms(i, j) == terms(j, i) bit for bit;
 //! 4. the ranked lists equal a sort-everything oracle (proptest over generated populations);
-//! 5. the tile kernel of the ranking loop scores exactly like the pair scorer, applies the
-//!    same rules, and its bound (which lets it skip geography) is never below the score.
+//! 5. the tile kernel of the ranking loop scores exactly like the pair scorer (compiled for
+//!    every instruction set the processor runs), applies the same rules, and its bound (which lets it skip geography) is never below the score;
+//! 6. the score bound of a group of candidates (blocked mode) is never below a member's score.
 
 mod util;
 
@@ -19,7 +20,8 @@ use sstc_match::ingest::ingest;
 use sstc_match::rank::{self, top_k::ranking_order, Hit};
 use sstc_match::reference::Reference;
 use sstc_match::rules::RuleSet;
-use sstc_match::score::tile::{Columns, Query, Tile, TILE};
+use sstc_match::score::bound::GroupSummary;
+use sstc_match::score::tile::{Columns, Query, Simd, Tile, TILE};
 use sstc_match::score::{MutualRule, ScoreSettings, Scorer, Weights, TERM_COUNT};
 use sstc_match::table::TableSource;
 use sstc_match::PartnerIdx;
@@ -110,15 +112,18 @@ fn tile_kernel_equals_the_pair_scorer_and_bounds_it() {
     let mut tile = Box::<Tile>::default();
     let mut removed = vec![0u64; rules.len()];
     let (mut pruned_at_half, mut scored) = (0, 0);
-    for mutual in MutualRule::ALL {
+    let instruction_sets: Vec<Simd> = Simd::ALL.iter().copied().filter(|s| s.is_supported()).collect();
+    for (round, mutual) in MutualRule::ALL.into_iter().enumerate() {
         for weights in [default_weights(), Weights([0.1, 0.9, 0.0, 2.0, 0.3, 0.0, 0.7])] {
             let scorer = Scorer::new(&features, compatibility, ScoreSettings { weights, mutual, ..settings(weights) });
+            // Every instruction set the processor runs, each on a share of the partners.
+            let simd = instruction_sets[round % instruction_sets.len()];
             for i in (0..features.len() as PartnerIdx).step_by(3) {
                 let query = Query::new(&scorer, i);
                 // Tiles that start anywhere, including a short last one.
                 for start in (0..columns.len()).step_by(97) {
                     let len = TILE.min(columns.len() - start).min(97);
-                    scorer.score_tile(&rules, &columns, &query, start..start + len, &mut tile, &mut removed);
+                    scorer.score_tile_with(simd, &rules, &columns, &query, start..start + len, &mut tile, &mut removed);
                     let admitted: Vec<usize> = tile.reaching(None).collect();
                     for o in 0..len {
                         let j = (start + o) as PartnerIdx;
@@ -138,6 +143,33 @@ fn tile_kernel_equals_the_pair_scorer_and_bounds_it() {
         }
     }
     assert!(scored > 10_000 && pruned_at_half > scored / 10, "{pruned_at_half} of {scored} pruned at 0.5");
+}
+
+#[test]
+fn a_group_bound_is_never_below_a_member_score() {
+    let dir = Dir::new();
+    let features = features_of(&dir, 300, 12);
+    let n = features.len() as PartnerIdx;
+    // Groups of neighbours in id order and groups strided across the whole population.
+    let mut groups: Vec<Vec<PartnerIdx>> = (0..n).collect::<Vec<_>>().chunks(17).map(<[PartnerIdx]>::to_vec).collect();
+    groups.extend((0..5).map(|offset| (offset..n).step_by(5).collect()));
+    let summaries: Vec<GroupSummary> = groups.iter().map(|g| GroupSummary::of(&features, g)).collect();
+    let mut tight = 0.0f64;
+    for mutual in MutualRule::ALL {
+        for weights in [default_weights(), Weights([0.1, 0.9, 0.0, 2.0, 0.3, 0.5, 0.7])] {
+            let scorer = Scorer::new(&features, &Reference::builtin().actor_compatibility, ScoreSettings { weights, mutual, ..settings(weights) });
+            for i in 0..n {
+                for (group, summary) in groups.iter().zip(&summaries) {
+                    let bound = scorer.group_bound(i, summary);
+                    let best = group.iter().map(|&j| scorer.score(i, j)).fold(f32::MIN, f32::max);
+                    assert!(bound >= best, "partner {i}: bound {bound} below a member's score {best}");
+                    tight += f64::from(best / bound);
+                }
+            }
+        }
+    }
+    let mean = tight / (8 * n as usize * groups.len()) as f64;
+    assert!(mean > 0.5, "the bound is useful: best member score / bound = {mean:.2} on average");
 }
 
 proptest! {
