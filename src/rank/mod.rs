@@ -157,8 +157,9 @@ fn scan(
 }
 
 /// Like [`shortlists`], but each partner scores only the members of the blocks it probes
-/// ([`Blocking::probes`]). The candidate columns are laid out block after block, so a block is
-/// a run of positions.
+/// ([`Blocking::probes`]), best bound first, and stops at a block whose bound is below its
+/// list's floor. The candidate columns are laid out block after block, so a block is a run of
+/// positions.
 pub fn shortlists_blocked(
     scorer: &Scorer,
     rules: &RuleSet,
@@ -182,7 +183,10 @@ pub fn shortlists_blocked(
             .map(|&partner| {
                 let query = Query::new(scorer, partner);
                 let mut top = TopK::new(k);
-                for b in blocking.probes(features, partner) {
+                for (bound, b) in blocking.probes(scorer, partner) {
+                    if top.floor().is_some_and(|floor| bound < floor) {
+                        break;
+                    }
                     for start in runs[b].clone().step_by(TILE) {
                         let run = start..runs[b].end.min(start + TILE);
                         scan(scorer, rules, &columns, &query, run, &mut tile, &mut top, stats);

@@ -25,6 +25,7 @@
 //!   actor_type      ── compatibility table (data/mappings/actor_compatibility.csv)
 //! ```
 
+pub mod bound;
 mod explain;
 pub mod linear;
 pub mod tile;
@@ -295,23 +296,37 @@ fn context(f: &PartnerFeatures, i: usize, j: usize) -> f32 {
     context_from(ContextKey::of(f, i), ContextKey::of(f, j), language(&f.languages[i], &f.languages[j]))
 }
 
-/// Context similarity: the mean of same development status, income-group closeness (0.5
-/// when either is unknown), a shared language (`shared`, 0 or 1), and, when both are cities
-/// with a population, their size class (same 1, adjacent 0.5, else 0).
+/// Context similarity: the mean of same development status, income-group closeness, a
+/// shared language (`shared`, 0 or 1), and, when both are cities with a population, their
+/// size closeness.
 #[inline(always)]
 pub fn context_from(a: ContextKey, b: ContextKey, shared: f32) -> f32 {
     let status = if a.developing == b.developing { 1.0 } else { 0.0 };
-    let income = if a.income == 0 || b.income == 0 { 0.5 } else { 1.0 - a.income.abs_diff(b.income) as f32 / 3.0 };
-    let base = status + income + shared;
+    let base = status + income_closeness(a.income, b.income) + shared;
     if a.city_class == 0 || b.city_class == 0 {
         base / 3.0
     } else {
-        let size = match a.city_class.abs_diff(b.city_class) {
-            0 => 1.0,
-            1 => 0.5,
-            _ => 0.0,
-        };
-        (base + size) / 4.0
+        (base + size_closeness(a.city_class, b.city_class)) / 4.0
+    }
+}
+
+/// Closeness of two income ranks: 1 − steps / 3, or 0.5 when either is unknown (0).
+#[inline(always)]
+pub fn income_closeness(a: u8, b: u8) -> f32 {
+    if a == 0 || b == 0 {
+        0.5
+    } else {
+        1.0 - a.abs_diff(b) as f32 / 3.0
+    }
+}
+
+/// Closeness of two city size classes: same 1, adjacent 0.5, else 0.
+#[inline(always)]
+pub fn size_closeness(a: u8, b: u8) -> f32 {
+    match a.abs_diff(b) {
+        0 => 1.0,
+        1 => 0.5,
+        _ => 0.0,
     }
 }
 
