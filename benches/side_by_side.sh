@@ -43,7 +43,7 @@ for n in "${sizes[@]}"; do
     extra=(); [ "$variant" = linear ] && extra=("${linear[@]}")
     time_it "$bin" run --profiles "$profiles" --out "$out" --model-dir "$out.models" --quiet \
       --export-matrices "$out.matrices" "${extra[@]}" || [ $? -eq 1 ]
-    read -r wall rss_kb < "$work/time.txt"
+    read -r wall rss_kb < <(tail -n 1 "$work/time.txt")
     time_it "$py" benches/bl_faiss_matrices.py --queries "$out.matrices/queries.npy" \
       --candidates "$out.matrices/candidates.npy" --k 10 --exclude-self \
       --engine-topk "$out/shortlist.csv" --id-map "$out.matrices/ids.txt" > "$work/faiss.json"
@@ -63,7 +63,7 @@ PY
   done
   out="$work/sbs_${n}_blocked"
   time_it "$bin" run --profiles "$profiles" --out "$out" --model-dir "$out.models" --quiet --mode blocked || [ $? -eq 1 ]
-  read -r wall rss_kb < "$work/time.txt"
+  read -r wall rss_kb < <(tail -n 1 "$work/time.txt")
   "$py" - "$out/manifest.json" "$n" "$wall" "$rss_kb" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
