@@ -8,18 +8,19 @@
 //! ([`crate::score::tile`]); partners are processed in parallel blocks with rayon, each block
 //! owning its collectors (no shared mutable state). Memory is O(partners × (k + features)).
 //!
-//! **Invariant:** the output is identical for any thread count (each partner's list is
-//! computed by one thread, and [`top_k`] orders totally).
+//! **Invariant:** the output is identical for any thread count ([`top_k`] orders totally, so
+//! a list is the best k of the hits offered, however they were split among threads).
 
 pub mod rerank;
 pub mod top_k;
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
 use crate::candidates::Blocking;
-use crate::rules::RuleSet;
+use crate::rules::{Rule, RuleSet};
 use crate::score::tile::{Columns, Query, Tile, TILE};
 use crate::score::Scorer;
 use crate::PartnerIdx;
@@ -28,6 +29,9 @@ pub use top_k::{Hit, TopK};
 
 /// Partners per parallel task: big enough to amortise scheduling, small enough to balance.
 const QUERY_BLOCK: usize = 32;
+
+/// Candidates each list is first scored against, for its initial floor (pairwise scan).
+const FLOOR_SAMPLE: usize = 2048;
 
 /// The best candidates of one partner, best first.
 #[derive(Clone, Debug, PartialEq)]
@@ -75,7 +79,8 @@ impl RankStats {
 }
 
 /// Ranks every candidate for each partner in `partners`; `progress` is told how many partners
-/// each finished block held.
+/// each finished block held. When `partners` are exactly the active partners (the nightly
+/// job), each pair is scored once for both lists ([`shortlists_symmetric`]).
 pub fn shortlists(
     scorer: &Scorer,
     rules: &RuleSet,
@@ -83,6 +88,13 @@ pub fn shortlists(
     k: usize,
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Vec<Shortlist>, RankStats) {
+    let active = &scorer.features().active;
+    let all_active = partners.windows(2).all(|w| w[0] < w[1])
+        && partners.iter().all(|&p| active[p as usize])
+        && partners.len() == active.iter().filter(|&&a| a).count();
+    if all_active {
+        return shortlists_symmetric(scorer, rules, partners, k, progress);
+    }
     let columns = Columns::in_index_order(scorer.features());
     in_blocks(partners, rules, progress, |block, stats| {
         let queries: Vec<Query> = block.iter().map(|&p| Query::new(scorer, p)).collect();
@@ -104,6 +116,113 @@ pub fn shortlists(
             })
             .collect()
     })
+}
+
+/// Exact lists of every active partner (`partners`, ascending), each pair scored once: the
+/// score is symmetric bit for bit, and so is every rule's verdict but `candidate_active`, which
+/// only the query side of an inactive pair fails. Partner q scans the candidates after it and
+/// feeds both lists of each pair. Each pool thread keeps collectors for every partner (memory
+/// O(threads × N × k)) and takes blocks of partners from a shared counter; the collectors are
+/// merged at the end, and the best k of a union does not depend on how it was split.
+fn shortlists_symmetric(
+    scorer: &Scorer,
+    rules: &RuleSet,
+    partners: &[PartnerIdx],
+    k: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> (Vec<Shortlist>, RankStats) {
+    let n = scorer.features().len();
+    let columns = Columns::in_index_order(scorer.features());
+    // A list sees most of its pairs late here (those of the partners before it), so its floor
+    // would rise slowly. Its k-th best score against a sample of candidates is a lower bound
+    // of its final k-th score: pairs whose bound is below it are skipped, exactly.
+    let sample = 0..n.min(FLOOR_SAMPLE);
+    let mut initial_floors = vec![f32::NEG_INFINITY; n];
+    let sampled: Vec<f32> = partners
+        .par_iter()
+        .map_init(Box::<Tile>::default, |tile, &partner| {
+            let query = Query::new(scorer, partner);
+            let (mut top, mut ignored) = (TopK::new(k), RankStats::new(rules));
+            for start in sample.clone().step_by(TILE) {
+                let run = start..sample.end.min(start + TILE);
+                scan(scorer, rules, &columns, &query, run, tile, &mut top, &mut ignored);
+            }
+            let hits = top.into_sorted();
+            if hits.len() == k { hits[k - 1].score } else { f32::NEG_INFINITY }
+        })
+        .collect();
+    for (&partner, floor) in partners.iter().zip(sampled) {
+        initial_floors[partner as usize] = floor;
+    }
+    let blocks: Vec<&[PartnerIdx]> = partners.chunks(QUERY_BLOCK).collect();
+    let next = AtomicUsize::new(0);
+    let per_thread: Vec<(Vec<TopK>, RankStats)> = rayon::broadcast(|_| {
+        let mut tops: Vec<TopK> = (0..n).map(|_| TopK::new(k)).collect();
+        let mut floors = initial_floors.clone();
+        let mut stats = RankStats::new(rules);
+        let mut tile = Box::<Tile>::default();
+        while let Some(block) = blocks.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let queries: Vec<Query> = block.iter().map(|&p| Query::new(scorer, p)).collect();
+            let first = block[0] as usize + 1;
+            for start in (first / TILE * TILE..n).step_by(TILE) {
+                for query in &queries {
+                    let q = query.partner() as usize;
+                    let run = start.max(q + 1)..n.min(start + TILE);
+                    if run.is_empty() {
+                        continue;
+                    }
+                    scorer.score_tile(rules, &columns, query, run.clone(), &mut tile, &mut stats.removed_by_rule);
+                    stats.pairs_scored += tile.admitted_count();
+                    tile.mark_reaching(floors[q], &floors[run.clone()]);
+                    for offset in tile.marked() {
+                        let c = run.start + offset;
+                        // The floors rise as hits arrive: check again.
+                        if !tile.reaches(offset, floors[q].min(floors[c])) {
+                            continue;
+                        }
+                        let score = tile.exact_score(scorer, &columns, query.partner(), offset);
+                        for (list, other) in [(q, c), (c, q)] {
+                            tops[list].push(Hit { candidate: other as PartnerIdx, score });
+                            floors[list] = floors[list].max(tops[list].floor().unwrap_or(f32::NEG_INFINITY));
+                        }
+                    }
+                }
+            }
+            progress(block.len() as u64);
+        }
+        (tops, stats)
+    });
+    let mut per_thread = per_thread.into_iter();
+    let (mut tops, forward) = per_thread.next().expect("a pool has a thread");
+    let mut forward = forward;
+    for (other_tops, stats) in per_thread {
+        for (top, other) in tops.iter_mut().zip(other_tops) {
+            other.into_sorted().into_iter().for_each(|hit| top.push(hit));
+        }
+        forward = forward.merge(stats);
+    }
+    // Every scanned pair stands for both its directions, except for the two rules the scan
+    // never meets: a partner with itself, and an active partner with an inactive one.
+    let mut stats = RankStats {
+        pairs_scored: 2 * forward.pairs_scored,
+        removed_by_rule: forward.removed_by_rule.iter().map(|r| 2 * r).collect(),
+    };
+    let inactive = (n - partners.len()) as u64;
+    for (slot, rule) in stats.removed_by_rule.iter_mut().zip(rules.iter()) {
+        match rule {
+            Rule::NoSelfMatch => *slot = partners.len() as u64,
+            Rule::CandidateActive => *slot = partners.len() as u64 * inactive,
+            _ => {}
+        }
+    }
+    let lists = partners
+        .iter()
+        .map(|&partner| Shortlist {
+            partner,
+            hits: std::mem::replace(&mut tops[partner as usize], TopK::new(0)).into_sorted(),
+        })
+        .collect();
+    (lists, stats)
 }
 
 /// Runs `rank_block` over blocks of partners in parallel, each with its own counters, and

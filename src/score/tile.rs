@@ -140,6 +140,7 @@ pub struct Tile {
     forward: [f32; TILE],
     backward: [f32; TILE],
     shared: [f32; TILE],
+    marks: [bool; TILE],
 }
 
 impl Default for Tile {
@@ -153,6 +154,7 @@ impl Default for Tile {
             forward: [0.0; TILE],
             backward: [0.0; TILE],
             shared: [0.0; TILE],
+            marks: [false; TILE],
         }
     }
 }
@@ -162,7 +164,28 @@ impl Tile {
     /// floor), in order.
     pub fn reaching(&self, floor: Option<Score>) -> impl Iterator<Item = usize> + '_ {
         let floor = floor.unwrap_or(f32::NEG_INFINITY);
-        (0..self.len).filter(move |&o| self.bound[o] >= floor && self.admitted[o])
+        (0..self.len).filter(move |&o| self.reaches(o, floor))
+    }
+
+    /// Whether the rules admit offset `o` and its bound reaches `floor`.
+    #[inline]
+    pub fn reaches(&self, o: usize, floor: Score) -> bool {
+        self.admitted[o] && self.bound[o] >= floor
+    }
+
+    /// Marks the offsets whose bound reaches `floor` or, offset by offset, `floors` (the other
+    /// list's floor when a pair feeds two lists), in one branch-free pass; see [`Tile::marked`].
+    pub fn mark_reaching(&mut self, floor: Score, floors: &[Score]) {
+        let len = self.len;
+        let (marks, bounds, admitted) = (&mut self.marks[..len], &self.bound[..len], &self.admitted[..len]);
+        for (((mark, &bound), &admitted), &other) in marks.iter_mut().zip(bounds).zip(admitted).zip(&floors[..len]) {
+            *mark = admitted & (bound >= floor.min(other));
+        }
+    }
+
+    /// The offsets [`Tile::mark_reaching`] marked, in order.
+    pub fn marked(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.len).filter(|&o| self.marks[o])
     }
 
     /// Number of positions the rules admitted.
