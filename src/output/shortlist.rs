@@ -81,15 +81,31 @@ pub fn write(
         let mut parquet = ParquetWriter::new(&mut parquet_file)
             .batched(&schema)
             .map_err(write_error("shortlist.parquet"))?;
-        for batch in lists.chunks(BATCH) {
+        // A pipeline of two: batch i is encoded (CSV and Parquet, a core each) while batch i + 1
+        // is explained and framed.
+        let prepare = |batch: &[Shortlist]| -> Result<(usize, DataFrame), OutputError> {
             let rows = explain(context, batch);
-            rows_written += rows.len();
-            let frame = frame(context, rows)?;
-            // The two encoders are independent: one core each.
-            let (csv_written, parquet_written) = rayon::join(|| csv.write_batch(&frame), || parquet.write_batch(&frame));
-            csv_written.map_err(write_error("shortlist.csv"))?;
-            parquet_written.map_err(write_error("shortlist.parquet"))?;
-            progress(batch.len() as u64);
+            Ok((rows.len(), frame(context, rows)?))
+        };
+        let mut batches = lists.chunks(BATCH);
+        let mut ready = batches.next().map(prepare).transpose()?;
+        let mut done = 0;
+        while let Some((rows, frame)) = ready.take() {
+            let next = batches.next();
+            let (written, prepared) = rayon::join(
+                || -> Result<(), OutputError> {
+                    let (csv_written, parquet_written) = rayon::join(|| csv.write_batch(&frame), || parquet.write_batch(&frame));
+                    csv_written.map_err(write_error("shortlist.csv"))?;
+                    parquet_written.map_err(write_error("shortlist.parquet"))
+                },
+                || next.map(prepare).transpose(),
+            );
+            written?;
+            ready = prepared?;
+            rows_written += rows;
+            let lists_done = (done + BATCH).min(lists.len());
+            progress((lists_done - done) as u64);
+            done = lists_done;
         }
         csv.finish().map_err(write_error("shortlist.csv"))?;
         parquet.finish().map_err(write_error("shortlist.parquet"))?;
@@ -133,12 +149,14 @@ fn ids(set: IdSet, vocabulary: &Vocabulary) -> String {
         .join(";")
 }
 
-fn frame(context: &ShortlistContext, rows: Vec<Row>) -> Result<DataFrame, OutputError> {
+fn frame<'a>(context: &ShortlistContext<'a>, rows: Vec<Row>) -> Result<DataFrame, OutputError> {
     let p = context.profiles;
     let r = context.reference;
     let country = |i: usize| r.countries[p[i].country as usize].iso3.as_str();
-    let text = |f: &dyn Fn(&Row) -> String| rows.iter().map(f).collect::<Vec<String>>();
-    let optional = |f: &dyn Fn(&Row) -> Option<String>| rows.iter().map(f).collect::<Vec<Option<String>>>();
+    // Text is borrowed from the profiles and reference tables, not copied per row.
+    let text = |f: &dyn Fn(&Row) -> &'a str| rows.iter().map(f).collect::<Vec<&str>>();
+    let optional = |f: &dyn Fn(&Row) -> Option<&'a str>| rows.iter().map(f).collect::<Vec<Option<&str>>>();
+    let owned = |f: &dyn Fn(&Row) -> String| rows.iter().map(f).collect::<Vec<String>>();
     let provider_and_beneficiary = |row: &Row| match row.explanation.direction {
         Direction::PartnerProvides => Some((row.partner, row.candidate)),
         Direction::CandidateProvides => Some((row.candidate, row.partner)),
@@ -146,26 +164,26 @@ fn frame(context: &ShortlistContext, rows: Vec<Row>) -> Result<DataFrame, Output
     };
     let mut columns = vec![
         Column::new("run_id".into(), vec![context.run_id; rows.len()]),
-        Column::new("partner_id".into(), text(&|row| p[row.partner].id.clone())),
-        Column::new("partner_name".into(), text(&|row| p[row.partner].name.clone())),
-        Column::new("partner_country".into(), text(&|row| country(row.partner).into())),
+        Column::new("partner_id".into(), text(&|row| p[row.partner].id.as_str())),
+        Column::new("partner_name".into(), text(&|row| p[row.partner].name.as_str())),
+        Column::new("partner_country".into(), text(&|row| country(row.partner))),
         Column::new(
             "partner_actor_type".into(),
-            text(&|row| r.actor_types.id(p[row.partner].actor_type as usize).into()),
+            text(&|row| r.actor_types.id(p[row.partner].actor_type as usize)),
         ),
         Column::new("rank".into(), rows.iter().map(|row| row.rank).collect::<Vec<u32>>()),
-        Column::new("candidate_id".into(), text(&|row| p[row.candidate].id.clone())),
-        Column::new("candidate_name".into(), text(&|row| p[row.candidate].name.clone())),
-        Column::new("candidate_country".into(), text(&|row| country(row.candidate).into())),
+        Column::new("candidate_id".into(), text(&|row| p[row.candidate].id.as_str())),
+        Column::new("candidate_name".into(), text(&|row| p[row.candidate].name.as_str())),
+        Column::new("candidate_country".into(), text(&|row| country(row.candidate))),
         Column::new(
             "candidate_actor_type".into(),
-            text(&|row| r.actor_types.id(p[row.candidate].actor_type as usize).into()),
+            text(&|row| r.actor_types.id(p[row.candidate].actor_type as usize)),
         ),
         Column::new(
             "candidate_entity_kind".into(),
-            text(&|row| p[row.candidate].entity_kind.as_str().into()),
+            text(&|row| p[row.candidate].entity_kind.as_str()),
         ),
-        Column::new("candidate_city".into(), optional(&|row| p[row.candidate].city.clone())),
+        Column::new("candidate_city".into(), optional(&|row| p[row.candidate].city.as_deref())),
         Column::new(
             "score".into(),
             rows.iter().map(|row| row.explanation.score).collect::<Vec<f32>>(),
@@ -180,23 +198,23 @@ fn frame(context: &ShortlistContext, rows: Vec<Row>) -> Result<DataFrame, Output
         ));
     }
     columns.extend([
-        Column::new("direction".into(), text(&|row| row.explanation.direction.as_str().into())),
-        Column::new("modality".into(), text(&|row| row.explanation.modality.name().into())),
+        Column::new("direction".into(), text(&|row| row.explanation.direction.as_str())),
+        Column::new("modality".into(), text(&|row| row.explanation.modality.name())),
         Column::new(
             "provider_id".into(),
-            optional(&|row| provider_and_beneficiary(row).map(|(a, _)| p[a].id.clone())),
+            optional(&|row| provider_and_beneficiary(row).map(|(a, _)| p[a].id.as_str())),
         ),
         Column::new(
             "beneficiary_id".into(),
-            optional(&|row| provider_and_beneficiary(row).map(|(_, b)| p[b].id.clone())),
+            optional(&|row| provider_and_beneficiary(row).map(|(_, b)| p[b].id.as_str())),
         ),
         Column::new(
             "candidate_offers".into(),
-            text(&|row| ids(row.explanation.candidate_offers, &r.themes)),
+            owned(&|row| ids(row.explanation.candidate_offers, &r.themes)),
         ),
         Column::new(
             "partner_offers".into(),
-            text(&|row| ids(row.explanation.partner_offers, &r.themes)),
+            owned(&|row| ids(row.explanation.partner_offers, &r.themes)),
         ),
         Column::new(
             "distance_km".into(),
@@ -218,19 +236,19 @@ fn frame(context: &ShortlistContext, rows: Vec<Row>) -> Result<DataFrame, Output
         ),
         Column::new(
             "candidate_contact_name".into(),
-            optional(&|row| p[row.candidate].contact_name.clone()),
+            optional(&|row| p[row.candidate].contact_name.as_deref()),
         ),
         Column::new(
             "candidate_contact_email".into(),
-            optional(&|row| p[row.candidate].contact_email.clone()),
+            optional(&|row| p[row.candidate].contact_email.as_deref()),
         ),
         Column::new(
             "partner_contact_name".into(),
-            optional(&|row| p[row.partner].contact_name.clone()),
+            optional(&|row| p[row.partner].contact_name.as_deref()),
         ),
         Column::new(
             "partner_contact_email".into(),
-            optional(&|row| p[row.partner].contact_email.clone()),
+            optional(&|row| p[row.partner].contact_email.as_deref()),
         ),
         Column::new(
             "partner_capacity".into(),
