@@ -335,6 +335,10 @@ pub struct CampaignArgs {
     /// A dated suppression lasts this many days.
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub suppress_days: u32,
+    /// Allocate exactly (min-cost flow) up to this many proposals; above it by score
+    /// (greedy), reporting how far from the optimum it may be.
+    #[arg(long, value_name = "ROWS", default_value_t = 200_000)]
+    pub exact_limit: usize,
     /// The campaign's date for dated suppressions (YYYY-MM-DD; default today, UTC).
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,

@@ -1,6 +1,7 @@
 //! Campaigns from a run: capacities are never exceeded, suppressed pairs are not proposed,
 //! formulas cannot run in a spreadsheet, totals are reported. (The allocation's optimality
-//! against brute force is a property test in `src/campaign/flow.rs`.)
+//! against brute force is a property test in `src/campaign/flow.rs`; so are the greedy
+//! fallback's capacity, half-optimum guarantee and upper bound.)
 
 mod util;
 
@@ -44,4 +45,24 @@ fn a_campaign_respects_capacity_suppression_and_spreadsheets() {
     assert_eq!(summary["suppressed"], 2, "both directions of the contacted pair");
     assert!(summary["allocated_score"].as_f64() <= summary["unconstrained_score"].as_f64());
     assert_eq!(summary["proposals"].as_u64().unwrap() as usize, campaign.len());
+}
+
+#[test]
+fn above_the_exact_limit_a_greedy_allocation_reports_a_gap_that_holds() {
+    let dir = Dir::new();
+    let profiles = util::generated(&dir, 400, 9);
+    let run = dir.run(&["run", "--profiles", profiles.to_str().unwrap(), "--out", "run", "--model-dir", "m", "-q"]);
+    assert!(code(&run) <= 1, "{}", stderr(&run));
+    let summary = |out: &str, limit: &str| -> serde_json::Value {
+        let output = dir.run(&["campaign", "--run", "run", "--out", out, "--exact-limit", limit]);
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        serde_json::from_slice(&std::fs::read(dir.path(&format!("{out}/campaign.json"))).unwrap()).unwrap()
+    };
+    let (exact, greedy) = (summary("exact", "1000000"), summary("greedy", "0"));
+    assert_eq!((exact["allocation"].as_str(), greedy["allocation"].as_str()), (Some("exact"), Some("greedy")));
+    let (best, got) = (exact["allocated_score"].as_f64().unwrap(), greedy["allocated_score"].as_f64().unwrap());
+    assert!(got <= best + 1e-6 && 2.0 * got >= best, "greedy {got} against the optimum {best}");
+    assert!(exact["capacity_cost"].as_f64().unwrap() > 0.0, "the capacities bind in this population");
+    let claimed = greedy["optimality_gap_at_most"].as_f64().unwrap();
+    assert!(claimed + 1e-6 >= 1.0 - got / best, "claimed gap {claimed} below the true gap {}", 1.0 - got / best);
 }

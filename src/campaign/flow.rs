@@ -6,6 +6,10 @@
 //! bipartite b-matching, solved as a min-cost flow (source → recipients → proposed → sink,
 //! costs = −gain) by successive shortest paths with Johnson potentials, stopping when no
 //! augmenting path has positive gain. Integer gains keep it exact.
+//!
+//! For campaigns too large for the exact solver ([`allocate_greedy`]): proposals by gain,
+//! each taken while both sides have capacity left, with [`upper_bound`] to show the gap (at
+//! most half of the optimum in theory; the bound measures it on the instance).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -136,6 +140,46 @@ pub fn allocate(proposals: &[Proposal], capacity: &[u32]) -> Vec<usize> {
         .collect()
 }
 
+/// The greedy allocation: proposals by descending gain (ties by index), each taken while both
+/// sides have capacity left. Indices ascending.
+pub fn allocate_greedy(proposals: &[Proposal], capacity: &[u32]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..proposals.len()).collect();
+    order.sort_by(|&a, &b| proposals[b].gain.cmp(&proposals[a].gain).then(a.cmp(&b)));
+    let (mut given, mut taken) = (vec![0u32; capacity.len()], vec![0u32; capacity.len()]);
+    let mut chosen: Vec<usize> = order
+        .into_iter()
+        .filter(|&i| {
+            let p = proposals[i];
+            let fits = given[p.recipient] < capacity[p.recipient] && taken[p.proposed] < capacity[p.proposed];
+            if fits {
+                given[p.recipient] += 1;
+                taken[p.proposed] += 1;
+            }
+            fits
+        })
+        .collect();
+    chosen.sort_unstable();
+    chosen
+}
+
+/// An upper bound of the optimum: the smaller of the two one-sided relaxations (each
+/// recipient keeps its best `capacity` proposals; each proposed partner its best `capacity`).
+pub fn upper_bound(proposals: &[Proposal], capacity: &[u32]) -> i64 {
+    let side = |key: fn(&Proposal) -> usize| {
+        let mut gains: Vec<Vec<i64>> = vec![Vec::new(); capacity.len()];
+        proposals.iter().for_each(|p| gains[key(p)].push(p.gain));
+        gains
+            .iter_mut()
+            .zip(capacity)
+            .map(|(g, &c)| {
+                g.sort_unstable_by(|a, b| b.cmp(a));
+                g.iter().take(c as usize).sum::<i64>()
+            })
+            .sum::<i64>()
+    };
+    side(|p| p.recipient).min(side(|p| p.proposed))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,7 +239,23 @@ mod tests {
                 prop_assert!(given[i] <= capacity[i] && taken[i] <= capacity[i], "capacity exceeded");
             }
             let total: i64 = chosen.iter().map(|&i| proposals[i].gain).sum();
-            prop_assert_eq!(total, brute_force(&proposals, &capacity));
+            let optimum = brute_force(&proposals, &capacity);
+            prop_assert_eq!(total, optimum);
+
+            // The greedy respects capacity, stays within half of the optimum, and the bound
+            // is one.
+            let greedy = allocate_greedy(&proposals, &capacity);
+            let (mut given, mut taken) = (vec![0u32; 5], vec![0u32; 5]);
+            for &i in &greedy {
+                given[proposals[i].recipient] += 1;
+                taken[proposals[i].proposed] += 1;
+            }
+            for i in 0..5 {
+                prop_assert!(given[i] <= capacity[i] && taken[i] <= capacity[i], "greedy exceeded capacity");
+            }
+            let greedy_total: i64 = greedy.iter().map(|&i| proposals[i].gain).sum();
+            prop_assert!(2 * greedy_total >= optimum && greedy_total <= optimum);
+            prop_assert!(upper_bound(&proposals, &capacity) >= optimum);
         }
     }
 }

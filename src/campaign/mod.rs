@@ -36,7 +36,7 @@ use crate::output::atomic::write_with;
 use crate::output::{write_error, OutputError};
 use crate::rules::exclusions::parse_day;
 use crate::table::{write_frame, StringTable, TableFormat, TableSource};
-use flow::{allocate, Proposal};
+use flow::{allocate, allocate_greedy, upper_bound, Proposal};
 
 /// Scores are scaled to integers for the exact flow (a millionth of a point).
 const SCALE: f64 = 1e6;
@@ -69,6 +69,12 @@ pub struct CampaignSummary {
     pub unconstrained_score: f64,
     /// Share of the unconstrained score the capacity limits cost.
     pub capacity_cost: f64,
+    /// `exact` (min-cost flow) or `greedy` (by score, for campaigns of more than
+    /// `--exact-limit` rows).
+    pub allocation: &'static str,
+    /// How far below the optimum the allocation may be, as a share of a proven upper bound
+    /// of the optimum (0 for exact).
+    pub optimality_gap_at_most: f64,
 }
 
 fn suppressed_pairs(path: &Path, days: u32, as_of: i64) -> Result<HashSet<(String, String)>, Error> {
@@ -152,7 +158,15 @@ pub fn run(args: &CampaignArgs) -> Result<CampaignSummary, Error> {
     // the optimum, keeps the flow network's numbers small).
     let rows_per_partner = proposals.len() as u32;
     capacity.iter_mut().for_each(|c| *c = (*c).min(rows_per_partner));
-    let chosen = allocate(&proposals, &capacity);
+    let exact = proposals.len() <= args.exact_limit;
+    let chosen = if exact { allocate(&proposals, &capacity) } else { allocate_greedy(&proposals, &capacity) };
+    let gap = if exact {
+        0.0
+    } else {
+        let bound = upper_bound(&proposals, &capacity) as f64;
+        let got: i64 = chosen.iter().map(|&i| proposals[i].gain).sum();
+        if bound > 0.0 { ((1.0 - got as f64 / bound) * 1e6).round() / 1e6 } else { 0.0 }
+    };
 
     let score_of = |r: usize| cell(&rows[r], "score").parse::<f64>().unwrap_or(0.0);
     let unconstrained: f64 = kept.iter().map(|&r| score_of(r)).sum();
@@ -166,6 +180,8 @@ pub fn run(args: &CampaignArgs) -> Result<CampaignSummary, Error> {
         allocated_score: (allocated * 1e6).round() / 1e6,
         unconstrained_score: (unconstrained * 1e6).round() / 1e6,
         capacity_cost: if unconstrained > 0.0 { ((1.0 - allocated / unconstrained) * 1e6).round() / 1e6 } else { 0.0 },
+        allocation: if exact { "exact" } else { "greedy" },
+        optimality_gap_at_most: gap,
     };
 
     const COLUMNS: [&str; 16] = [
@@ -226,6 +242,13 @@ pub fn describe(summary: &CampaignSummary, out: &Path) -> String {
         summary.unconstrained_score,
         100.0 * summary.capacity_cost
     );
+    if summary.allocation == "greedy" {
+        let _ = write!(
+            text,
+            "; allocated greedily by score (more rows than --exact-limit), at most {:.2} % below the optimum",
+            100.0 * summary.optimality_gap_at_most
+        );
+    }
     text
 }
 
