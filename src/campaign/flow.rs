@@ -206,6 +206,15 @@ mod tests {
         best
     }
 
+    fn within_capacity(proposals: &[Proposal], chosen: &[usize], capacity: &[u32]) -> bool {
+        let (mut given, mut taken) = (vec![0u32; capacity.len()], vec![0u32; capacity.len()]);
+        for &i in chosen {
+            given[proposals[i].recipient] += 1;
+            taken[proposals[i].proposed] += 1;
+        }
+        (0..capacity.len()).all(|i| given[i] <= capacity[i] && taken[i] <= capacity[i])
+    }
+
     #[test]
     fn a_contested_partner_goes_where_it_is_worth_most() {
         // 0 and 1 both want 2 (capacity 1); 0 can also have 3. Best: 1←2 (9), 0←3 (5).
@@ -230,14 +239,7 @@ mod tests {
                 .map(|(recipient, proposed, gain)| Proposal { recipient, proposed, gain })
                 .collect();
             let chosen = allocate(&proposals, &capacity);
-            let (mut given, mut taken) = (vec![0u32; 5], vec![0u32; 5]);
-            for &i in &chosen {
-                given[proposals[i].recipient] += 1;
-                taken[proposals[i].proposed] += 1;
-            }
-            for i in 0..5 {
-                prop_assert!(given[i] <= capacity[i] && taken[i] <= capacity[i], "capacity exceeded");
-            }
+            prop_assert!(within_capacity(&proposals, &chosen, &capacity), "capacity exceeded");
             let total: i64 = chosen.iter().map(|&i| proposals[i].gain).sum();
             let optimum = brute_force(&proposals, &capacity);
             prop_assert_eq!(total, optimum);
@@ -245,14 +247,7 @@ mod tests {
             // The greedy respects capacity, stays within half of the optimum, and the bound
             // is one.
             let greedy = allocate_greedy(&proposals, &capacity);
-            let (mut given, mut taken) = (vec![0u32; 5], vec![0u32; 5]);
-            for &i in &greedy {
-                given[proposals[i].recipient] += 1;
-                taken[proposals[i].proposed] += 1;
-            }
-            for i in 0..5 {
-                prop_assert!(given[i] <= capacity[i] && taken[i] <= capacity[i], "greedy exceeded capacity");
-            }
+            prop_assert!(within_capacity(&proposals, &greedy, &capacity), "greedy exceeded capacity");
             let greedy_total: i64 = greedy.iter().map(|&i| proposals[i].gain).sum();
             prop_assert!(2 * greedy_total >= optimum && greedy_total <= optimum);
             prop_assert!(upper_bound(&proposals, &capacity) >= optimum);
