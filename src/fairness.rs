@@ -4,7 +4,7 @@
 //! Input: shortlists, features and profiles. Output: [`Fairness`] for the manifest:
 //! coverage (share of active partners in at least one list), the Gini coefficient of
 //! exposure (appearances weighted 1/log2(rank+1)) over active partners, the mean score of
-//! the lists, and per UN sub-region, per actor type and per focus group (local actors,
+//! the lists, and per UN sub-region, per country, per actor type and per focus group (local actors,
 //! informal-economy organisations, cooperatives and SSE units, MSMEs) the share of exposure
 //! next to the share of partners: a group with half the partners and a tenth of the exposure
 //! is under-exposed.
@@ -40,6 +40,8 @@ pub struct Fairness {
     pub mean_score: f64,
     /// By UN sub-region of the candidate.
     pub by_region: Vec<GroupExposure>,
+    /// By country of the candidate (ISO3).
+    pub by_country: Vec<GroupExposure>,
     /// By actor type of the candidate.
     pub by_actor_type: Vec<GroupExposure>,
     /// The groups the inclusion note names.
@@ -97,6 +99,7 @@ pub fn fairness(lists: &[Shortlist], f: &PartnerFeatures, reference: &Reference)
         exposure_gini: round4(gini(&mut values)),
         mean_score: round4(score_sum / rows.max(1) as f64),
         by_region: groups(&|i| Some(reference.sub_regions[f.sub_region[i] as usize].clone())),
+        by_country: groups(&|i| Some(reference.countries[f.country[i] as usize].iso3.clone())),
         by_actor_type: groups(&|i| Some(reference.actor_types.id(f.actor[i] as usize).to_string())),
         focus_groups: groups(&|i| focus_group(reference.actor_types.id(f.actor[i] as usize)).map(str::to_string)),
     }

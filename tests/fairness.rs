@@ -88,6 +88,14 @@ fn coverage_and_gini_checked_by_hand() {
     let e = 1.0 + 1.0 / 3f64.log2();
     let expected = 2.0 * (3.0 + 4.0 * e) / (4.0 * (1.0 + e)) - 1.25;
     assert!((figures.exposure_gini - (expected * 1e4).round() / 1e4).abs() < 1e-9, "{} vs {expected}", figures.exposure_gini);
-    let shares: f64 = figures.by_region.iter().map(|g| g.exposure_share).sum();
-    assert!((shares - 1.0).abs() < 1e-3, "exposure shares add up: {shares}");
+    for grouping in [&figures.by_region, &figures.by_country, &figures.by_actor_type] {
+        let shares: f64 = grouping.iter().map(|g| g.exposure_share).sum();
+        assert!((shares - 1.0).abs() < 1e-3, "exposure shares add up: {shares}");
+    }
+    // Per country, by hand: partner 2 holds 1.63093 / 2.63093 of the exposure.
+    let country = |i: usize| Reference::builtin().countries[f.country[i] as usize].iso3.clone();
+    let expected: f64 = (0..4).filter(|&i| country(i) == country(2)).map(|i| [0.0, 1.0, e, 0.0][i]).sum::<f64>() / (1.0 + e);
+    let got = figures.by_country.iter().find(|g| g.group == country(2)).unwrap();
+    assert!((got.exposure_share - (expected * 1e4).round() / 1e4).abs() < 1e-9, "{} vs {expected}", got.exposure_share);
+    assert_eq!(got.partner_share, (0..4).filter(|&i| country(i) == country(2)).count() as f64 / 4.0);
 }
