@@ -20,7 +20,8 @@ use sstc_match::features::{FeatureSettings, PartnerFeatures};
 use sstc_match::ingest::ingest;
 use sstc_match::rank::{self, top_k::ranking_order, Hit};
 use sstc_match::reference::Reference;
-use sstc_match::rules::RuleSet;
+use sstc_match::modality::{Modality, TriangularDefinition};
+use sstc_match::rules::{ModalityFilter, RuleSet};
 use sstc_match::score::bound::GroupSummary;
 use sstc_match::score::tile::{Columns, Query, Simd, Tile, TILE};
 use sstc_match::score::{MutualRule, ScoreSettings, Scorer, Weights, TERM_COUNT};
@@ -186,7 +187,13 @@ proptest! {
         let dir = Dir::new();
         let features = features_of(&dir, n, seed);
         let scorer = Scorer::new(&features, &Reference::builtin().actor_compatibility, settings(Weights(weights)));
-        let rules = RuleSet::new(&[], None, None);
+        // Every third population also keeps only some modalities (a symmetric rule, so the
+        // pairwise scan applies to it too).
+        let modality = (seed % 3 == 0).then(|| ModalityFilter {
+            keep: vec![Modality::SouthSouth, Modality::Triangular, Modality::CityToCity],
+            triangular: TriangularDefinition::B,
+        });
+        let rules = RuleSet::new(&[], modality, None);
         // Odd seeds rank every active partner (the nightly job: each pair scored once for
         // both lists), even seeds every partner (one list at a time).
         let partners: Vec<PartnerIdx> = (0..features.len() as PartnerIdx)
