@@ -234,6 +234,12 @@ impl PartnerFeatures {
         self.unit.is_empty()
     }
 
+    /// One more than the highest theme index any partner offers or needs.
+    pub fn theme_count(&self) -> usize {
+        let all = self.offers.iter().chain(&self.needs).fold(0u64, |acc, s| acc | s.0);
+        (u64::BITS - all.leading_zeros()) as usize
+    }
+
     /// One partner's dense clustering vector (see [`DENSE_BLOCKS`]).
     pub fn dense_row(&self, i: PartnerIdx, out: &mut [f32]) {
         let i = i as usize;

@@ -64,7 +64,8 @@ pub enum PublishError {
     },
 }
 
-fn at(path: &Path) -> impl FnOnce(io::Error) -> OutputIoError + '_ {
+/// Names `path` in an IO error.
+pub(crate) fn at(path: &Path) -> impl FnOnce(io::Error) -> OutputIoError + '_ {
     move |source| OutputIoError {
         path: path.to_path_buf(),
         source,

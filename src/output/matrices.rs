@@ -11,7 +11,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::output::atomic::write_with;
+use crate::output::atomic::{at, write_with};
 use crate::output::OutputIoError;
 use crate::profile::Profile;
 use crate::score::linear::Linear;
@@ -24,10 +24,6 @@ type RowFiller<'a> = &'a dyn Fn(PartnerIdx, &mut [f32]);
 /// Writes the three files into `dir`.
 pub fn export(dir: &Path, scorer: &Scorer, active: &[PartnerIdx], profiles: &[Profile]) -> Result<(), OutputIoError> {
     let linear = Linear::new(scorer);
-    let at = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| OutputIoError { path: path.clone(), source }
-    };
     let sides: [(&str, RowFiller); 2] = [
         ("queries.npy", &|i, row| linear.query_row(i, row)),
         ("candidates.npy", &|i, row| linear.candidate_row(i, row)),

@@ -83,14 +83,13 @@ pub fn write(
             .map_err(write_error("shortlist.parquet"))?;
         // A pipeline of two: batch i is encoded (CSV and Parquet, a core each) while batch i + 1
         // is explained and framed.
-        let prepare = |batch: &[Shortlist]| -> Result<(usize, DataFrame), OutputError> {
+        let prepare = |batch: &[Shortlist]| -> Result<(usize, usize, DataFrame), OutputError> {
             let rows = explain(context, batch);
-            Ok((rows.len(), frame(context, rows)?))
+            Ok((batch.len(), rows.len(), frame(context, rows)?))
         };
         let mut batches = lists.chunks(BATCH);
         let mut ready = batches.next().map(prepare).transpose()?;
-        let mut done = 0;
-        while let Some((rows, frame)) = ready.take() {
+        while let Some((partners, rows, frame)) = ready.take() {
             let next = batches.next();
             let (written, prepared) = rayon::join(
                 || -> Result<(), OutputError> {
@@ -103,9 +102,7 @@ pub fn write(
             written?;
             ready = prepared?;
             rows_written += rows;
-            let lists_done = (done + BATCH).min(lists.len());
-            progress((lists_done - done) as u64);
-            done = lists_done;
+            progress(partners as u64);
         }
         csv.finish().map_err(write_error("shortlist.csv"))?;
         parquet.finish().map_err(write_error("shortlist.parquet"))?;

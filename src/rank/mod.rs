@@ -101,8 +101,7 @@ pub fn shortlists(
         let mut tops: Vec<TopK> = block.iter().map(|_| TopK::new(k)).collect();
         let mut tile = Box::<Tile>::default();
         // Tile-outer: a tile of candidate columns is read from cache by every partner of the block.
-        for start in (0..columns.len()).step_by(TILE) {
-            let run = start..columns.len().min(start + TILE);
+        for run in Columns::runs(0..columns.len()) {
             for (top, query) in tops.iter_mut().zip(&queries) {
                 scan(scorer, rules, &columns, query, run.clone(), &mut tile, top, stats);
             }
@@ -143,8 +142,7 @@ fn shortlists_symmetric(
         .map_init(Box::<Tile>::default, |tile, &partner| {
             let query = Query::new(scorer, partner);
             let (mut top, mut ignored) = (TopK::new(k), RankStats::new(rules));
-            for start in sample.clone().step_by(TILE) {
-                let run = start..sample.end.min(start + TILE);
+            for run in Columns::runs(sample.clone()) {
                 scan(scorer, rules, &columns, &query, run, tile, &mut top, &mut ignored);
             }
             let hits = top.into_sorted();
@@ -193,8 +191,7 @@ fn shortlists_symmetric(
         (tops, stats)
     });
     let mut per_thread = per_thread.into_iter();
-    let (mut tops, forward) = per_thread.next().expect("a pool has a thread");
-    let mut forward = forward;
+    let (mut tops, mut forward) = per_thread.next().expect("a pool has a thread");
     for (other_tops, stats) in per_thread {
         for (top, other) in tops.iter_mut().zip(other_tops) {
             other.into_sorted().into_iter().for_each(|hit| top.push(hit));
@@ -306,8 +303,7 @@ pub fn shortlists_blocked(
                     if top.floor().is_some_and(|floor| bound < floor) {
                         break;
                     }
-                    for start in runs[b].clone().step_by(TILE) {
-                        let run = start..runs[b].end.min(start + TILE);
+                    for run in Columns::runs(runs[b].clone()) {
                         scan(scorer, rules, &columns, &query, run, &mut tile, &mut top, stats);
                     }
                 }

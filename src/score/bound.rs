@@ -18,8 +18,8 @@
 //! is below the partner's list floor: no member can enter. **Invariant:** never below the
 //! score of any member (tested on every pair of generated populations).
 
-use crate::features::PartnerFeatures;
-use crate::profile::VALUE_COUNT;
+use crate::features::{weighted_count, PartnerFeatures};
+use crate::profile::{IdSet, VALUE_COUNT};
 use crate::score::{combine, income_closeness, size_closeness, ContextKey, Scorer, Term, EARTH_RADIUS_KM, TERM_COUNT};
 use crate::{PartnerIdx, Score};
 
@@ -150,7 +150,7 @@ impl Scorer<'_> {
         };
         let backward = if f.can_benefit[i] && f.need_mass[i] > 0.0 {
             let met = f.needs[i].0 & group.offered;
-            (crate::profile::IdSet(met).iter().map(|t| f.theme_weight[t as usize]).sum::<f32>() / f.need_mass[i]).min(1.0)
+            (weighted_count(IdSet(met), &f.theme_weight) / f.need_mass[i]).min(1.0)
         } else {
             0.0
         };

@@ -50,10 +50,9 @@ impl<'a> Linear<'a> {
     /// The rows of `scorer`'s score.
     pub fn new(scorer: &'a Scorer<'a>) -> Self {
         let f = scorer.features();
-        let all_themes = f.offers.iter().chain(&f.needs).fold(0u64, |acc, s| acc | s.0);
         Linear {
             scorer,
-            themes: (u64::BITS - all_themes.leading_zeros()) as usize,
+            themes: f.theme_count(),
             regions: f.sub_region.iter().map(|&r| r as usize + 1).max().unwrap_or(0),
         }
     }

@@ -335,13 +335,19 @@ fn values(f: &PartnerFeatures, i: usize, j: usize) -> f32 {
     let both = f.values_known[i] & f.values_known[j];
     let mut sum = 0.0;
     for v in 0..VALUE_COUNT {
-        sum += if both & (1 << v) != 0 {
-            1.0 - (f.values[i][v] - f.values[j][v]).abs()
-        } else {
-            0.5
-        };
+        sum += value_agreement(both & (1 << v) != 0, f.values[i][v], f.values[j][v]);
     }
     sum / VALUE_COUNT as f32
+}
+
+/// Agreement on one principle: `1 − |a − b|` when both sides know it, else 0.5.
+#[inline(always)]
+pub fn value_agreement(both_known: bool, a: f32, b: f32) -> f32 {
+    if both_known {
+        1.0 - (a - b).abs()
+    } else {
+        0.5
+    }
 }
 
 #[inline]

@@ -24,7 +24,7 @@ use std::ops::Range;
 use crate::features::{PartnerFeatures, MAX_LANGUAGES};
 use crate::profile::VALUE_COUNT;
 use crate::rules::{Rule, RuleSet};
-use crate::score::{combine, context_from, ContextKey, MutualRule, Scorer, Term, TermValues, EARTH_RADIUS_KM, TERM_COUNT};
+use crate::score::{combine, context_from, value_agreement, ContextKey, MutualRule, Scorer, Term, TermValues, EARTH_RADIUS_KM, TERM_COUNT};
 use crate::{PartnerIdx, Score};
 
 /// Positions scored together: the tile's columns stay in the first-level caches.
@@ -62,8 +62,7 @@ pub struct Columns {
 impl Columns {
     /// The columns of `order` (every position one partner, any order).
     pub fn build(f: &PartnerFeatures, order: Vec<PartnerIdx>) -> Self {
-        let all_themes = f.offers.iter().chain(&f.needs).fold(0u64, |acc, s| acc | s.0);
-        let themes = (u64::BITS - all_themes.leading_zeros()) as usize;
+        let themes = f.theme_count();
         let len = order.len();
         let mut need_weight = vec![0.0; themes * len];
         let mut offered = vec![0.0; themes * len];
@@ -114,6 +113,12 @@ impl Columns {
     /// Every partner, in index order.
     pub fn in_index_order(f: &PartnerFeatures) -> Self {
         Columns::build(f, (0..f.len() as PartnerIdx).collect())
+    }
+
+    /// Runs of at most [`TILE`] consecutive positions covering `positions`.
+    pub fn runs(positions: Range<usize>) -> impl Iterator<Item = Range<usize>> {
+        let end = positions.end;
+        positions.step_by(TILE).map(move |start| start..end.min(start + TILE))
     }
 
     /// Number of positions.
@@ -422,7 +427,7 @@ impl Scorer<'_> {
                 values.iter_mut().for_each(|sum| *sum += 0.5);
             } else {
                 for ((sum, &theirs), &known) in values.iter_mut().zip(column).zip(known) {
-                    *sum += if known & (1 << v) != 0 { 1.0 - (mine - theirs).abs() } else { 0.5 };
+                    *sum += value_agreement(known & (1 << v) != 0, mine, theirs);
                 }
             }
         }
