@@ -168,16 +168,20 @@ pub struct RunArgs {
     /// Reuse the centroids in --model-dir instead of fitting new ones.
     #[arg(long)]
     pub reuse_model: bool,
-    /// exact: every partner scores every candidate. blocked: only the candidates in the
-    /// --probe clusters nearest to it (for large registries).
+    /// exact: every partner scores every candidate. blocked: each partner walks blocks of
+    /// similar partners best score bound first and scores only the blocks that can still
+    /// enter its list (for large registries).
     #[arg(long, value_name = "MODE", default_value = "exact", value_parser = ["exact", "blocked"])]
     pub mode: String,
-    /// Blocked mode: clusters each partner probes.
-    #[arg(long, value_name = "P", default_value_t = 8)]
+    /// Blocked mode: leaf blocks (of up to 32 partners) each partner scans at most; 0 scans
+    /// until the score bound proves the list exact. The default keeps recall@10 above 0.95
+    /// at a million partners (0.954 at 600, measured).
+    #[arg(long, value_name = "P", default_value_t = 800)]
     pub probe: usize,
-    /// Blocked mode: a cluster larger than this is split by sub-clustering it.
-    #[arg(long, value_name = "N")]
-    pub max_block: Option<usize>,
+    /// Blocked mode: a block of one country's partners of one actor type larger than this is
+    /// cut into pieces of similar partners (0: no cap).
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_block: usize,
     /// Blocked mode: partners whose blocked lists are checked against exact ones (recall@k in
     /// the manifest); 0 skips the check.
     #[arg(long, value_name = "N", default_value_t = 2000)]

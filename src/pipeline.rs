@@ -23,9 +23,9 @@ use crate::features::{FeatureSettings, PartnerFeatures};
 use crate::ingest::{hex, ingest, Ingested};
 use crate::rules::exclusions::ExclusionStats;
 use crate::rules::{Exclusions, ModalityFilter};
-use crate::candidates::Blocking;
+use crate::candidates::{self, BlockTree};
 use crate::fairness::fairness;
-use crate::output::manifest::{peak_rss_mb, BlockingRecord, Counts, FairnessRecord, InputRecord, ModelRecord, StageTiming};
+use crate::output::manifest::{peak_rss_mb, BlockingRecord, LargestBlock, Counts, FairnessRecord, InputRecord, ModelRecord, StageTiming};
 use crate::output::shortlist::{self, ShortlistContext};
 use crate::output::{self, atomic, RunManifest, Staging};
 use crate::rank;
@@ -128,8 +128,8 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     let rerank = config.rerank;
     let pool_k = if rerank.is_active() { 3 * config.top_k } else { config.top_k };
     let (pool, stats, blocking) = clock.time("rank", || {
-        rank_stage(config, &scorer, &rules, &active, pool_k, (model.as_ref(), &assignment), &|n| bar.inc(n))
-    })?;
+        rank_stage(config, &scorer, &rules, (&active, profiles), pool_k, &|n| bar.inc(n))
+    });
     bar.finish_and_clear();
     let plain: Vec<rank::Shortlist> = pool.iter().map(|l| l.truncated(config.top_k)).collect();
     let reranked: Option<Vec<rank::Shortlist>> = rerank.is_active().then(|| {
@@ -244,23 +244,23 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     Ok(manifest)
 }
 
-/// Ranks the active partners' candidates: exhaustively, or in blocked mode over their
-/// probed clusters with recall measured against exact lists on a sample.
+/// Ranks the active partners' candidates: exhaustively, or in blocked mode down the block
+/// tree with recall measured against exact lists on a sample.
 fn rank_stage(
     config: &RunConfig,
     scorer: &Scorer,
     rules: &RuleSet,
-    active: &[PartnerIdx],
+    (active, profiles): (&[PartnerIdx], &[crate::profile::Profile]),
     pool_k: usize,
-    (model, assignment): (Option<&ClusterModel>, &[u32]),
     tick: &(dyn Fn(u64) + Sync),
-) -> Result<(Vec<rank::Shortlist>, rank::RankStats, Option<BlockingRecord>), Error> {
-    let (Some(settings), Some(model)) = (&config.blocked, model) else {
+) -> (Vec<rank::Shortlist>, rank::RankStats, Option<BlockingRecord>) {
+    let Some(settings) = &config.blocked else {
         let (lists, stats) = rank::shortlists(scorer, rules, active, pool_k, tick);
-        return Ok((lists, stats, None));
+        return (lists, stats, None);
     };
-    let blocks = Blocking::build(model, assignment, scorer.features(), settings.probe, settings.max_block, config.seed)?;
-    let (lists, stats) = rank::shortlists_blocked(scorer, rules, active, pool_k, &blocks, tick);
+    let tree = BlockTree::build(scorer.features(), active, settings.max_block);
+    let probe = (settings.probe > 0).then_some(settings.probe);
+    let (lists, stats) = rank::shortlists_blocked(scorer, rules, active, pool_k, &tree, probe, tick);
     let sample = every_nth(active, settings.recall_sample);
     let recall_at_k = (!sample.is_empty()).then(|| {
         let (exact, _) = rank::shortlists(scorer, rules, &sample, config.top_k, &|_| {});
@@ -272,14 +272,16 @@ fn rank_stage(
         rank::recall_against(&blocked, &exact)
     });
     let record = BlockingRecord {
-        blocks: blocks.members.len(),
-        split: blocks.split,
-        probe: blocks.probe,
-        largest: blocks.largest(5),
+        leaves: tree.leaves().count(),
+        leaf_size: candidates::LEAF,
+        split: tree.split,
+        probe,
+        largest: tree.largest(5).into_iter().map(|(first, members, share)| LargestBlock::of(&profiles[first as usize], members, share)).collect(),
+        pairs_per_partner: stats.pairs_scored as f64 / active.len().max(1) as f64,
         recall_sample: sample.len(),
         recall_at_k,
     };
-    Ok((lists, stats, Some(record)))
+    (lists, stats, Some(record))
 }
 
 /// Searches triads for every active beneficiary and stages `triads.csv` and `.parquet`.
@@ -317,11 +319,7 @@ fn cluster_stage(
         if fit_on.is_empty() {
             return Ok((None, Vec::new()));
         }
-        let k = config.clusters.unwrap_or_else(|| match config.blocked {
-            // Blocks of about √N partners: each probe then scores about √N candidates.
-            Some(_) => ((fit_on.len() as f64).sqrt().round() as usize).clamp(2, 2048),
-            None => cluster::default_cluster_count(fit_on.len()),
-        });
+        let k = config.clusters.unwrap_or_else(|| cluster::default_cluster_count(fit_on.len()));
         cluster::fit(features, fit_on, k, config.seed)?
     };
     let assignment = model.assign(features);

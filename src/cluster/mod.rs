@@ -171,18 +171,6 @@ impl ClusterModel {
             })
             .collect()
     }
-
-    /// The centroid nearest to a dense row (ties to the lower cluster id).
-    pub fn nearest(&self, row: &[f32]) -> u32 {
-        let mut best = (f32::INFINITY, 0u32);
-        for (c, centroid) in self.centroids.outer_iter().enumerate() {
-            let d = squared_distance(centroid.as_slice().expect("standard layout"), row);
-            if d < best.0 {
-                best = (d, c as u32);
-            }
-        }
-        best.1
-    }
 }
 
 /// What `clusters.csv` says of one cluster.

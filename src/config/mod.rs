@@ -132,9 +132,9 @@ pub struct RunConfig {
 /// Settings of blocked mode.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BlockedMode {
-    /// Clusters each partner probes.
+    /// Leaf blocks each partner scans at most (0: until its list is proven exact).
     pub probe: usize,
-    /// Split clusters larger than this.
+    /// Cut country blocks larger than this into pieces.
     pub max_block: Option<usize>,
     /// Partners checked against exact lists.
     pub recall_sample: usize,
@@ -360,8 +360,8 @@ impl RunConfig {
                 min_region_share: args.min_region_share,
             },
             blocked: (args.mode == "blocked").then(|| BlockedMode {
-                probe: args.probe.max(1),
-                max_block: args.max_block,
+                probe: args.probe,
+                max_block: (args.max_block > 0).then_some(args.max_block),
                 recall_sample: args.recall_sample,
             }),
         })

@@ -125,18 +125,48 @@ pub fn peak_rss_mb() -> f64 {
 /// What blocked mode did.
 #[derive(Clone, Debug, Serialize)]
 pub struct BlockingRecord {
-    /// Blocks (clusters after splitting).
-    pub blocks: usize,
-    /// Clusters split for exceeding `max_block`.
+    /// Leaf blocks of the tree.
+    pub leaves: usize,
+    /// Partners per leaf block at most.
+    pub leaf_size: usize,
+    /// Country blocks cut into pieces for exceeding `max_block`.
     pub split: usize,
-    /// Clusters each partner probed.
-    pub probe: usize,
-    /// The five largest blocks: (block, active members, share of Σ size²).
-    pub largest: Vec<(usize, usize, f64)>,
+    /// Leaves each partner scanned at most (`null`: until its list was proven exact).
+    pub probe: Option<usize>,
+    /// The five largest country blocks.
+    pub largest: Vec<LargestBlock>,
+    /// Pairs scored per partner, on average (exact mode scores every active candidate).
+    pub pairs_per_partner: f64,
     /// Partners whose lists were checked against exact ones.
     pub recall_sample: usize,
     /// Mean recall@k of blocked lists against exact lists on that sample.
     pub recall_at_k: Option<f64>,
+}
+
+/// One block of a country's partners of one actor type.
+#[derive(Clone, Debug, Serialize)]
+pub struct LargestBlock {
+    /// ISO 3166 alpha-3 code of the country.
+    pub country: String,
+    /// Actor type id.
+    pub actor_type: String,
+    /// Active partners in it.
+    pub members: usize,
+    /// Its share of Σ size² over country blocks: of all pairs within blocks, the share it holds.
+    pub share_of_pairs: f64,
+}
+
+impl LargestBlock {
+    /// The block whose first member is `first`.
+    pub fn of(first: &crate::profile::Profile, members: usize, share_of_pairs: f64) -> Self {
+        let reference = crate::reference::Reference::builtin();
+        LargestBlock {
+            country: reference.countries[first.country as usize].iso3.clone(),
+            actor_type: reference.actor_types.id(first.actor_type as usize).to_string(),
+            members,
+            share_of_pairs,
+        }
+    }
 }
 
 /// Fair-exposure figures before and after re-ranking.

@@ -19,11 +19,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use crate::candidates::Blocking;
+use crate::candidates::BlockTree;
+use crate::profile::IdSet;
 use crate::rules::{Rule, RuleSet};
 use crate::score::tile::{Columns, Query, Tile, TILE};
+use crate::score::bound::GroupSummary;
 use crate::score::Scorer;
-use crate::PartnerIdx;
+use crate::{PartnerIdx, Score};
 
 pub use top_k::{Hit, TopK};
 
@@ -96,7 +98,7 @@ pub fn shortlists(
         return shortlists_symmetric(scorer, rules, partners, k, progress);
     }
     let columns = Columns::in_index_order(scorer.features());
-    in_blocks(partners, rules, progress, |block, stats| {
+    in_blocks(&partners.chunks(QUERY_BLOCK).collect::<Vec<_>>(), rules, progress, |block, stats| {
         let queries: Vec<Query> = block.iter().map(|&p| Query::new(scorer, p)).collect();
         let mut tops: Vec<TopK> = block.iter().map(|_| TopK::new(k)).collect();
         let mut tile = Box::<Tile>::default();
@@ -223,23 +225,23 @@ fn shortlists_symmetric(
 }
 
 /// Runs `rank_block` over blocks of partners in parallel, each with its own counters, and
-/// merges the lists in partner order.
+/// merges the lists in block order.
 fn in_blocks(
-    partners: &[PartnerIdx],
+    blocks: &[&[PartnerIdx]],
     rules: &RuleSet,
     progress: &(dyn Fn(u64) + Sync),
     rank_block: impl Fn(&[PartnerIdx], &mut RankStats) -> Vec<Shortlist> + Sync,
 ) -> (Vec<Shortlist>, RankStats) {
-    let blocks: Vec<(Vec<Shortlist>, RankStats)> = partners
-        .par_chunks(QUERY_BLOCK)
-        .map(|block| {
+    let blocks: Vec<(Vec<Shortlist>, RankStats)> = blocks
+        .par_iter()
+        .map(|&block| {
             let mut stats = RankStats::new(rules);
             let lists = rank_block(block, &mut stats);
             progress(block.len() as u64);
             (lists, stats)
         })
         .collect();
-    let mut all = Vec::with_capacity(partners.len());
+    let mut all = Vec::new();
     let mut total = RankStats::new(rules);
     for (lists, stats) in blocks {
         all.extend(lists);
@@ -272,48 +274,64 @@ fn scan(
     }
 }
 
-/// Like [`shortlists`], but each partner scores only the members of the blocks it probes
-/// ([`Blocking::probes`]), best bound first, and stops at a block whose bound is below its
-/// list's floor. The candidate columns are laid out block after block, so a block is a run of
-/// positions.
+/// Like [`shortlists`], but partners walk the [`BlockTree`] best bound first, a batch of
+/// neighbours (a leaf block) at a time ([`BlockTree::search`]): a leaf is read from memory
+/// once for the whole batch, and scanned for each partner whose own bound with it reaches its
+/// list's floor, at most `probe` leaves per partner (`None`: until the list is exact). Each
+/// leaf has columns of its own, a few pages, not a slice of every column of the registry:
+/// the walk jumps from leaf to leaf and one column set would cost a page walk per column.
+#[allow(clippy::too_many_arguments)]
 pub fn shortlists_blocked(
     scorer: &Scorer,
     rules: &RuleSet,
     partners: &[PartnerIdx],
     k: usize,
-    blocking: &Blocking,
+    tree: &BlockTree,
+    probe: Option<usize>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Vec<Shortlist>, RankStats) {
     let features = scorer.features();
-    let mut runs = Vec::with_capacity(blocking.members.len());
-    let mut order = Vec::new();
-    for members in &blocking.members {
-        runs.push(order.len()..order.len() + members.len());
-        order.extend_from_slice(members);
-    }
-    let columns = Columns::build(features, order);
-    in_blocks(partners, rules, progress, |block, stats| {
+    let leaves: Vec<&[PartnerIdx]> = tree.leaves().collect();
+    let columns: Vec<Columns> = leaves.par_iter().map(|members| Columns::build(features, members.to_vec())).collect();
+    let batches = tree.batches(partners);
+    let batches: Vec<&[PartnerIdx]> = batches.iter().map(Vec::as_slice).collect();
+    let (mut lists, stats) = in_blocks(&batches, rules, progress, |batch, stats| {
         let mut tile = Box::<Tile>::default();
-        block
+        let mut walkers: Vec<Walker> = batch
             .iter()
-            .map(|&partner| {
-                let query = Query::new(scorer, partner);
-                let mut top = TopK::new(k);
-                for (bound, b) in blocking.probes(scorer, partner) {
-                    if top.floor().is_some_and(|floor| bound < floor) {
-                        break;
-                    }
-                    for run in Columns::runs(runs[b].clone()) {
-                        scan(scorer, rules, &columns, &query, run, &mut tile, &mut top, stats);
-                    }
-                }
-                Shortlist {
-                    partner,
-                    hits: top.into_sorted(),
-                }
+            .map(|&p| Walker {
+                query: Query::new(scorer, p),
+                top: TopK::new(k),
+                scanned: 0,
             })
-            .collect()
-    })
+            .collect();
+        let members: Vec<GroupSummary> = batch.iter().map(|&p| GroupSummary::of(features, &[p])).collect();
+        tree.search(scorer, &GroupSummary::of(features, batch), &members, |leaf, mask, floors| {
+            let columns = &columns[leaf];
+            for m in IdSet(mask).iter().map(usize::from) {
+                let w = &mut walkers[m];
+                scan(scorer, rules, columns, &w.query, 0..columns.len(), &mut tile, &mut w.top, stats);
+                w.scanned += 1;
+                // A partner at its probe limit retires from the walk.
+                floors[m] = if probe == Some(w.scanned) { Some(Score::INFINITY) } else { w.top.floor() };
+            }
+        });
+        walkers.into_iter().map(|w| Shortlist { partner: w.query.partner(), hits: w.top.into_sorted() }).collect()
+    });
+    let mut rank_of = vec![usize::MAX; features.len()];
+    for (r, &p) in partners.iter().enumerate() {
+        rank_of[p as usize] = r;
+    }
+    lists.sort_by_key(|l| rank_of[l.partner as usize]);
+    (lists, stats)
+}
+
+/// One partner of a batch walking the block tree.
+struct Walker {
+    query: Query,
+    top: TopK,
+    /// Leaves scanned so far.
+    scanned: usize,
 }
 
 /// Recall@k of `lists` against exact lists for the same partners: the mean share of each

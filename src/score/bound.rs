@@ -1,26 +1,28 @@
-//! Bound: how high can a partner's score go with any member of a group of candidates?
+//! Bound: how high can the score go between any member of one group of partners and any
+//! member of another?
 //!
-//! Input: a [`Scorer`] and a group of candidates (a block of blocked mode), summarised once by
-//! [`GroupSummary::of`]. Output: [`Scorer::group_bound`], a value no member's score with the
-//! partner exceeds, from a bound per term (then combined by the one formula, which is
-//! monotone in every term):
+//! Input: a [`Scorer`] and two groups (blocks of blocked mode, or one partner), each
+//! summarised once by [`GroupSummary::of`]. Output: [`Scorer::pair_bound`], a value no
+//! pair's score exceeds, from a bound per term (then combined by the one formula, which is
+//! monotone in every term). With A and B the groups, i in A and j in B:
 //!
-//! | term | bound over the group's members j |
+//! | term | bound over the pairs |
 //! |---|---|
-//! | complementarity, mutual_benefit | the two coverages at their group maxima: over i's offers, each theme's largest share of a member's need mass; over i's needs, those any member offers |
-//! | context | the best of status, income and city size over the values present, and a shared language when one may be shared (languages hashed to 64 bits) |
-//! | values | per value, the closest the group's range comes to i's value (0.5 where either side does not know it) |
-//! | geography | the kernel at the chord from i to the group's bounding ball (the arc is longer); the region share when a member is in i's sub-region |
-//! | sector | `\|S_i ∩ ∪ S_j\| / \|S_i\|` (a Jaccard index is at most the overlap over one side's size) |
-//! | actor_type | the best compatibility of i's type with a type in the group |
+//! | complementarity, mutual_benefit | each direction's coverage at its maximum: over the themes one group offers, the largest share each takes of a member's need mass in the other |
+//! | context | the best of status, income and city size over the values present on each side, and a shared language when one may be shared (languages hashed to 64 bits) |
+//! | values | per value, 1 − the gap between the two groups' ranges (0.5 where a side does not know it) |
+//! | geography | the kernel at the chord between the groups' bounding balls (the arc is longer); the region share when the groups share a sub-region |
+//! | sector | `\|∪S_i ∩ ∪S_j\| / max(min \|S_i\|, min \|S_j\|)` (a Jaccard index is at most the overlap over either side's size) |
+//! | actor_type | the best compatibility between a type of each group |
 //!
-//! Blocked mode scans a partner's groups in descending bound and stops at a group whose bound
-//! is below the partner's list floor: no member can enter. **Invariant:** never below the
-//! score of any member (tested on every pair of generated populations).
+//! For a group of one partner every term but sector is that partner's own value. Blocked mode
+//! opens blocks in descending bound and stops at a block whose bound is below the list floor:
+//! no member can enter. **Invariant:** never below the score of any pair (tested on generated
+//! populations, for single partners and for groups on both sides).
 
-use crate::features::{weighted_count, PartnerFeatures};
+use crate::features::PartnerFeatures;
 use crate::profile::{IdSet, VALUE_COUNT};
-use crate::score::{combine, income_closeness, size_closeness, ContextKey, Scorer, Term, EARTH_RADIUS_KM, TERM_COUNT};
+use crate::score::{combine, income_closeness, size_closeness, Scorer, Term, EARTH_RADIUS_KM, TERM_COUNT};
 use crate::{PartnerIdx, Score};
 
 /// What the bound needs to know of a group of candidates.
@@ -30,8 +32,9 @@ pub struct GroupSummary {
     need_share: [f32; 64],
     /// Themes offered by members that may provide.
     offered: u64,
-    /// Sectors of any member.
+    /// Sectors of any member, and the fewest any member with sectors has.
     sectors: u64,
+    fewest_sectors: u32,
     /// Actor types present (bit per type index; types beyond 63 set bit 63).
     actor_types: u64,
     /// Sub-regions present (bit per index; indices beyond 63 set bit 63).
@@ -64,6 +67,7 @@ impl GroupSummary {
             need_share: [0.0; 64],
             offered: 0,
             sectors: 0,
+            fewest_sectors: u32::MAX,
             actor_types: 0,
             sub_regions: 0,
             center: [0.0; 3],
@@ -88,6 +92,9 @@ impl GroupSummary {
                 summary.offered |= f.offers[j].0;
             }
             summary.sectors |= f.sectors[j].0;
+            if !f.sectors[j].is_empty() {
+                summary.fewest_sectors = summary.fewest_sectors.min(f.sectors[j].0.count_ones());
+            }
             summary.actor_types |= bit(f.actor[j] as usize);
             summary.sub_regions |= bit(f.sub_region[j] as usize);
             for c in 0..3 {
@@ -115,20 +122,27 @@ fn language_bits(languages: &[u16]) -> u64 {
     languages.iter().filter(|&&l| l != u16::MAX).fold(0, |bits, &l| bits | 1 << (l % 64))
 }
 
-/// The best context term over the statuses, income ranks and city classes present.
-fn context_bound(mine: ContextKey, group: &GroupSummary, shared: f32) -> f32 {
-    let present = |mask: u8, value: u8| mask & (1 << value) != 0;
-    let best = |values: std::ops::Range<u8>, mask: u8, closeness: fn(u8, u8) -> f32, own: u8| {
-        values.filter(|&v| present(mask, v)).map(|v| closeness(own, v)).fold(f32::NEG_INFINITY, f32::max)
+/// The best context term over the statuses, income ranks and city classes present on
+/// each side.
+fn context_bound(a: &GroupSummary, b: &GroupSummary, shared: f32) -> f32 {
+    let best = |mask_a: u8, mask_b: u8, closeness: fn(u8, u8) -> f32| {
+        let mut best = f32::NEG_INFINITY;
+        for x in IdSet(u64::from(mask_a)).iter() {
+            for y in IdSet(u64::from(mask_b)).iter() {
+                best = best.max(closeness(x, y));
+            }
+        }
+        best
     };
-    let status = if present(group.developing, u8::from(mine.developing)) { 1.0 } else { 0.0 };
-    let income = best(0..5, group.income, income_closeness, mine.income);
+    let status = if a.developing & b.developing != 0 { 1.0 } else { 0.0 };
+    let income = best(a.income, b.income, income_closeness);
     let mut bound = f32::NEG_INFINITY;
-    if mine.city_class == 0 || present(group.city_class, 0) {
+    if (a.city_class | b.city_class) & 1 != 0 {
         bound = bound.max((status + income + shared) / 3.0);
     }
-    if mine.city_class != 0 {
-        let size = best(1..5, group.city_class, size_closeness, mine.city_class);
+    let (a_cities, b_cities) = (a.city_class & !1, b.city_class & !1);
+    if a_cities != 0 && b_cities != 0 {
+        let size = best(a_cities, b_cities, size_closeness);
         bound = bound.max((status + income + shared + size) / 4.0);
     }
     bound
@@ -138,60 +152,58 @@ fn chord(u: &[f32; 3], v: &[f32; 3]) -> f32 {
     ((u[0] - v[0]).powi(2) + (u[1] - v[1]).powi(2) + (u[2] - v[2]).powi(2)).sqrt()
 }
 
+/// The larger share of need mass the themes `offered` by one side cover of a member of the
+/// other side (`need_share`), capped at 1.
+fn coverage(offered: u64, need_share: &[f32; 64]) -> f32 {
+    IdSet(offered).iter().map(|t| need_share[t as usize]).sum::<f32>().min(1.0)
+}
+
 impl Scorer<'_> {
-    /// An upper bound of `score(i, j)` over the members j of the group.
-    pub fn group_bound(&self, i: PartnerIdx, group: &GroupSummary) -> Score {
-        let f = self.features;
-        let i = i as usize;
-        let forward = if f.can_provide[i] {
-            f.offers[i].iter().map(|t| group.need_share[t as usize]).sum::<f32>().min(1.0)
-        } else {
-            0.0
-        };
-        let backward = if f.can_benefit[i] && f.need_mass[i] > 0.0 {
-            let met = f.needs[i].0 & group.offered;
-            (weighted_count(IdSet(met), &f.theme_weight) / f.need_mass[i]).min(1.0)
-        } else {
-            0.0
-        };
+    /// An upper bound of `score(i, j)` over the members i of `a` and j of `b`.
+    pub fn pair_bound(&self, a: &GroupSummary, b: &GroupSummary) -> Score {
+        let forward = coverage(a.offered, &b.need_share);
+        let backward = coverage(b.offered, &a.need_share);
         let mut raw = [1.0; TERM_COUNT];
         raw[Term::Complementarity as usize] = forward.max(backward);
         raw[Term::MutualBenefit as usize] = self.settings.mutual.fuse(forward, backward);
 
         let kernel = self.settings.geography;
-        let nearest = (chord(&f.unit[i], &group.center) - group.radius).max(0.0);
+        let nearest = (chord(&a.center, &b.center) - (a.radius + b.radius)).max(0.0);
         let distance = (-(nearest * EARTH_RADIUS_KM) / kernel.scale_km).exp();
-        let same_region = if group.sub_regions & bit(f.sub_region[i] as usize) != 0 { 1.0 } else { 0.0 };
+        let same_region = if a.sub_regions & b.sub_regions != 0 { 1.0 } else { 0.0 };
         raw[Term::Geography as usize] = (1.0 - kernel.region_share) * distance + kernel.region_share * same_region;
 
-        let shared = if language_bits(&f.languages[i]) & group.languages != 0 { 1.0 } else { 0.0 };
-        raw[Term::Context as usize] = context_bound(ContextKey::of(f, i), group, shared);
+        let shared = if a.languages & b.languages != 0 { 1.0 } else { 0.0 };
+        raw[Term::Context as usize] = context_bound(a, b, shared);
         let mut values = 0.0;
         for v in 0..VALUE_COUNT {
-            let (low, high) = (group.values_min[v], group.values_max[v]);
-            values += if f.values_known[i] & (1 << v) == 0 || low > high {
+            let known = |g: &GroupSummary| g.values_min[v] <= g.values_max[v];
+            values += if !known(a) || !known(b) {
                 0.5
             } else {
-                let mine = f.values[i][v];
-                let closest = 1.0 - (low - mine).max(mine - high).max(0.0);
-                if group.values_unknown & (1 << v) != 0 { closest.max(0.5) } else { closest }
+                let gap = (a.values_min[v] - b.values_max[v]).max(b.values_min[v] - a.values_max[v]).max(0.0);
+                let unknown = (a.values_unknown | b.values_unknown) & (1 << v) != 0;
+                if unknown { (1.0 - gap).max(0.5) } else { 1.0 - gap }
             };
         }
         raw[Term::Values as usize] = values / VALUE_COUNT as f32;
 
-        let sectors = f.sectors[i].0;
-        raw[Term::Sector as usize] = if sectors == 0 {
+        let overlap = (a.sectors & b.sectors).count_ones();
+        raw[Term::Sector as usize] = if overlap == 0 {
             0.0
         } else {
-            (sectors & group.sectors).count_ones() as f32 / sectors.count_ones() as f32
+            (overlap as f32 / a.fewest_sectors.max(b.fewest_sectors) as f32).min(1.0)
         };
-        let row = &self.compatibility[f.actor[i] as usize * self.actor_types..][..self.actor_types];
-        raw[Term::ActorType as usize] = row
-            .iter()
-            .enumerate()
-            .filter(|&(a, _)| group.actor_types & bit(a) != 0)
-            .map(|(_, &c)| c)
-            .fold(0.0, f32::max);
+        // Bit 63 stands for every type from 63 on.
+        let types = |mask: u64| IdSet(mask).iter().flat_map(|x| x as usize..if x == 63 { self.actor_types } else { x as usize + 1 });
+        let mut actor = 0.0f32;
+        for x in types(a.actor_types) {
+            let row = &self.compatibility[x * self.actor_types..][..self.actor_types];
+            for y in types(b.actor_types) {
+                actor = actor.max(row[y]);
+            }
+        }
+        raw[Term::ActorType as usize] = actor;
         // Slack for rounding: the terms above are computed in other orders than the score.
         combine(&self.settings.weights, &raw).0 * (1.0 + 1e-5) + 1e-6
     }
