@@ -1,7 +1,8 @@
 //! Blocked mode against exact mode: without a probe limit the block tree's bound proves the
 //! lists exact, so blocked mode writes exactly the exact mode's lists (and measures recall 1
 //! on its sample) while scoring fewer pairs, with or without oversized blocks cut; with a
-//! small probe it scores fewer pairs still and loses some candidates.
+//! small probe it scores fewer pairs still and loses some candidates, the same ones on one
+//! thread or two.
 
 mod util;
 
@@ -34,6 +35,7 @@ fn blocked_mode_without_a_probe_limit_equals_exact_mode() {
     run("all", &["--mode", "blocked", "--probe", "0"]);
     run("cut", &["--mode", "blocked", "--probe", "0", "--max-block", "8"]);
     run("few", &["--mode", "blocked", "--probe", "2"]);
+    run("few-1-thread", &["--mode", "blocked", "--probe", "2", "--threads", "1"]);
     assert_eq!(lists(&dir, "all"), lists(&dir, "exact"));
     assert_eq!(lists(&dir, "cut"), lists(&dir, "exact"));
     let pairs = |out: &str| manifest(&dir, out)["counts"]["pairs_scored"].as_u64().unwrap();
@@ -45,6 +47,7 @@ fn blocked_mode_without_a_probe_limit_equals_exact_mode() {
         assert!(pairs(out) < exact * 3 / 4, "{out}: the bound prunes: {} of {exact} pairs", pairs(out));
     }
     assert!(pairs("few") < pairs("all"));
+    assert_eq!(lists(&dir, "few-1-thread"), lists(&dir, "few"), "batches walk alone: any thread count gives the same lists");
     let cut = manifest(&dir, "cut");
     assert!(cut["blocking"]["split"].as_u64().unwrap() > 0, "oversized blocks were cut");
     let largest = cut["blocking"]["largest"][0]["members"].as_u64().unwrap();
