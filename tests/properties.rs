@@ -27,7 +27,7 @@ use sstc_match::reference::Reference;
 use sstc_match::modality::{Modality, TriangularDefinition};
 use sstc_match::rules::{ModalityFilter, RuleSet};
 use sstc_match::score::bound::GroupSummary;
-use sstc_match::score::tile::{Columns, Query, Simd, Tile, TILE};
+use sstc_match::score::tile::{Columns, Query, Reach, Simd, Tile, TILE};
 use sstc_match::score::{MutualRule, ScoreSettings, Scorer, Weights, TERM_COUNT};
 use sstc_match::table::TableSource;
 use sstc_match::PartnerIdx;
@@ -114,7 +114,6 @@ fn tile_kernel_equals_the_pair_scorer_and_bounds_it() {
     let features = features_of(&dir, 300, 8);
     let compatibility = &Reference::builtin().actor_compatibility;
     let rules = RuleSet::new(&[], None, None);
-    let columns = Columns::in_index_order(&features);
     let mut tile = Box::<Tile>::default();
     let mut removed = vec![0u64; rules.len()];
     let (mut pruned_at_half, mut scored) = (0, 0);
@@ -122,6 +121,7 @@ fn tile_kernel_equals_the_pair_scorer_and_bounds_it() {
     for (round, mutual) in MutualRule::ALL.into_iter().enumerate() {
         for weights in [default_weights(), Weights([0.1, 0.9, 0.0, 2.0, 0.3, 0.0, 0.7])] {
             let scorer = Scorer::new(&features, compatibility, ScoreSettings { weights, mutual, ..settings(weights) });
+            let columns = Columns::in_index_order(&scorer);
             // Every instruction set the processor runs, each on a share of the partners.
             let simd = instruction_sets[round % instruction_sets.len()];
             for i in (0..features.len() as PartnerIdx).step_by(3) {
@@ -129,8 +129,10 @@ fn tile_kernel_equals_the_pair_scorer_and_bounds_it() {
                 // Tiles that start anywhere, including a short last one.
                 for start in (0..columns.len()).step_by(97) {
                     let len = TILE.min(columns.len() - start).min(97);
-                    scorer.score_tile_with(simd, &rules, &columns, &query, start..start + len, &mut tile, &mut removed);
-                    let admitted: Vec<usize> = tile.reaching(None).collect();
+                    let no_floor = Reach::One(f32::NEG_INFINITY);
+                    scorer.score_tile_with(simd, &rules, &columns, &query, start..start + len, no_floor, &mut tile, &mut removed);
+                    let admitted: Vec<usize> = tile.marked().collect();
+                    assert_eq!(tile.admitted_count(), admitted.len() as u64);
                     for o in 0..len {
                         let j = (start + o) as PartnerIdx;
                         assert_eq!(admitted.contains(&o), rules.first_refusal(&features, i, j).is_none(), "rules on ({i}, {j})");
@@ -139,9 +141,8 @@ fn tile_kernel_equals_the_pair_scorer_and_bounds_it() {
                         }
                         let exact = scorer.score(i, j);
                         assert_eq!(tile.exact_score(&scorer, &columns, i, o).to_bits(), exact.to_bits(), "({i}, {j}) with {mutual:?}");
-                        let reaches = tile.reaching(Some(exact)).any(|x| x == o);
-                        assert!(reaches, "the bound of ({i}, {j}) is below its score {exact}");
-                        pruned_at_half += usize::from(!tile.reaching(Some(0.5)).any(|x| x == o));
+                        assert!(tile.reaches(o, exact), "the bound of ({i}, {j}) is below its score {exact}");
+                        pruned_at_half += usize::from(!tile.reaches(o, 0.5));
                         scored += 1;
                     }
                 }

@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use crate::candidates::BlockTree;
 use crate::profile::IdSet;
 use crate::rules::{Rule, RuleSet};
-use crate::score::tile::{Columns, Query, Tile, TILE};
+use crate::score::tile::{Columns, Query, Reach, Tile, TILE};
 use crate::score::bound::GroupSummary;
 use crate::score::Scorer;
 use crate::{PartnerIdx, Score};
@@ -97,7 +97,7 @@ pub fn shortlists(
     if all_active {
         return shortlists_symmetric(scorer, rules, partners, k, progress);
     }
-    let columns = Columns::in_index_order(scorer.features());
+    let columns = Columns::in_index_order(scorer);
     in_blocks(&partners.chunks(QUERY_BLOCK).collect::<Vec<_>>(), rules, progress, |block, stats| {
         let queries: Vec<Query> = block.iter().map(|&p| Query::new(scorer, p)).collect();
         let mut tops: Vec<TopK> = block.iter().map(|_| TopK::new(k)).collect();
@@ -133,7 +133,7 @@ fn shortlists_symmetric(
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Vec<Shortlist>, RankStats) {
     let n = scorer.features().len();
-    let columns = Columns::in_index_order(scorer.features());
+    let columns = Columns::in_index_order(scorer);
     // A list sees most of its pairs late here (those of the partners before it), so its floor
     // would rise slowly. Its k-th best score against a sample of candidates is a lower bound
     // of its final k-th score: pairs whose bound is below it are skipped, exactly.
@@ -171,9 +171,9 @@ fn shortlists_symmetric(
                     if run.is_empty() {
                         continue;
                     }
-                    scorer.score_tile(rules, &columns, query, run.clone(), &mut tile, &mut stats.removed_by_rule);
+                    let reach = Reach::Both(floors[q], &floors[run.clone()]);
+                    scorer.score_tile(rules, &columns, query, run.clone(), reach, &mut tile, &mut stats.removed_by_rule);
                     stats.pairs_scored += tile.admitted_count();
-                    tile.mark_reaching(floors[q], &floors[run.clone()]);
                     for offset in tile.marked() {
                         let c = run.start + offset;
                         // The floors rise as hits arrive: check again.
@@ -263,9 +263,10 @@ fn scan(
     top: &mut TopK,
     stats: &mut RankStats,
 ) {
-    scorer.score_tile(rules, columns, query, run.clone(), tile, &mut stats.removed_by_rule);
+    let reach = Reach::One(top.floor().unwrap_or(Score::NEG_INFINITY));
+    scorer.score_tile(rules, columns, query, run.clone(), reach, tile, &mut stats.removed_by_rule);
     stats.pairs_scored += tile.admitted_count();
-    for offset in tile.reaching(top.floor()) {
+    for offset in tile.marked() {
         let score = tile.exact_score(scorer, columns, query.partner(), offset);
         top.push(Hit {
             candidate: columns.partner[run.start + offset],
@@ -292,7 +293,7 @@ pub fn shortlists_blocked(
 ) -> (Vec<Shortlist>, RankStats) {
     let features = scorer.features();
     let leaves: Vec<&[PartnerIdx]> = tree.leaves().collect();
-    let columns: Vec<Columns> = leaves.par_iter().map(|members| Columns::build(features, members.to_vec())).collect();
+    let columns: Vec<Columns> = leaves.par_iter().map(|members| Columns::build(scorer, members.to_vec())).collect();
     let batches = tree.batches(partners);
     let batches: Vec<&[PartnerIdx]> = batches.iter().map(Vec::as_slice).collect();
     let (mut lists, stats) = in_blocks(&batches, rules, progress, |batch, stats| {

@@ -22,7 +22,7 @@
 use std::ops::Range;
 
 use crate::features::{PartnerFeatures, MAX_LANGUAGES};
-use crate::profile::VALUE_COUNT;
+use crate::profile::{IdSet, VALUE_COUNT};
 use crate::rules::{Rule, RuleSet};
 use crate::score::{combine, context_from, value_agreement, ContextKey, MutualRule, Scorer, Term, TermValues, EARTH_RADIUS_KM, TERM_COUNT};
 use crate::{PartnerIdx, Score};
@@ -36,10 +36,11 @@ pub struct Columns {
     len: usize,
     /// The partner at each position.
     pub partner: Vec<PartnerIdx>,
-    /// `[theme × len]`: the theme's rarity weight where the partner needs it and may benefit.
-    need_weight: Vec<f32>,
+    /// `[theme × len]`: 1 where the partner needs the theme and may benefit (bytes, not
+    /// `f32`: a quarter of the cache for the rows a tile reads).
+    needed: Vec<u8>,
     /// `[theme × len]`: 1 where the partner offers the theme and may provide.
-    offered: Vec<f32>,
+    offered: Vec<u8>,
     need_mass: Vec<f32>,
     /// `[value × len]`.
     values: Vec<f32>,
@@ -52,7 +53,8 @@ pub struct Columns {
     developing: Vec<bool>,
     income: Vec<u8>,
     city_class: Vec<u8>,
-    actor: Vec<u8>,
+    /// `[actor type × len]`: the actor-type term of a partner of that type with each position.
+    actor_term: Vec<f32>,
     sub_region: Vec<u16>,
     active: Vec<bool>,
     /// Unit-vector coordinates x, y, z.
@@ -60,24 +62,26 @@ pub struct Columns {
 }
 
 impl Columns {
-    /// The columns of `order` (every position one partner, any order).
-    pub fn build(f: &PartnerFeatures, order: Vec<PartnerIdx>) -> Self {
+    /// The columns of `order` (every position one partner, any order) for `scorer`.
+    pub fn build(scorer: &Scorer, order: Vec<PartnerIdx>) -> Self {
+        let f = scorer.features;
         let themes = f.theme_count();
         let len = order.len();
-        let mut need_weight = vec![0.0; themes * len];
-        let mut offered = vec![0.0; themes * len];
+        let mut needed = vec![0; themes * len];
+        let mut offered = vec![0; themes * len];
         let mut values = vec![0.0; VALUE_COUNT * len];
         let mut languages = vec![0; MAX_LANGUAGES * len];
+        let mut actor_term = vec![0.0; scorer.actor_types * len];
         for (pos, &i) in order.iter().enumerate() {
             let i = i as usize;
             if f.can_benefit[i] {
                 for t in f.needs[i].iter() {
-                    need_weight[t as usize * len + pos] = f.theme_weight[t as usize];
+                    needed[t as usize * len + pos] = 1;
                 }
             }
             if f.can_provide[i] {
                 for t in f.offers[i].iter() {
-                    offered[t as usize * len + pos] = 1.0;
+                    offered[t as usize * len + pos] = 1;
                 }
             }
             for v in 0..VALUE_COUNT {
@@ -86,11 +90,14 @@ impl Columns {
             for s in 0..MAX_LANGUAGES {
                 languages[s * len + pos] = f.languages[i][s];
             }
+            for a in 0..scorer.actor_types {
+                actor_term[a * len + pos] = scorer.compatibility[a * scorer.actor_types + f.actor[i] as usize];
+            }
         }
         let column = |get: &dyn Fn(usize) -> f32| order.iter().map(|&i| get(i as usize)).collect::<Vec<f32>>();
         Columns {
             len,
-            need_weight,
+            needed,
             offered,
             need_mass: column(&|i| f.need_mass[i]),
             values,
@@ -102,7 +109,7 @@ impl Columns {
             developing: order.iter().map(|&i| f.developing[i as usize]).collect(),
             income: order.iter().map(|&i| f.income[i as usize]).collect(),
             city_class: order.iter().map(|&i| f.city_class[i as usize]).collect(),
-            actor: order.iter().map(|&i| f.actor[i as usize]).collect(),
+            actor_term,
             sub_region: order.iter().map(|&i| f.sub_region[i as usize]).collect(),
             active: order.iter().map(|&i| f.active[i as usize]).collect(),
             unit: [0, 1, 2].map(|c| column(&|i| f.unit[i][c])),
@@ -111,8 +118,8 @@ impl Columns {
     }
 
     /// Every partner, in index order.
-    pub fn in_index_order(f: &PartnerFeatures) -> Self {
-        Columns::build(f, (0..f.len() as PartnerIdx).collect())
+    pub fn in_index_order(scorer: &Scorer) -> Self {
+        Columns::build(scorer, (0..scorer.features.len() as PartnerIdx).collect())
     }
 
     /// Runs of at most [`TILE`] consecutive positions covering `positions`.
@@ -145,7 +152,20 @@ pub struct Tile {
     forward: [f32; TILE],
     backward: [f32; TILE],
     shared: [f32; TILE],
-    marks: [bool; TILE],
+    /// Bit `o` of word `o / 64`: offset `o` reaches its [`Reach`].
+    marks: [u64; TILE / 64],
+    admitted_count: u64,
+}
+
+/// The list floors a tile's positions are marked against ([`Tile::marked`]): a position is
+/// marked when the rules admit it and its bound reaches the floor.
+#[derive(Clone, Copy, Debug)]
+pub enum Reach<'a> {
+    /// The partner's list alone: its floor.
+    One(Score),
+    /// Both lists of every pair: the partner's floor and, position by position in the run,
+    /// the candidate's (the lower of the two counts).
+    Both(Score, &'a [Score]),
 }
 
 impl Default for Tile {
@@ -159,43 +179,52 @@ impl Default for Tile {
             forward: [0.0; TILE],
             backward: [0.0; TILE],
             shared: [0.0; TILE],
-            marks: [false; TILE],
+            marks: [0; TILE / 64],
+            admitted_count: 0,
         }
     }
 }
 
 impl Tile {
-    /// Offsets in the run (0-based) whose bound reaches `floor` (all admitted ones without a
-    /// floor), in order.
-    pub fn reaching(&self, floor: Option<Score>) -> impl Iterator<Item = usize> + '_ {
-        let floor = floor.unwrap_or(f32::NEG_INFINITY);
-        (0..self.len).filter(move |&o| self.reaches(o, floor))
-    }
-
     /// Whether the rules admit offset `o` and its bound reaches `floor`.
     #[inline]
     pub fn reaches(&self, o: usize, floor: Score) -> bool {
         self.admitted[o] && self.bound[o] >= floor
     }
 
-    /// Marks the offsets whose bound reaches `floor` or, offset by offset, `floors` (the other
-    /// list's floor when a pair feeds two lists), in one branch-free pass; see [`Tile::marked`].
-    pub fn mark_reaching(&mut self, floor: Score, floors: &[Score]) {
-        let len = self.len;
-        let (marks, bounds, admitted) = (&mut self.marks[..len], &self.bound[..len], &self.admitted[..len]);
-        for (((mark, &bound), &admitted), &other) in marks.iter_mut().zip(bounds).zip(admitted).zip(&floors[..len]) {
-            *mark = admitted & (bound >= floor.min(other));
-        }
-    }
-
-    /// The offsets [`Tile::mark_reaching`] marked, in order.
+    /// The offsets the kernel marked (see [`Reach`]), in order.
     pub fn marked(&self) -> impl Iterator<Item = usize> + '_ {
-        (0..self.len).filter(|&o| self.marks[o])
+        self.marks.iter().enumerate().flat_map(|(w, &word)| {
+            let mut rest = word;
+            std::iter::from_fn(move || {
+                (rest != 0).then(|| {
+                    let bit = rest.trailing_zeros() as usize;
+                    rest &= rest - 1;
+                    w * 64 + bit
+                })
+            })
+        })
     }
 
     /// Number of positions the rules admitted.
     pub fn admitted_count(&self) -> u64 {
-        self.admitted[..self.len].iter().filter(|&&a| a).count() as u64
+        self.admitted_count
+    }
+
+    /// Marks the offsets that reach `reach`, 64 to a word.
+    #[inline(always)]
+    fn mark(&mut self, reach: Reach) {
+        for (w, word) in self.marks.iter_mut().enumerate() {
+            let offsets = self.len.min(w * 64)..self.len.min(w * 64 + 64);
+            let (bounds, admitted) = (&self.bound[offsets.clone()], &self.admitted[offsets.clone()]);
+            *word = match reach {
+                Reach::One(floor) => bits(bounds.iter().zip(admitted).map(|(&b, &a)| a & (b >= floor))),
+                Reach::Both(floor, others) => {
+                    let others = &others[offsets];
+                    bits(bounds.iter().zip(admitted).zip(others).map(|((&b, &a), &other)| a & (b >= floor.min(other))))
+                }
+            };
+        }
     }
 
     /// The exact score of `partner` with the candidate at offset `o` (equal to
@@ -214,7 +243,7 @@ impl Tile {
 /// The instruction sets the kernel is compiled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Simd {
-    /// AVX-512 (F, BW, VL, DQ): 16 lanes.
+    /// AVX-512 (F, BW, VL, DQ, VPOPCNTDQ): 16 lanes.
     #[cfg(target_arch = "x86_64")]
     Avx512,
     /// AVX2: 8 lanes.
@@ -243,6 +272,7 @@ impl Simd {
                     && std::arch::is_x86_feature_detected!("avx512bw")
                     && std::arch::is_x86_feature_detected!("avx512vl")
                     && std::arch::is_x86_feature_detected!("avx512dq")
+                    && std::arch::is_x86_feature_detected!("avx512vpopcntdq")
             }
             #[cfg(target_arch = "x86_64")]
             Simd::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
@@ -259,9 +289,9 @@ impl Simd {
 /// What the kernel needs of the partner on the query side, gathered once per partner.
 pub struct Query {
     partner: PartnerIdx,
-    /// Themes it offers, when it may provide.
-    offers: Vec<usize>,
-    /// Themes it needs and their weights, when it may benefit.
+    /// Themes it offers, when it may provide, and their weights.
+    offers: Vec<(usize, f32)>,
+    /// Themes it needs, when it may benefit, and their weights.
     needs: Vec<(usize, f32)>,
     need_mass: f32,
     values: [f32; VALUE_COUNT],
@@ -273,8 +303,7 @@ pub struct Query {
     developing: bool,
     income: u8,
     city_class: u8,
-    /// Its row of the actor-type table, padded to every `u8` (no bounds check per lane).
-    compatibility: [f32; 256],
+    actor: usize,
     sub_region: u16,
     unit: [f32; 3],
 }
@@ -284,16 +313,11 @@ impl Query {
     pub fn new(scorer: &Scorer, partner: PartnerIdx) -> Self {
         let f = scorer.features();
         let i = partner as usize;
-        let actor_types = scorer.actor_types;
-        let row = f.actor[i] as usize * actor_types;
+        let weighted = |themes: IdSet| themes.iter().map(|t| (t as usize, f.theme_weight[t as usize])).collect();
         Query {
             partner,
-            offers: if f.can_provide[i] { f.offers[i].iter().map(usize::from).collect() } else { Vec::new() },
-            needs: if f.can_benefit[i] {
-                f.needs[i].iter().map(|t| (t as usize, f.theme_weight[t as usize])).collect()
-            } else {
-                Vec::new()
-            },
+            offers: if f.can_provide[i] { weighted(f.offers[i]) } else { Vec::new() },
+            needs: if f.can_benefit[i] { weighted(f.needs[i]) } else { Vec::new() },
             need_mass: f.need_mass[i],
             values: f.values[i],
             values_known: f.values_known[i],
@@ -304,11 +328,7 @@ impl Query {
             developing: f.developing[i],
             income: f.income[i],
             city_class: f.city_class[i],
-            compatibility: {
-                let mut padded = [0.0; 256];
-                padded[..actor_types].copy_from_slice(&scorer.compatibility[row..row + actor_types]);
-                padded
-            },
+            actor: f.actor[i] as usize,
             sub_region: f.sub_region[i],
             unit: f.unit[i],
         }
@@ -321,55 +341,60 @@ impl Query {
 }
 
 impl Scorer<'_> {
-    /// Applies the rules to positions `run` (at most [`TILE`]) for `query` and fills `tile`
-    /// with their raw terms and score bounds; adds to `removed` the pairs each rule refused.
-    pub fn score_tile(&self, rules: &RuleSet, columns: &Columns, query: &Query, run: Range<usize>, tile: &mut Tile, removed: &mut [u64]) {
-        self.score_tile_with(Simd::best(), rules, columns, query, run, tile, removed);
+    /// Applies the rules to positions `run` (at most [`TILE`]) for `query` and fills `tile` with
+    /// their raw terms and score bounds, marking those that `reach`; adds to `removed` the
+    /// pairs each rule refused.
+    #[allow(clippy::too_many_arguments)]
+    pub fn score_tile(&self, rules: &RuleSet, columns: &Columns, query: &Query, run: Range<usize>, reach: Reach, tile: &mut Tile, removed: &mut [u64]) {
+        self.score_tile_with(Simd::best(), rules, columns, query, run, reach, tile, removed);
     }
 
     /// [`Scorer::score_tile`] compiled for `simd`, which the processor must support (see
     /// [`Simd::supported`]); the results are the same for every instruction set.
     #[allow(clippy::too_many_arguments)]
-    pub fn score_tile_with(&self, simd: Simd, rules: &RuleSet, columns: &Columns, query: &Query, run: Range<usize>, tile: &mut Tile, removed: &mut [u64]) {
+    pub fn score_tile_with(&self, simd: Simd, rules: &RuleSet, columns: &Columns, query: &Query, run: Range<usize>, reach: Reach, tile: &mut Tile, removed: &mut [u64]) {
         assert!(simd.is_supported(), "{simd:?} is not supported by this processor");
         match simd {
             // SAFETY: support for the instruction set was checked just above.
             #[cfg(target_arch = "x86_64")]
-            Simd::Avx512 => unsafe { self.score_tile_avx512(rules, columns, query, run, tile, removed) },
+            Simd::Avx512 => unsafe { self.score_tile_avx512(rules, columns, query, run, reach, tile, removed) },
             #[cfg(target_arch = "x86_64")]
-            Simd::Avx2 => unsafe { self.score_tile_avx2(rules, columns, query, run, tile, removed) },
-            Simd::Portable => self.score_tile_portable(rules, columns, query, run, tile, removed),
+            Simd::Avx2 => unsafe { self.score_tile_avx2(rules, columns, query, run, reach, tile, removed) },
+            Simd::Portable => self.score_tile_portable(rules, columns, query, run, reach, tile, removed),
         }
     }
 
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
-    fn score_tile_avx512(&self, rules: &RuleSet, columns: &Columns, query: &Query, run: Range<usize>, tile: &mut Tile, removed: &mut [u64]) {
-        self.score_tile_portable(rules, columns, query, run, tile, removed);
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512vpopcntdq")]
+    #[allow(clippy::too_many_arguments)]
+    fn score_tile_avx512(&self, rules: &RuleSet, columns: &Columns, query: &Query, run: Range<usize>, reach: Reach, tile: &mut Tile, removed: &mut [u64]) {
+        self.score_tile_portable(rules, columns, query, run, reach, tile, removed);
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn score_tile_avx2(&self, rules: &RuleSet, columns: &Columns, query: &Query, run: Range<usize>, tile: &mut Tile, removed: &mut [u64]) {
-        self.score_tile_portable(rules, columns, query, run, tile, removed);
+    #[allow(clippy::too_many_arguments)]
+    fn score_tile_avx2(&self, rules: &RuleSet, columns: &Columns, query: &Query, run: Range<usize>, reach: Reach, tile: &mut Tile, removed: &mut [u64]) {
+        self.score_tile_portable(rules, columns, query, run, reach, tile, removed);
     }
 
     #[inline(always)]
-    fn score_tile_portable(&self, rules: &RuleSet, columns: &Columns, q: &Query, run: Range<usize>, tile: &mut Tile, removed: &mut [u64]) {
+    #[allow(clippy::too_many_arguments)]
+    fn score_tile_portable(&self, rules: &RuleSet, columns: &Columns, q: &Query, run: Range<usize>, reach: Reach, tile: &mut Tile, removed: &mut [u64]) {
         let len = run.len();
         assert!(len <= TILE && run.end <= columns.len);
         tile.start = run.start;
         tile.len = len;
         let c = columns;
-        apply_rules(rules, self.features, c, q, run.clone(), &mut tile.admitted[..len], removed);
+        tile.admitted_count = len as u64 - apply_rules(rules, self.features, c, q, run.clone(), &mut tile.admitted[..len], removed);
 
         // Need coverage, both directions: sums of theme rows, then divided by the needy side's
         // mass (only where something matched: weights are positive).
         let forward = &mut tile.forward[..len];
         forward.fill(0.0);
-        for &t in &q.offers {
-            let row = &c.need_weight[t * c.len..][run.clone()];
-            forward.iter_mut().zip(row).for_each(|(acc, &w)| *acc += w);
+        for &(t, w) in &q.offers {
+            let row = &c.needed[t * c.len..][run.clone()];
+            forward.iter_mut().zip(row).for_each(|(acc, &n)| *acc += if n != 0 { w } else { 0.0 });
         }
         let mass = &c.need_mass[run.clone()];
         forward.iter_mut().zip(mass).for_each(|(acc, &m)| *acc = if *acc > 0.0 { *acc / m } else { 0.0 });
@@ -377,7 +402,7 @@ impl Scorer<'_> {
         backward.fill(0.0);
         for &(t, w) in &q.needs {
             let row = &c.offered[t * c.len..][run.clone()];
-            backward.iter_mut().zip(row).for_each(|(acc, &o)| *acc += o * w);
+            backward.iter_mut().zip(row).for_each(|(acc, &o)| *acc += if o != 0 { w } else { 0.0 });
         }
         let own_mass = q.need_mass;
         backward.iter_mut().for_each(|acc| *acc = if *acc > 0.0 { *acc / own_mass } else { 0.0 });
@@ -437,9 +462,7 @@ impl Scorer<'_> {
             let union = (q.sectors | s).count_ones();
             *out = if union == 0 { 0.0 } else { (q.sectors & s).count_ones() as f32 / union as f32 };
         }
-        for (out, &a) in actor[..len].iter_mut().zip(&c.actor[run.clone()]) {
-            *out = q.compatibility[a as usize];
-        }
+        actor[..len].copy_from_slice(&c.actor_term[q.actor * c.len..][run.clone()]);
 
         // Geography: its bound from the chord, plus the same-sub-region share.
         let kernel = self.settings.geography;
@@ -464,16 +487,19 @@ impl Scorer<'_> {
             let raw = Term::ALL.map(|t| tile.raw[t as usize][o]);
             *bound = if tile.admitted[o] { combine(weights, &raw).0 } else { f32::NEG_INFINITY };
         }
+        tile.mark(reach);
     }
 }
 
 /// Marks the positions each rule refuses, in rule order, counting per rule the pairs it was
-/// first to refuse. The cheap rules are the predicates of [`Rule::admits`] over columns.
+/// first to refuse; returns how many were refused. The cheap rules are the predicates of
+/// [`Rule::admits`] over columns.
 #[inline(always)]
-fn apply_rules(rules: &RuleSet, f: &PartnerFeatures, c: &Columns, q: &Query, run: Range<usize>, admitted: &mut [bool], removed: &mut [u64]) {
+fn apply_rules(rules: &RuleSet, f: &PartnerFeatures, c: &Columns, q: &Query, run: Range<usize>, admitted: &mut [bool], removed: &mut [u64]) -> u64 {
     admitted.fill(true);
+    let mut refused = 0;
     for (r, rule) in rules.iter().enumerate() {
-        removed[r] += match rule {
+        let cleared = match rule {
             Rule::NoSelfMatch => keep(admitted, c.partner[run.clone()].iter().map(|&p| p != q.partner)),
             Rule::CandidateActive => keep(admitted, c.active[run.clone()].iter().copied()),
             Rule::SharedTheme => keep(admitted, c.topics[run.clone()].iter().map(|&t| t & q.topics != 0)),
@@ -481,7 +507,16 @@ fn apply_rules(rules: &RuleSet, f: &PartnerFeatures, c: &Columns, q: &Query, run
             Rule::DemandDriven => keep(admitted, c.needs[run.clone()].iter().map(|&n| n != 0)),
             other => keep(admitted, c.partner[run.clone()].iter().map(|&p| other.admits(f, q.partner, p))),
         };
+        removed[r] += cleared;
+        refused += cleared;
     }
+    refused
+}
+
+/// Up to 64 flags as the bits of a word, the first flag lowest.
+#[inline(always)]
+fn bits(flags: impl Iterator<Item = bool>) -> u64 {
+    flags.enumerate().fold(0, |word, (b, flag)| word | (u64::from(flag) << b))
 }
 
 /// Clears the positions whose verdict is false; returns how many it cleared.
