@@ -145,7 +145,8 @@ pub struct Tile {
     len: usize,
     /// Whether the rules admit each position.
     admitted: [bool; TILE],
-    /// Raw terms (geography holds its bound), term-major.
+    /// Raw terms, term-major: geography holds its bound, and the actor-type term is not
+    /// copied here but read from its column ([`Tile::raw_terms`]).
     raw: [[f32; TILE]; TERM_COUNT],
     /// Upper bound of each admitted position's score; `-inf` where the rules refuse.
     bound: [f32; TILE],
@@ -230,13 +231,19 @@ impl Tile {
     /// The exact score of `partner` with the candidate at offset `o` (equal to
     /// [`Scorer::score`] bit for bit).
     pub fn exact_score(&self, scorer: &Scorer, columns: &Columns, partner: PartnerIdx, o: usize) -> Score {
-        let mut raw: TermValues = [0.0; TERM_COUNT];
-        for (t, value) in raw.iter_mut().enumerate() {
-            *value = self.raw[t][o];
-        }
+        let actor_term = &columns.actor_term[scorer.features.actor[partner as usize] as usize * columns.len..];
+        let mut raw = self.raw_terms(o, actor_term[self.start + o]);
         let candidate = columns.partner[self.start + o];
         raw[Term::Geography as usize] = scorer.geography_term(partner as usize, candidate as usize);
         combine(scorer.weights(), &raw).0
+    }
+
+    /// The raw terms at offset `o`, given its actor-type term.
+    #[inline(always)]
+    fn raw_terms(&self, o: usize, actor_term: f32) -> TermValues {
+        let mut raw = Term::ALL.map(|t| self.raw[t as usize][o]);
+        raw[Term::ActorType as usize] = actor_term;
+        raw
     }
 }
 
@@ -416,7 +423,7 @@ impl Scorer<'_> {
                 shared.iter_mut().zip(column).for_each(|(s, &x)| *s = s.max(if x == l { 1.0 } else { 0.0 }));
             }
         }
-        let [complementarity, mutual, context, geography, values, sector, actor] = &mut tile.raw;
+        let [complementarity, mutual, context, geography, values, sector, _] = &mut tile.raw;
         let (forward, backward, shared) = (&tile.forward[..len], &tile.backward[..len], &tile.shared[..len]);
         for ((out, &a), &b) in complementarity[..len].iter_mut().zip(forward).zip(backward) {
             *out = a.max(b);
@@ -462,7 +469,6 @@ impl Scorer<'_> {
             let union = (q.sectors | s).count_ones();
             *out = if union == 0 { 0.0 } else { (q.sectors & s).count_ones() as f32 / union as f32 };
         }
-        actor[..len].copy_from_slice(&c.actor_term[q.actor * c.len..][run.clone()]);
 
         // Geography: its bound from the chord, plus the same-sub-region share.
         let kernel = self.settings.geography;
@@ -483,9 +489,10 @@ impl Scorer<'_> {
         }
 
         let weights = &self.settings.weights;
-        for (o, bound) in tile.bound[..len].iter_mut().enumerate() {
-            let raw = Term::ALL.map(|t| tile.raw[t as usize][o]);
-            *bound = if tile.admitted[o] { combine(weights, &raw).0 } else { f32::NEG_INFINITY };
+        let actor_term = &c.actor_term[q.actor * c.len..][run.clone()];
+        for o in 0..len {
+            let bound = combine(weights, &tile.raw_terms(o, actor_term[o])).0;
+            tile.bound[o] = if tile.admitted[o] { bound } else { f32::NEG_INFINITY };
         }
         tile.mark(reach);
     }
