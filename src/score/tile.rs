@@ -490,8 +490,8 @@ impl Scorer<'_> {
 
         let weights = &self.settings.weights;
         let actor_term = &c.actor_term[q.actor * c.len..][run.clone()];
-        for o in 0..len {
-            let bound = combine(weights, &tile.raw_terms(o, actor_term[o])).0;
+        for (o, &actor) in actor_term.iter().enumerate() {
+            let bound = combine(weights, &tile.raw_terms(o, actor)).0;
             tile.bound[o] = if tile.admitted[o] { bound } else { f32::NEG_INFINITY };
         }
         tile.mark(reach);
