@@ -20,7 +20,8 @@ use rand::SeedableRng;
 
 use sstc_match::candidates::BlockTree;
 use sstc_match::config::weights::default_weights;
-use sstc_match::features::{FeatureSettings, PartnerFeatures};
+use sstc_match::features::{FeatureSettings, PartnerFeatures, OTHER_LANGUAGES};
+use sstc_match::profile::Profile;
 use sstc_match::ingest::ingest;
 use sstc_match::rank::{self, top_k::ranking_order, Hit};
 use sstc_match::reference::Reference;
@@ -90,9 +91,26 @@ fn every_score_is_the_sum_of_its_terms() {
 }
 
 fn features_of(dir: &Dir, n: usize, seed: u64) -> PartnerFeatures {
+    features_with(dir, n, seed, |_| {})
+}
+
+fn features_with(dir: &Dir, n: usize, seed: u64, edit: impl FnOnce(&mut [Profile])) -> PartnerFeatures {
     let input = generated(dir, n, seed);
-    let ingested = ingest(&TableSource::File(input), Reference::builtin()).unwrap();
-    PartnerFeatures::build(&ingested.profiles, Reference::builtin(), &FeatureSettings { rarity: 1.0, ..FeatureSettings::default() })
+    let mut profiles = ingest(&TableSource::File(input), Reference::builtin()).unwrap().profiles;
+    edit(&mut profiles);
+    PartnerFeatures::build(&profiles, Reference::builtin(), &FeatureSettings { rarity: 1.0, ..FeatureSettings::default() })
+}
+
+/// Every other partner speaks two languages drawn from all the reference's, far more than the
+/// 63 with bits of their own: the kernel's language test takes both of its paths.
+fn speak_many_languages(profiles: &mut [Profile]) {
+    let mut codes: Vec<&String> = Reference::builtin().countries.iter().flat_map(|c| &c.languages).collect();
+    codes.sort();
+    codes.dedup();
+    assert!(codes.len() > 100);
+    for (i, profile) in profiles.iter_mut().enumerate().step_by(2) {
+        profile.languages = vec![codes[i * 7 % codes.len()].clone(), codes[i * 13 % codes.len()].clone()];
+    }
 }
 
 #[test]
@@ -111,7 +129,9 @@ fn every_term_is_symmetric() {
 #[test]
 fn tile_kernel_equals_the_pair_scorer_and_bounds_it() {
     let dir = Dir::new();
-    let features = features_of(&dir, 300, 8);
+    let features = features_with(&dir, 300, 8, speak_many_languages);
+    let rare = features.language_bits.iter().filter(|&&bits| bits & OTHER_LANGUAGES != 0).count();
+    assert!(rare > 50 && rare < 250, "{rare} of 300 partners speak a language without a bit");
     let compatibility = &Reference::builtin().actor_compatibility;
     let rules = RuleSet::new(&[], None, None);
     let mut tile = Box::<Tile>::default();

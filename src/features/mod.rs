@@ -21,6 +21,10 @@ use crate::PartnerIdx;
 pub const MAX_LANGUAGES: usize = 4;
 const NO_LANGUAGE: u16 = u16::MAX;
 
+/// The bit of [`PartnerFeatures::language_bits`] that stands for every language without a bit
+/// of its own.
+pub const OTHER_LANGUAGES: u64 = 1 << 63;
+
 /// The blocks of the dense clustering matrix, in column order: (name, width). Each block is
 /// scaled to unit norm (or zero) so no block dominates by its width.
 pub const DENSE_BLOCKS: [(&str, usize); 6] = [
@@ -57,6 +61,10 @@ pub struct PartnerFeatures {
     pub values_known: Vec<u8>,
     /// Interned language codes, primary first, padded.
     pub languages: Vec<[u16; MAX_LANGUAGES]>,
+    /// The same languages as bits: one bit for each of the registry's 63 most spoken (by
+    /// partners, ties by first appearance), [`OTHER_LANGUAGES`] for the rest. Two partners
+    /// of which one has no [`OTHER_LANGUAGES`] share a language exactly when they share a bit.
+    pub language_bits: Vec<u64>,
     /// Rarity weight of each theme (see [`theme_weights`]).
     pub theme_weight: [f32; 64],
     /// Sum of theme weights over each partner's needs (the denominator of need coverage).
@@ -161,7 +169,7 @@ impl PartnerFeatures {
                 }
             }
         };
-        let languages = profiles
+        let languages: Vec<[u16; MAX_LANGUAGES]> = profiles
             .iter()
             .map(|p| {
                 let mut slots = [NO_LANGUAGE; MAX_LANGUAGES];
@@ -171,6 +179,7 @@ impl PartnerFeatures {
                 slots
             })
             .collect();
+        let language_bits = language_bits(&languages, language_ids.len());
         PartnerFeatures {
             unit: profiles.iter().map(|p| unit_vector(p.lat, p.lon)).collect(),
             offers: profiles.iter().map(|p| p.offers).collect(),
@@ -194,6 +203,7 @@ impl PartnerFeatures {
                 })
                 .collect(),
             languages,
+            language_bits,
             need_mass: profiles
                 .iter()
                 .map(|p| weighted_count(p.needs, &theme_weight))
@@ -273,6 +283,25 @@ impl PartnerFeatures {
         }
         matrix
     }
+}
+
+/// The [`PartnerFeatures::language_bits`] of every partner, from its interned languages
+/// (`count` distinct).
+fn language_bits(languages: &[[u16; MAX_LANGUAGES]], count: usize) -> Vec<u64> {
+    let mut speakers = vec![0usize; count];
+    for &l in languages.iter().flatten().filter(|&&l| l != NO_LANGUAGE) {
+        speakers[l as usize] += 1;
+    }
+    let mut by_speakers: Vec<usize> = (0..count).collect();
+    by_speakers.sort_by_key(|&l| (std::cmp::Reverse(speakers[l]), l));
+    let mut bit = vec![OTHER_LANGUAGES; count];
+    for (rank, &l) in by_speakers.iter().take(63).enumerate() {
+        bit[l] = 1 << rank;
+    }
+    languages
+        .iter()
+        .map(|slots| slots.iter().filter(|&&l| l != NO_LANGUAGE).fold(0, |bits, &l| bits | bit[l as usize]))
+        .collect()
 }
 
 /// Geocentric unit vector of a latitude/longitude in degrees.

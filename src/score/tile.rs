@@ -21,7 +21,7 @@
 
 use std::ops::Range;
 
-use crate::features::{PartnerFeatures, MAX_LANGUAGES};
+use crate::features::{PartnerFeatures, MAX_LANGUAGES, OTHER_LANGUAGES};
 use crate::profile::{IdSet, VALUE_COUNT};
 use crate::rules::{Rule, RuleSet};
 use crate::score::{combine, context_from, value_agreement, ContextKey, MutualRule, Scorer, Term, TermValues, EARTH_RADIUS_KM, TERM_COUNT};
@@ -47,6 +47,7 @@ pub struct Columns {
     values_known: Vec<u8>,
     /// `[slot × len]`.
     languages: Vec<u16>,
+    language_bits: Vec<u64>,
     topics: Vec<u64>,
     needs: Vec<u64>,
     sectors: Vec<u64>,
@@ -103,6 +104,7 @@ impl Columns {
             values,
             values_known: order.iter().map(|&i| f.values_known[i as usize]).collect(),
             languages,
+            language_bits: order.iter().map(|&i| f.language_bits[i as usize]).collect(),
             topics: order.iter().map(|&i| f.offers[i as usize].0 | f.needs[i as usize].0).collect(),
             needs: order.iter().map(|&i| f.needs[i as usize].0).collect(),
             sectors: order.iter().map(|&i| f.sectors[i as usize].0).collect(),
@@ -304,6 +306,7 @@ pub struct Query {
     values: [f32; VALUE_COUNT],
     values_known: u8,
     languages: Vec<u16>,
+    language_bits: u64,
     topics: u64,
     needs_any: bool,
     sectors: u64,
@@ -329,6 +332,7 @@ impl Query {
             values: f.values[i],
             values_known: f.values_known[i],
             languages: f.languages[i].iter().copied().filter(|&l| l != u16::MAX).collect(),
+            language_bits: f.language_bits[i],
             topics: f.offers[i].0 | f.needs[i].0,
             needs_any: !f.needs[i].is_empty(),
             sectors: f.sectors[i].0,
@@ -414,13 +418,19 @@ impl Scorer<'_> {
         let own_mass = q.need_mass;
         backward.iter_mut().for_each(|acc| *acc = if *acc > 0.0 { *acc / own_mass } else { 0.0 });
 
-        // A shared language (the query's few languages against every slot), into scratch.
+        // A shared language, into scratch: one bit test when the query speaks only languages
+        // with bits of their own, else its few languages against every slot.
         let shared = &mut tile.shared[..len];
-        shared.fill(0.0);
-        for &l in &q.languages {
-            for slot in 0..MAX_LANGUAGES {
-                let column = &c.languages[slot * c.len..][run.clone()];
-                shared.iter_mut().zip(column).for_each(|(s, &x)| *s = s.max(if x == l { 1.0 } else { 0.0 }));
+        if q.language_bits & OTHER_LANGUAGES == 0 {
+            let bits = &c.language_bits[run.clone()];
+            shared.iter_mut().zip(bits).for_each(|(s, &b)| *s = if b & q.language_bits != 0 { 1.0 } else { 0.0 });
+        } else {
+            shared.fill(0.0);
+            for &l in &q.languages {
+                for slot in 0..MAX_LANGUAGES {
+                    let column = &c.languages[slot * c.len..][run.clone()];
+                    shared.iter_mut().zip(column).for_each(|(s, &x)| *s = s.max(if x == l { 1.0 } else { 0.0 }));
+                }
             }
         }
         let [complementarity, mutual, context, geography, values, sector, _] = &mut tile.raw;
