@@ -150,7 +150,26 @@ pub struct Staging {
 pub struct StagedFile {
     name: String,
     path: PathBuf,
-    writer: BufWriter<File>,
+    writer: BufWriter<Hashed<File>>,
+}
+
+/// A writer that hashes (sha256) what it passes on: a file's digest as it is written, not by
+/// reading it back (0.8 GB for the shortlist at 100k partners).
+struct Hashed<W> {
+    inner: W,
+    hasher: sha2::Sha256,
+}
+
+impl<W: Write> Write for Hashed<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        use sha2::Digest;
+        let written = self.inner.write(buf)?;
+        self.hasher.update(&buf[..written]);
+        Ok(written)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 impl Write for StagedFile {
@@ -215,20 +234,23 @@ impl Staging {
         Ok(StagedFile {
             name: name.to_string(),
             path,
-            writer: BufWriter::new(file),
+            writer: BufWriter::new(Hashed {
+                inner: file,
+                hasher: sha2::Sha256::default(),
+            }),
         })
     }
 
     /// Finishes a file: flushes and fsyncs it, and records its sha256.
     pub fn finish(&mut self, file: StagedFile) -> Result<(), OutputIoError> {
+        use sha2::Digest;
         let StagedFile { name, path, writer } = file;
-        let file = writer.into_inner().map_err(|e| OutputIoError {
+        let Hashed { inner: file, hasher } = writer.into_inner().map_err(|e| OutputIoError {
             path: path.clone(),
             source: e.into_error(),
         })?;
         file.sync_all().map_err(at(&path))?;
-        let digest = sha256_file(&path)?;
-        self.published.push((name, digest));
+        self.published.push((name, crate::ingest::hex(&hasher.finalize())));
         Ok(())
     }
 
@@ -293,14 +315,6 @@ pub fn recover(out_dir: &Path) -> Result<(), OutputIoError> {
         }
     }
     Ok(())
-}
-
-fn sha256_file(path: &Path) -> Result<String, OutputIoError> {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    let mut file = File::open(path).map_err(at(path))?;
-    io::copy(&mut file, &mut hasher).map_err(at(path))?;
-    Ok(crate::ingest::hex(&hasher.finalize()))
 }
 
 /// Writes one file atomically: `fill` writes into a temporary file in the same directory,
