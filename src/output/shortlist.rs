@@ -26,6 +26,9 @@
 //! | `partner_capacity`, `candidate_capacity` | new partnerships each can take on in a campaign (empty: no limit) |
 //! | `reason` | one plain sentence |
 
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+
 use polars::prelude::*;
 use rayon::prelude::*;
 
@@ -72,41 +75,48 @@ pub fn write(
     let mut csv_file = staging.create("shortlist.csv")?;
     let mut parquet_file = staging.create("shortlist.parquet")?;
     let schema = frame(context, Vec::new())?.schema().as_ref().clone();
-    let mut rows_written = 0;
-    {
-        let mut csv = CsvWriter::new(&mut csv_file)
-            .include_header(true)
-            .batched(&schema)
-            .map_err(write_error("shortlist.csv"))?;
-        let mut parquet = ParquetWriter::new(&mut parquet_file)
-            .batched(&schema)
-            .map_err(write_error("shortlist.parquet"))?;
-        // A pipeline of two: batch i is encoded (CSV and Parquet, a core each) while batch i + 1
-        // is explained and framed.
-        let prepare = |batch: &[Shortlist]| -> Result<(usize, usize, DataFrame), OutputError> {
+    let mut csv = CsvWriter::new(&mut csv_file)
+        .include_header(true)
+        .batched(&schema)
+        .map_err(write_error("shortlist.csv"))?;
+    let mut parquet = ParquetWriter::new(&mut parquet_file)
+        .batched(&schema)
+        .map_err(write_error("shortlist.parquet"))?;
+    // A pipeline: the pool explains and frames batch after batch while a thread per format
+    // encodes the frames. Polars encodes on a pool of its own; a worker of ours waiting for
+    // it would leave a core idle (measured at 100k: 75 % of two cores busy when the encoders
+    // ran on our pool).
+    let rows_written = std::thread::scope(|scope| -> Result<usize, OutputError> {
+        let (to_csv, csv_frames) = sync_channel::<Arc<DataFrame>>(1);
+        let (to_parquet, parquet_frames) = sync_channel::<Arc<DataFrame>>(1);
+        let csv_writer = scope.spawn(move || -> Result<(), OutputError> {
+            for frame in csv_frames {
+                csv.write_batch(&frame).map_err(write_error("shortlist.csv"))?;
+            }
+            csv.finish().map_err(write_error("shortlist.csv"))
+        });
+        let parquet_writer = scope.spawn(move || -> Result<(), OutputError> {
+            for frame in parquet_frames {
+                parquet.write_batch(&frame).map_err(write_error("shortlist.parquet"))?;
+            }
+            parquet.finish().map_err(write_error("shortlist.parquet")).map(|_| ())
+        });
+        let mut rows_written = 0;
+        for batch in lists.chunks(BATCH) {
             let rows = explain(context, batch);
-            Ok((batch.len(), rows.len(), frame(context, rows)?))
-        };
-        let mut batches = lists.chunks(BATCH);
-        let mut ready = batches.next().map(prepare).transpose()?;
-        while let Some((partners, rows, frame)) = ready.take() {
-            let next = batches.next();
-            let (written, prepared) = rayon::join(
-                || -> Result<(), OutputError> {
-                    let (csv_written, parquet_written) = rayon::join(|| csv.write_batch(&frame), || parquet.write_batch(&frame));
-                    csv_written.map_err(write_error("shortlist.csv"))?;
-                    parquet_written.map_err(write_error("shortlist.parquet"))
-                },
-                || next.map(prepare).transpose(),
-            );
-            written?;
-            ready = prepared?;
-            rows_written += rows;
-            progress(partners as u64);
+            rows_written += rows.len();
+            let frame = Arc::new(frame(context, rows)?);
+            // A writer that stopped holds its error, reported below.
+            if to_csv.send(frame.clone()).is_err() || to_parquet.send(frame).is_err() {
+                break;
+            }
+            progress(batch.len() as u64);
         }
-        csv.finish().map_err(write_error("shortlist.csv"))?;
-        parquet.finish().map_err(write_error("shortlist.parquet"))?;
-    }
+        drop((to_csv, to_parquet));
+        csv_writer.join().expect("the CSV writer does not panic")?;
+        parquet_writer.join().expect("the Parquet writer does not panic")?;
+        Ok(rows_written)
+    })?;
     staging.finish(csv_file)?;
     staging.finish(parquet_file)?;
     Ok(rows_written)
