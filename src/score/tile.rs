@@ -1,17 +1,22 @@
 //! Tile: one partner against a run of candidates at once, the hot loop of every ranking pass.
 //!
 //! Input: a [`Scorer`], the [`Columns`] (the candidate side of the features, column by column,
-//! in a chosen candidate order), the [`RuleSet`], one partner and a run of up to [`TILE`]
-//! consecutive positions of that order. Output, in a [`Tile`]: per position whether the rules
-//! admit the pair (and how many pairs each rule removed), the raw value of every term but
-//! geography, and an upper bound of the score; [`Tile::exact_score`] finishes a position.
+//! in a chosen candidate order), the [`RuleSet`], one partner, a run of up to [`TILE`]
+//! consecutive positions of that order and the list floors they must reach ([`Reach`]).
+//! Output, in a [`Tile`]: per position whether the rules admit the pair (and how many pairs
+//! each rule removed), the raw value of every term but geography, an upper bound of the
+//! score, and as bit words the positions whose bound reaches the floors;
+//! [`Tile::exact_score`] finishes a position.
 //!
 //! Why this shape: the exhaustive scan does a few arithmetic operations per pair, so they are
 //! written as straight-line loops over columns that the compiler turns into SIMD (compiled
 //! for AVX-512, AVX2 and the baseline, picked at run time; AVX-512 takes a third off the
-//! AVX2 time on this project's machines). Expertise is theme-major: a
-//! partner's need coverage of a run is the sum of the rows of the themes it offers, not a
-//! bitset walk per pair. Geography (a square root, an arcsine and an exponential) is left to
+//! AVX2 time on this project's machines). One loop per term: fused into one loop over the
+//! run, or over 16-lane chunks, the compiler stopped vectorising (2–3× slower, measured).
+//! Expertise is theme-major: a partner's need coverage of a run is the sum of the rows (bytes)
+//! of the themes it offers, not a bitset walk per pair. Whatever depends on the partner only
+//! through a small key is a column per key value (the actor-type term) or a bit test (the
+//! languages), not a gather per lane. Geography (a square root, an arcsine and an exponential) is left to
 //! the positions whose bound can still enter the list; its bound comes from the chord
 //! `c = |u − v|` (the arc is longer) as `exp(−x) ≤ 1 / (1 + x + x²/2 + x³/6)`, `x = R·c / scale`.
 //!
@@ -368,7 +373,7 @@ impl Scorer<'_> {
     }
 
     /// [`Scorer::score_tile`] compiled for `simd`, which the processor must support (see
-    /// [`Simd::supported`]); the results are the same for every instruction set.
+    /// [`Simd::is_supported`]); the results are the same for every instruction set.
     #[allow(clippy::too_many_arguments)]
     pub fn score_tile_with(&self, simd: Simd, rules: &RuleSet, columns: &Columns, query: &Query, run: Range<usize>, reach: Reach, tile: &mut Tile, removed: &mut [u64]) {
         assert!(simd.is_supported(), "{simd:?} is not supported by this processor");
