@@ -153,6 +153,11 @@ fn tile_kernel_equals_the_pair_scorer_and_bounds_it() {
                     scorer.score_tile_with(simd, &rules, &columns, &query, start..start + len, no_floor, &mut tile, &mut removed);
                     let admitted: Vec<usize> = tile.marked().collect();
                     assert_eq!(tile.admitted_count(), admitted.len() as u64);
+                    // Marks against two lists' floors: the partner's, and another per position.
+                    let others: Vec<f32> = (0..len).map(|o| if o % 3 == 0 { 0.3 } else { f32::INFINITY }).collect();
+                    scorer.score_tile_with(simd, &rules, &columns, &query, start..start + len, Reach::Both(0.5, &others), &mut tile, &mut removed);
+                    let reaching: Vec<usize> = (0..len).filter(|&o| tile.reaches(o, others[o].min(0.5))).collect();
+                    assert_eq!(tile.marked().collect::<Vec<usize>>(), reaching, "marks of partner {i} from {start}");
                     for o in 0..len {
                         let j = (start + o) as PartnerIdx;
                         assert_eq!(admitted.contains(&o), rules.first_refusal(&features, i, j).is_none(), "rules on ({i}, {j})");
