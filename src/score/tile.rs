@@ -202,16 +202,7 @@ impl Tile {
 
     /// The offsets the kernel marked (see [`Reach`]), in order.
     pub fn marked(&self) -> impl Iterator<Item = usize> + '_ {
-        self.marks.iter().enumerate().flat_map(|(w, &word)| {
-            let mut rest = word;
-            std::iter::from_fn(move || {
-                (rest != 0).then(|| {
-                    let bit = rest.trailing_zeros() as usize;
-                    rest &= rest - 1;
-                    w * 64 + bit
-                })
-            })
-        })
+        self.marks.iter().enumerate().flat_map(|(w, &word)| IdSet(word).iter().map(move |bit| w * 64 + usize::from(bit)))
     }
 
     /// Number of positions the rules admitted.
