@@ -6,10 +6,10 @@ mod fixtures;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 use sstc_match::config::weights::default_weights;
-use sstc_match::rank;
-use sstc_match::reference::Reference;
-use sstc_match::rules::RuleSet;
-use sstc_match::score::Scorer;
+use sstc_match::engine::rank;
+use sstc_match::engine::reference::Reference;
+use sstc_match::engine::rules::RuleSet;
+use sstc_match::engine::score::Scorer;
 use sstc_match::PartnerIdx;
 
 use sstc_match::config::default_score_settings as settings;

@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
 
-use sstc_match::rank::{Hit, TopK};
+use sstc_match::engine::rank::{Hit, TopK};
 
 fn top_k(c: &mut Criterion) {
     let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(42);

@@ -3,12 +3,12 @@
 //! Input: stage errors (`#[from]`). Output: [`Error`], whose message names the file, flag or
 //! directory at fault and what to do. `main` prints it and exits with code 2.
 
-use crate::cluster::store::StoreError;
-use crate::cluster::ClusterError;
+use crate::engine::cluster::store::StoreError;
+use crate::engine::cluster::ClusterError;
 use crate::config::ConfigError;
-use crate::ingest::IngestError;
+use crate::engine::ingest::IngestError;
 use crate::output::{OutputError, OutputIoError};
-use crate::table::TableError;
+use crate::io::table::TableError;
 
 /// Any failure of a command.
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +33,7 @@ pub enum Error {
     Output(#[from] OutputError),
     /// The exclusions table cannot be used.
     #[error(transparent)]
-    Exclusions(#[from] crate::rules::exclusions::ExclusionError),
+    Exclusions(#[from] crate::engine::rules::exclusions::ExclusionError),
     /// `explain` was given an id that is not among the valid profiles.
     #[error("no valid profile has id '{id}'; check the id, or rejects of the input")]
     UnknownPartner {
@@ -42,7 +42,7 @@ pub enum Error {
     },
     /// The known-partnerships table cannot be used.
     #[error(transparent)]
-    Eval(#[from] crate::eval::EvalError),
+    Eval(#[from] crate::commands::evaluate::EvalError),
     /// The output directory cannot be taken (busy, foreign, full).
     #[error(transparent)]
     Publish(#[from] crate::output::PublishError),

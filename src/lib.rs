@@ -6,42 +6,20 @@
 //! manifest.
 //!
 //! ```text
-//!   profiles.csv ─ingest─▶ Profiles (+ rejects)
-//!     ─features─▶ PartnerFeatures (structured blocks) + dense matrix [N×d]
-//!     ─cluster─▶ ClusterModel (k-means centroids, saved under models/) + assignment
-//!     ─rank─▶ Shortlist per partner  (rules filter, score::score_pair, top-k)
-//!     ─output─▶ shortlist.csv/.parquet, rejects.csv, clusters.csv, manifest.json (last)
+//!   cli ─▶ config (checked) ─▶ commands ─▶ engine (prepared once, one scan) ─▶ output ─▶ io
 //! ```
 //!
-//! Start reading at [`pipeline::run`].
+//! Start reading at [`commands::run`].
 #![deny(missing_docs)]
 
-pub mod campaign;
-pub mod candidates;
 pub mod cli;
-pub mod cluster;
+pub mod commands;
 pub mod config;
-pub mod diff;
+pub mod engine;
 pub mod error;
-pub mod eval;
-pub mod explain;
-pub mod fairness;
-pub mod features;
-pub mod generate;
-pub mod groups;
-pub mod ingest;
-pub mod modality;
+pub mod io;
 pub mod output;
-pub mod pipeline;
-pub mod profile;
-pub mod rank;
-pub mod reference;
-pub mod report;
-pub mod rules;
-pub mod score;
-pub mod table;
 pub mod telemetry;
-pub mod triads;
 
 /// A match score or one of its terms. Every score is the sum of its weighted terms.
 pub type Score = f32;

@@ -10,7 +10,7 @@ use clap::Parser;
 use sstc_match::cli::{Cli, Command};
 use sstc_match::config::RunConfig;
 use sstc_match::telemetry::{self, Progress};
-use sstc_match::{campaign, diff, eval, explain, generate, groups, pipeline, report};
+use sstc_match::commands::{campaign, diff, evaluate as eval, explain, generate, groups, report, run as pipeline};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

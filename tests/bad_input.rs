@@ -12,9 +12,9 @@ use std::path::Path;
 use polars::prelude::*;
 use proptest::prelude::*;
 
-use sstc_match::ingest::ingest;
-use sstc_match::reference::Reference;
-use sstc_match::table::TableSource;
+use sstc_match::engine::ingest::ingest;
+use sstc_match::engine::reference::Reference;
+use sstc_match::io::table::TableSource;
 use util::{code, repo, stderr, Csv, Dir};
 
 enum Expect {

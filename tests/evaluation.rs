@@ -41,7 +41,7 @@ fn known_rows_naming_missing_partners_are_reported() {
 fn metrics_equal_an_independent_implementation() {
     // tests/data/eval: 30 queries (some without a list) and ranx 0.3.21's values for them,
     // made by tests/data/eval/make_fixture.py.
-    use sstc_match::eval::metrics::{accuracy, Lists, Relevant};
+    use sstc_match::commands::evaluate::metrics::{accuracy, Lists, Relevant};
     let read = |name: &str| Csv::read(&repo(&format!("tests/data/eval/{name}")));
     let (lists_csv, relevant_csv) = (read("lists.csv"), read("relevant.csv"));
     let mut lists = Lists::new();

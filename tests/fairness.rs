@@ -5,15 +5,15 @@
 mod util;
 
 use sstc_match::config::{default_score_settings, weights::default_weights};
-use sstc_match::fairness::fairness;
-use sstc_match::features::{FeatureSettings, PartnerFeatures};
-use sstc_match::ingest::ingest;
-use sstc_match::rank::rerank::{rerank, Rerank};
-use sstc_match::rank::{self, Hit, Shortlist};
-use sstc_match::reference::Reference;
-use sstc_match::rules::RuleSet;
-use sstc_match::score::Scorer;
-use sstc_match::table::TableSource;
+use sstc_match::engine::fairness::fairness;
+use sstc_match::engine::features::{FeatureSettings, PartnerFeatures};
+use sstc_match::engine::ingest::ingest;
+use sstc_match::engine::rank::rerank::{rerank, Rerank};
+use sstc_match::engine::rank::{self, Hit, Shortlist};
+use sstc_match::engine::reference::Reference;
+use sstc_match::engine::rules::RuleSet;
+use sstc_match::engine::score::Scorer;
+use sstc_match::io::table::TableSource;
 use sstc_match::PartnerIdx;
 use util::Dir;
 

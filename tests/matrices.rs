@@ -11,12 +11,12 @@ mod util;
 use std::path::Path;
 
 use sstc_match::config::default_score_settings as settings;
-use sstc_match::features::{FeatureSettings, PartnerFeatures};
-use sstc_match::ingest::ingest;
-use sstc_match::reference::Reference;
-use sstc_match::score::linear::Linear;
-use sstc_match::score::{need_coverage, MutualRule, ScoreSettings, Scorer, Term, Weights, TERM_COUNT};
-use sstc_match::table::TableSource;
+use sstc_match::engine::features::{FeatureSettings, PartnerFeatures};
+use sstc_match::engine::ingest::ingest;
+use sstc_match::engine::reference::Reference;
+use sstc_match::engine::score::linear::Linear;
+use sstc_match::engine::score::{need_coverage, MutualRule, ScoreSettings, Scorer, Term, Weights, TERM_COUNT};
+use sstc_match::io::table::TableSource;
 use sstc_match::PartnerIdx;
 use util::{code, generated, stderr, Csv, Dir};
 

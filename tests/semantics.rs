@@ -9,15 +9,15 @@
 mod util;
 
 use sstc_match::config::weights::default_weights;
-use sstc_match::features::{theme_weights, FeatureSettings, PartnerFeatures};
-use sstc_match::ingest::ingest;
-use sstc_match::modality::{classify, Modality, TriangularDefinition};
-use sstc_match::profile::Profile;
-use sstc_match::rank;
-use sstc_match::reference::Reference;
-use sstc_match::rules::{ExclusionSettings, Exclusions, ModalityFilter, RuleSet};
-use sstc_match::score::{Scorer, Term};
-use sstc_match::table::TableSource;
+use sstc_match::engine::features::{theme_weights, FeatureSettings, PartnerFeatures};
+use sstc_match::engine::ingest::ingest;
+use sstc_match::engine::modality::{classify, Modality, TriangularDefinition};
+use sstc_match::engine::profile::Profile;
+use sstc_match::engine::rank;
+use sstc_match::engine::reference::Reference;
+use sstc_match::engine::rules::{ExclusionSettings, Exclusions, ModalityFilter, RuleSet};
+use sstc_match::engine::score::{Scorer, Term};
+use sstc_match::io::table::TableSource;
 use sstc_match::PartnerIdx;
 use util::Dir;
 
@@ -166,7 +166,7 @@ fn each_rule_removes_exactly_its_pairs() {
     let settings = ExclusionSettings {
         path: file,
         window_days: 365,
-        as_of_days: sstc_match::rules::exclusions::parse_day("2026-11-23").unwrap(),
+        as_of_days: sstc_match::engine::rules::exclusions::parse_day("2026-11-23").unwrap(),
     };
     let (exclusions, stats) = Exclusions::load(&settings, &world.profiles).unwrap();
     assert_eq!((stats.rows, stats.pairs_excluded, stats.expired, stats.unknown_ids), (3, 1, 1, 1));

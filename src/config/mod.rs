@@ -13,12 +13,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cli::{MatchArgs, RunArgs};
-use crate::modality::{Modality, TriangularDefinition};
-use crate::reference::{compatibility_table, default_profiles, Reference};
-use crate::rules::exclusions::parse_day;
-use crate::rules::{ExclusionSettings, OPTIONAL_RULES};
-use crate::score::{GeographyKernel, MutualRule, ScoreSettings};
-use crate::table::{StringTable, TableSource};
+use crate::engine::modality::{Modality, TriangularDefinition};
+use crate::engine::reference::{compatibility_table, default_profiles, Reference};
+use crate::engine::rules::exclusions::parse_day;
+use crate::engine::rules::{ExclusionSettings, OPTIONAL_RULES};
+use crate::engine::score::{GeographyKernel, MutualRule, ScoreSettings};
+use crate::io::table::{StringTable, TableSource};
 
 pub use weights::WeightError;
 
@@ -29,7 +29,7 @@ pub const REGION_SHARE: f32 = 0.25;
 pub const DEFAULT_GEO_SCALE_KM: f32 = 2000.0;
 
 /// Score settings with every default but the weights (tests, benchmarks, library users).
-pub fn default_score_settings(weights: crate::score::Weights) -> ScoreSettings {
+pub fn default_score_settings(weights: crate::engine::score::Weights) -> ScoreSettings {
     ScoreSettings {
         weights,
         geography: GeographyKernel {
@@ -122,7 +122,7 @@ pub struct RunConfig {
     /// Blocked mode settings; `None` for exact mode.
     pub blocked: Option<BlockedMode>,
     /// Re-ranking for fair exposure.
-    pub rerank: crate::rank::rerank::Rerank,
+    pub rerank: crate::engine::rank::rerank::Rerank,
     /// Triad search beam width, when triads are asked for.
     pub triads: Option<usize>,
     /// Where to export the inner-product part of the score, when asked.
@@ -184,7 +184,7 @@ pub struct ResolvedConfig {
     pub blocked: Option<BlockedMode>,
     /// Re-ranking settings (absent: plain ranking).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rerank: Option<crate::rank::rerank::Rerank>,
+    pub rerank: Option<crate::engine::rank::rerank::Rerank>,
     /// Triad beam width (absent: no triads).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub triads_beam: Option<usize>,
@@ -355,7 +355,7 @@ impl RunConfig {
             clusters: args.clusters,
             triads: args.triads.then_some(args.beam.max(1)),
             export_matrices: args.export_matrices.clone(),
-            rerank: crate::rank::rerank::Rerank {
+            rerank: crate::engine::rank::rerank::Rerank {
                 lambda: args.diversity,
                 min_region_share: args.min_region_share,
             },

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::score::{Term, Weights, TERM_COUNT};
+use crate::engine::score::{Term, Weights, TERM_COUNT};
 
 /// The shipped default weighting, by term (sums to 1).
 pub const DEFAULT_WEIGHTS: [(Term, f32); TERM_COUNT] = [

@@ -5,17 +5,17 @@
 //! `queries.npy` and `candidates.npy` (`[N × d]` little-endian float32, one row per active
 //! partner in id order) and `ids.txt` (the partner id of each row), such that
 //! `queries @ candidates.T` is the inner-product part of every score
-//! ([`crate::score::linear`]). Rows are streamed, never held as a matrix; each file is written
+//! ([`crate::engine::score::linear`]). Rows are streamed, never held as a matrix; each file is written
 //! atomically.
 
 use std::io::Write;
 use std::path::Path;
 
-use crate::output::atomic::{at, write_with};
+use crate::io::atomic::{at, write_with};
 use crate::output::OutputIoError;
-use crate::profile::Profile;
-use crate::score::linear::Linear;
-use crate::score::Scorer;
+use crate::engine::profile::Profile;
+use crate::engine::score::linear::Linear;
+use crate::engine::score::Scorer;
 use crate::PartnerIdx;
 
 /// Writes one partner's row into a buffer.

@@ -15,20 +15,18 @@
 //! `cluster, size, share, top_regions, top_actor_types, top_themes`: lists are
 //! `name (count)` joined by `; `.
 
-pub mod atomic;
-pub mod manifest;
 pub mod matrices;
 pub mod sentence;
 pub mod shortlist;
 
 use polars::prelude::*;
 
-use crate::cluster::ClusterSummary;
-use crate::ingest::Rejection;
-use crate::table::{write_frame, TableError, TableFormat};
+use crate::engine::cluster::ClusterSummary;
+use crate::engine::ingest::Rejection;
+use crate::io::table::{write_frame, TableError, TableFormat};
 
-pub use atomic::{OutputIoError, PublishError, Staging};
-pub use manifest::RunManifest;
+pub use crate::io::atomic::{OutputIoError, PublishError, Staging};
+pub use crate::io::manifest::RunManifest;
 
 /// Why outputs could not be written.
 #[derive(Debug, thiserror::Error)]

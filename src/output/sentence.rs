@@ -4,9 +4,9 @@
 //! matched offers and needs first (the heart of a match), then up to three context reasons
 //! in order of their contribution to the score.
 
-use crate::profile::{IdSet, Profile};
-use crate::reference::{Reference, Vocabulary};
-use crate::score::{PairExplanation, Term};
+use crate::engine::profile::{IdSet, Profile};
+use crate::engine::reference::{Reference, Vocabulary};
+use crate::engine::score::{PairExplanation, Term};
 
 /// The reason sentence for `candidate` on `partner`'s shortlist.
 pub fn reason(

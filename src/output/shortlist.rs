@@ -32,13 +32,13 @@ use std::sync::Arc;
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use super::atomic::Staging;
+use crate::io::atomic::Staging;
 use super::sentence::reason;
 use super::{write_error, OutputError};
-use crate::profile::{IdSet, Profile};
-use crate::rank::Shortlist;
-use crate::reference::{Reference, Vocabulary};
-use crate::score::{Direction, PairExplanation, Scorer, Term};
+use crate::engine::profile::{IdSet, Profile};
+use crate::engine::rank::Shortlist;
+use crate::engine::reference::{Reference, Vocabulary};
+use crate::engine::score::{Direction, PairExplanation, Scorer, Term};
 
 /// Partners per written batch.
 const BATCH: usize = 4096;

@@ -1,0 +1,224 @@
+//! Diff: what changed between two runs, and which settings explain it.
+//!
+//! Input: two output directories of finished runs (their `manifest.json`, `shortlist.csv`
+//! and `centroids.json`). Output: a Markdown report: configuration and weight changes from
+//! the manifests, partners added or dropped, candidates entering or leaving each list, the
+//! largest rank moves, and cluster churn with clusters aligned by their centroids (each new
+//! cluster is matched to the nearest old one, one to one, closest pairs first), so that
+//! relabelled but unchanged clusters do not count as churn.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::engine::cluster::store::{StoredModel, CENTROIDS_FILE};
+use crate::error::Error;
+use crate::commands::evaluate::EvalError;
+use crate::io::table::{StringTable, TableSource};
+
+/// One run as `diff` sees it.
+struct Run {
+    manifest: Value,
+    /// partner → (candidate → rank)
+    lists: BTreeMap<String, BTreeMap<String, usize>>,
+    /// partner → cluster
+    clusters: BTreeMap<String, usize>,
+    centroids: Option<Vec<Vec<f32>>>,
+}
+
+fn load(dir: &Path) -> Result<Run, Error> {
+    let no_run = || EvalError::NoRun {
+        dir: dir.display().to_string(),
+    };
+    let text = std::fs::read_to_string(dir.join("manifest.json")).map_err(|_| no_run())?;
+    let manifest: Value = serde_json::from_str(&text).map_err(|_| no_run())?;
+    let table = StringTable::read(&TableSource::File(dir.join("shortlist.csv")))?;
+    let column = |name: &str| table.position(name).ok_or_else(no_run);
+    let (partner, candidate, rank, cluster) =
+        (column("partner_id")?, column("candidate_id")?, column("rank")?, column("partner_cluster")?);
+    let mut lists: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    let mut clusters = BTreeMap::new();
+    for row in 0..table.height() {
+        let cell = |c: usize| table.cell(c, row).unwrap_or_default().to_string();
+        lists
+            .entry(cell(partner))
+            .or_default()
+            .insert(cell(candidate), cell(rank).parse().unwrap_or(0));
+        clusters.insert(cell(partner), cell(cluster).parse().unwrap_or(0));
+    }
+    let centroids = StoredModel::load(&dir.join(CENTROIDS_FILE))
+        .ok()
+        .map(|m| m.centroids.outer_iter().map(|r| r.to_vec()).collect());
+    Ok(Run {
+        manifest,
+        lists,
+        clusters,
+        centroids,
+    })
+}
+
+/// Flattens a JSON object into `a.b.c → value` pairs.
+fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                flatten(&path, inner, out);
+            }
+        }
+        other => {
+            out.insert(prefix.to_string(), other.to_string());
+        }
+    }
+}
+
+/// Aligns new clusters to old ones: each new cluster gets the nearest still-free old one,
+/// closest pairs first. Returns new index → old index.
+pub fn align(old: &[Vec<f32>], new: &[Vec<f32>]) -> BTreeMap<usize, usize> {
+    let mut pairs: Vec<(f32, usize, usize)> = Vec::new();
+    for (n, a) in new.iter().enumerate() {
+        for (o, b) in old.iter().enumerate() {
+            let d: f32 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
+            pairs.push((d, n, o));
+        }
+    }
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let (mut used_new, mut used_old, mut mapping) = (BTreeSet::new(), BTreeSet::new(), BTreeMap::new());
+    for (_, n, o) in pairs {
+        if !used_new.contains(&n) && !used_old.contains(&o) {
+            used_new.insert(n);
+            used_old.insert(o);
+            mapping.insert(n, o);
+        }
+    }
+    mapping
+}
+
+/// Builds the report comparing `old` to `new`.
+pub fn diff(old_dir: &Path, new_dir: &Path) -> Result<String, Error> {
+    let (old, new) = (load(old_dir)?, load(new_dir)?);
+    let mut out = String::new();
+    let get = |run: &Run, key: &str| run.manifest.pointer(key).map(|v| v.to_string()).unwrap_or_default();
+    let _ = writeln!(out, "old: {} run {} ({})", old_dir.display(), get(&old, "/run_id"), get(&old, "/started_at"));
+    let _ = writeln!(out, "new: {} run {} ({})", new_dir.display(), get(&new, "/run_id"), get(&new, "/started_at"));
+
+    let (mut before, mut after) = (BTreeMap::new(), BTreeMap::new());
+    for (run, map) in [(&old, &mut before), (&new, &mut after)] {
+        for section in ["config", "input", "version"] {
+            if let Some(value) = run.manifest.get(section) {
+                flatten(section, value, map);
+            }
+        }
+    }
+    let ignore = ["config.threads", "input.path", "config.profiles", "config.model_dir"];
+    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let changes: Vec<String> = keys
+        .into_iter()
+        .filter(|k| !ignore.contains(&k.as_str()) && before.get(*k) != after.get(*k))
+        .map(|k| {
+            let show = |v: Option<&String>| v.cloned().unwrap_or_else(|| "–".into());
+            format!("| {k} | {} | {} |", show(before.get(k)), show(after.get(k)))
+        })
+        .collect();
+    let _ = writeln!(out, "\n## What changed in the settings and input\n");
+    if changes.is_empty() {
+        let _ = writeln!(out, "Nothing: same input content, configuration and version.");
+    } else {
+        let _ = writeln!(out, "| setting | old | new |\n|---|---|---|\n{}", changes.join("\n"));
+    }
+
+    let old_partners: BTreeSet<&String> = old.lists.keys().collect();
+    let new_partners: BTreeSet<&String> = new.lists.keys().collect();
+    let added: Vec<&&String> = new_partners.difference(&old_partners).collect();
+    let dropped: Vec<&&String> = old_partners.difference(&new_partners).collect();
+    let _ = writeln!(out, "\n## Partners with a list\n");
+    let _ = writeln!(out, "{} old, {} new; added {}, dropped {}", old_partners.len(), new_partners.len(), added.len(), dropped.len());
+    let sample = |items: &[&&String]| items.iter().take(10).map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+    if !added.is_empty() {
+        let _ = writeln!(out, "added: {}{}", sample(&added), if added.len() > 10 { ", …" } else { "" });
+    }
+    if !dropped.is_empty() {
+        let _ = writeln!(out, "dropped: {}{}", sample(&dropped), if dropped.len() > 10 { ", …" } else { "" });
+    }
+
+    let (mut entered, mut left, mut changed) = (0usize, 0usize, 0usize);
+    let mut churn: Vec<(usize, &String)> = Vec::new();
+    let mut moves: Vec<(usize, &String, &String, usize, usize)> = Vec::new();
+    for partner in old_partners.intersection(&new_partners) {
+        let (a, b) = (&old.lists[*partner], &new.lists[*partner]);
+        let inn = b.keys().filter(|c| !a.contains_key(*c)).count();
+        let out_ = a.keys().filter(|c| !b.contains_key(*c)).count();
+        entered += inn;
+        left += out_;
+        if inn + out_ > 0 || a != b {
+            changed += 1;
+        }
+        churn.push((inn + out_, partner));
+        for (candidate, &r_old) in a {
+            if let Some(&r_new) = b.get(candidate) {
+                moves.push((r_old.abs_diff(r_new), partner, candidate, r_old, r_new));
+            }
+        }
+    }
+    let _ = writeln!(out, "\n## Candidates\n");
+    let _ = writeln!(
+        out,
+        "{changed} of {} lists changed; {entered} candidates entered and {left} left.",
+        old_partners.intersection(&new_partners).count()
+    );
+    churn.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    let top: Vec<String> = churn.iter().filter(|c| c.0 > 0).take(10).map(|(n, p)| format!("{p} ({n})")).collect();
+    if !top.is_empty() {
+        let _ = writeln!(out, "Most changed lists (candidates in + out): {}", top.join(", "));
+    }
+    moves.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)).then(a.2.cmp(b.2)));
+    let moves: Vec<String> = moves
+        .iter()
+        .filter(|m| m.0 > 0)
+        .take(10)
+        .map(|(_, p, c, a, b)| format!("| {p} | {c} | {a} | {b} |"))
+        .collect();
+    if !moves.is_empty() {
+        let _ = writeln!(out, "\nLargest rank moves:\n\n| partner | candidate | old rank | new rank |\n|---|---|---|---|\n{}", moves.join("\n"));
+    }
+
+    let _ = writeln!(out, "\n## Clusters\n");
+    match (&old.centroids, &new.centroids) {
+        (Some(a), Some(b)) => {
+            let mapping = align(a, b);
+            let common: Vec<&String> = old.clusters.keys().filter(|p| new.clusters.contains_key(*p)).collect();
+            let moved = common
+                .iter()
+                .filter(|p| mapping.get(&new.clusters[**p]) != Some(&old.clusters[**p]))
+                .count();
+            let relabelled = mapping.iter().filter(|(n, o)| n != o).count();
+            let _ = writeln!(
+                out,
+                "{} old and {} new clusters, aligned by centroid ({relabelled} relabelled); {moved} of {} partners ({:.1} %) changed cluster.",
+                a.len(),
+                b.len(),
+                common.len(),
+                100.0 * moved as f64 / common.len().max(1) as f64
+            );
+        }
+        _ => {
+            let _ = writeln!(out, "One of the runs has no centroids.json: clusters not compared.");
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alignment_follows_centroids_not_labels() {
+        let old = vec![vec![0.0, 0.0], vec![10.0, 10.0], vec![0.0, 10.0]];
+        let new = vec![vec![10.0, 9.0], vec![0.1, 10.0], vec![0.0, 0.5]];
+        let mapping = align(&old, &new);
+        assert_eq!(mapping, BTreeMap::from([(0, 1), (1, 2), (2, 0)]));
+    }
+}

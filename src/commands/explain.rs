@@ -1,0 +1,124 @@
+//! Explain: why does candidate B stand where it does in partner A's list (or not at all)?
+//!
+//! Input: the matching configuration (the same flags as the run being explained) and two
+//! partner ids. Output: a plain-text report: each term's raw value, weight and contribution
+//! (from the same [`Scorer`] the job ranks with), every rule's verdict, the modality and
+//! proposed roles, B's rank among A's admitted candidates and the gap to A's k-th score, and
+//! the reason sentence.
+
+use std::fmt::Write;
+
+use rayon::prelude::*;
+
+use crate::cli::ExplainArgs;
+use crate::config::MatchConfig;
+use crate::error::Error;
+use crate::output::sentence::reason;
+use crate::commands::run::{prepare, Prepared, StageClock};
+use crate::engine::profile::Profile;
+use crate::engine::rank::top_k::{ranking_order, Hit, TopK};
+use crate::engine::reference::Reference;
+use crate::engine::score::{Scorer, Term};
+use crate::telemetry::Progress;
+use crate::PartnerIdx;
+
+/// Builds the report for `args.partner` and `args.candidate`.
+pub fn explain(args: &ExplainArgs) -> Result<String, Error> {
+    let matching = MatchConfig::resolve(&args.matching)?;
+    let Prepared {
+        ingested, features, rules, ..
+    } = prepare(&matching, &mut StageClock::default(), Progress::hidden())?;
+    let profiles = &ingested.profiles;
+    let find = |id: &str| {
+        profiles
+            .binary_search_by(|p| p.id.as_str().cmp(id))
+            .map(|i| i as PartnerIdx)
+            .map_err(|_| Error::UnknownPartner { id: id.to_string() })
+    };
+    let (a, b) = (find(&args.partner)?, find(&args.candidate)?);
+    let reference = Reference::builtin();
+    let scorer = Scorer::new(&features, &matching.actor_compatibility, matching.score);
+    let e = scorer.explain(a, b);
+    let (pa, pb) = (&profiles[a as usize], &profiles[b as usize]);
+
+    let mut out = String::new();
+    let describe = |p: &Profile, south: bool| {
+        format!(
+            "{} ({}): {}, {}, {}",
+            p.id,
+            p.name,
+            reference.actor_types.id(p.actor_type as usize),
+            reference.countries[p.country as usize].iso3,
+            if south { "South" } else { "North" }
+        )
+    };
+    let _ = writeln!(out, "partner:   {}", describe(pa, features.developing[a as usize]));
+    let _ = writeln!(out, "candidate: {}", describe(pb, features.developing[b as usize]));
+    let _ = writeln!(out, "modality:  {}", e.modality.name());
+    let _ = writeln!(out, "direction: {}", e.direction.as_str());
+    let themes = |set: crate::engine::profile::IdSet| {
+        let ids: Vec<&str> = set.iter().map(|t| reference.themes.id(t as usize)).collect();
+        if ids.is_empty() { "-".to_string() } else { ids.join(", ") }
+    };
+    let _ = writeln!(out, "candidate offers what partner needs: {}", themes(e.candidate_offers));
+    let _ = writeln!(out, "partner offers what candidate needs: {}", themes(e.partner_offers));
+    let _ = writeln!(out, "\n{:<16} {:>8} {:>8} {:>13}", "term", "raw", "weight", "contribution");
+    for term in Term::ALL {
+        let t = term as usize;
+        let _ = writeln!(
+            out,
+            "{:<16} {:>8.4} {:>8.4} {:>13.4}",
+            term.name(),
+            e.raw[t],
+            scorer.weights().0[t],
+            e.contributions[t]
+        );
+    }
+    let _ = writeln!(out, "{:<16} {:>8} {:>8} {:>13.4}", "score", "", "", e.score);
+
+    let verdicts = rules.verdicts(&features, a, b);
+    let _ = writeln!(out, "\nrules:");
+    for (name, admits) in &verdicts {
+        let _ = writeln!(out, "  {:<16} {}", name, if *admits { "pass" } else { "FAIL" });
+    }
+    let removed_by = verdicts.iter().find(|(_, admits)| !admits).map(|(name, _)| *name);
+
+    let admitted: Vec<Hit> = (0..features.len() as PartnerIdx)
+        .into_par_iter()
+        .filter(|&c| rules.first_refusal(&features, a, c).is_none())
+        .map(|c| Hit { candidate: c, score: scorer.score(a, c) })
+        .collect();
+    let mut top = TopK::new(args.top_k.max(1));
+    admitted.iter().for_each(|hit| top.push(*hit));
+    let cut_off = top.into_sorted().last().map(|h| h.score);
+    let _ = writeln!(out);
+    match removed_by {
+        Some(rule) => {
+            let _ = writeln!(out, "not shortlisted: removed by rule {rule}");
+        }
+        None => {
+            let this = Hit { candidate: b, score: e.score };
+            let rank = 1 + admitted
+                .iter()
+                .filter(|h| ranking_order(h, &this) == std::cmp::Ordering::Less)
+                .count();
+            let _ = writeln!(
+                out,
+                "rank {rank} of {} admitted candidates ({} the top {})",
+                admitted.len(),
+                if rank <= args.top_k { "in" } else { "outside" },
+                args.top_k
+            );
+        }
+    }
+    if let Some(cut) = cut_off {
+        let _ = writeln!(
+            out,
+            "score of the partner's {}th candidate: {cut:.4} (this pair {:+.4})",
+            args.top_k,
+            e.score - cut
+        );
+    }
+    let _ = writeln!(out, "\nreason: {}", reason(pa, pb, &e, reference));
+    Ok(out)
+}

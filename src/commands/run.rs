@@ -1,0 +1,375 @@
+//! The nightly job, stage by stage. Start reading here.
+//!
+//! Input: a checked [`RunConfig`]. Output: the published files in the output directory and
+//! the [`RunManifest`] describing them.
+//!
+//! ```text
+//! ingest → features → cluster → rank (rules, score, top-k) → output (explain, write, publish)
+//! ```
+//!
+//! The output directory is opened first (an unwritable directory fails before any work), and
+//! nothing is published until every file is complete.
+
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+use tracing::info;
+
+use crate::engine::cluster::store::{StoredModel, CENTROIDS_FILE};
+use crate::engine::cluster::{self, ClusterModel};
+use crate::config::{MatchConfig, ResolvedConfig, RunConfig};
+use crate::error::Error;
+use crate::engine::features::{FeatureSettings, PartnerFeatures};
+use crate::engine::ingest::{hex, ingest, Ingested};
+use crate::engine::rules::exclusions::ExclusionStats;
+use crate::engine::rules::{Exclusions, ModalityFilter};
+use crate::engine::candidates::{self, BlockTree};
+use crate::engine::fairness::fairness;
+use crate::io::manifest::{peak_rss_mb, BlockingRecord, LargestBlock, Counts, FairnessRecord, InputRecord, ModelRecord, StageTiming};
+use crate::output::shortlist::{self, ShortlistContext};
+use crate::io::atomic;
+use crate::output::{self, RunManifest, Staging};
+use crate::engine::rank;
+use crate::engine::reference::Reference;
+use crate::engine::rules::RuleSet;
+use crate::engine::score::Scorer;
+use crate::io::table::TableFormat;
+use crate::telemetry::Progress;
+use crate::engine::triads::{self, TriadSearch};
+use crate::PartnerIdx;
+
+/// Runs the whole job on a thread pool of `config.threads`.
+pub fn run(config: &RunConfig, progress: Progress) -> Result<RunManifest, Error> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.threads)
+        .build()
+        .map_err(|e| Error::Threads {
+            threads: config.threads,
+            reason: e.to_string(),
+        })?;
+    pool.install(|| run_stages(config, progress))
+}
+
+/// What every command that matches needs: valid profiles, their features, the rules.
+pub struct Prepared {
+    /// Ingest's result (profiles, rejects, hashes).
+    pub ingested: Ingested,
+    /// Feature blocks of the valid profiles.
+    pub features: PartnerFeatures,
+    /// The rules in force.
+    pub rules: RuleSet,
+    /// Counters of the exclusions table, when one was given.
+    pub exclusion_stats: Option<ExclusionStats>,
+}
+
+/// Ingests the profiles, builds features and the rule set.
+pub fn prepare(matching: &MatchConfig, clock: &mut StageClock, progress: Progress) -> Result<Prepared, Error> {
+    let reference = Reference::builtin();
+    let spinner = progress.stage("ingest", 0);
+    let ingested = clock.time("ingest", || ingest(&matching.profiles, reference))?;
+    spinner.finish_and_clear();
+    info!(target: "sstc_match::engine::ingest", rows = ingested.rows_read, rejected = ingested.rows_rejected, valid = ingested.profiles.len());
+    let settings = FeatureSettings {
+        rarity: matching.rarity,
+        development_overrides: matching.development_overrides.clone(),
+    };
+    let features = clock.time("features", || PartnerFeatures::build(&ingested.profiles, reference, &settings));
+    let (exclusions, exclusion_stats) = match &matching.exclusions {
+        Some(settings) => {
+            let (exclusions, stats) = Exclusions::load(settings, &ingested.profiles)?;
+            (Some(exclusions), Some(stats))
+        }
+        None => (None, None),
+    };
+    let modality = (!matching.modality.is_empty()).then(|| ModalityFilter {
+        keep: matching.modality.clone(),
+        triangular: matching.score.triangular,
+    });
+    let rules = RuleSet::new(&matching.disabled_rules, modality, exclusions);
+    Ok(Prepared {
+        ingested,
+        features,
+        rules,
+        exclusion_stats,
+    })
+}
+
+fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Error> {
+    let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let reference = Reference::builtin();
+    let mut clock = StageClock::default();
+    let mut staging = Staging::open(&config.out_dir)?;
+    if let Some(stale) = staging.stale_lock() {
+        tracing::warn!(target: "sstc_match::output", previous = stale, "recovered the lock of an interrupted run");
+    }
+
+    let Prepared {
+        ingested,
+        features,
+        rules,
+        exclusion_stats,
+    } = prepare(&config.matching, &mut clock, progress)?;
+    let profiles = &ingested.profiles;
+    let active: Vec<PartnerIdx> = (0..profiles.len() as PartnerIdx)
+        .filter(|&i| profiles[i as usize].active)
+        .collect();
+    // A shortlist row takes well under 1 KB in CSV plus Parquet; check before the long work.
+    staging.ensure_space(1024 * (active.len() * config.top_k) as u64 + (1 << 20))?;
+
+    let spinner = progress.stage("cluster", 0);
+    let (model, assignment) = clock.time("cluster", || cluster_stage(config, &features, &active))?;
+    spinner.finish_and_clear();
+
+    let scorer = Scorer::new(&features, &config.matching.actor_compatibility, config.matching.score);
+    if let Some(dir) = &config.export_matrices {
+        clock.time("export", || output::matrices::export(dir, &scorer, &active, profiles))?;
+    }
+    let bar = progress.stage("rank", active.len() as u64);
+    // Re-ranking chooses k from a pool of 3k; the plain lists are the pool's first k.
+    let rerank = config.rerank;
+    let pool_k = if rerank.is_active() { 3 * config.top_k } else { config.top_k };
+    let (pool, stats, blocking) = clock.time("rank", || {
+        rank_stage(config, &scorer, &rules, (&active, profiles), pool_k, &|n| bar.inc(n))
+    });
+    bar.finish_and_clear();
+    let plain: Vec<rank::Shortlist> = pool.iter().map(|l| l.truncated(config.top_k)).collect();
+    let reranked: Option<Vec<rank::Shortlist>> = rerank.is_active().then(|| {
+        clock.time("rerank", || pool.iter().map(|l| rank::rerank::rerank(&features, l, config.top_k, &rerank)).collect())
+    });
+    let fairness = FairnessRecord {
+        plain: fairness(&plain, &features, reference),
+        reranked: reranked.as_ref().map(|lists| fairness(lists, &features, reference)),
+    };
+    let lists = reranked.unwrap_or(plain);
+    if let Some(recall) = blocking.as_ref().and_then(|b| b.recall_at_k) {
+        info!(target: "sstc_match::engine::rank", recall_at_k = recall, "blocked lists against exact lists on a sample");
+    }
+    info!(target: "sstc_match::engine::rank", partners = active.len(), pairs_scored = stats.pairs_scored);
+
+    let resolved = config.resolved(model.as_ref().map_or(0, ClusterModel::k), &rules.names());
+    let run_id = run_id(&ingested.content_digest, &resolved);
+    let bar = progress.stage("write", lists.len() as u64);
+    let shortlist_rows = clock.time("output", || -> Result<usize, Error> {
+        let context = ShortlistContext {
+            run_id: &run_id,
+            profiles,
+            reference,
+            assignment: &assignment,
+            scorer: &scorer,
+        };
+        let rows = shortlist::write(&mut staging, &context, &lists, &|n| bar.inc(n))?;
+        output::write_rejects(&mut staging, &ingested.rejects)?;
+        let summaries = match &model {
+            Some(model) => cluster::summarise(&assignment, model.k(), profiles, reference),
+            None => Vec::new(),
+        };
+        output::write_clusters(&mut staging, &summaries)?;
+        if let Some(beam) = config.triads {
+            let facilitator_role = reference.roles.lookup("facilitator").expect("contract role");
+            let facilitator: Vec<bool> = profiles.iter().map(|p| p.roles.contains(facilitator_role)).collect();
+            let search = TriadSearch {
+                scorer: &scorer,
+                rules: &rules,
+                definition: config.matching.score.triangular,
+                beam,
+                per_beneficiary: 3,
+                facilitator: &facilitator,
+            };
+            write_triads(&mut staging, &search, &active, profiles, &run_id)?;
+        }
+        if let Some(model) = &model {
+            // The run keeps the centroids it used (so `diff` can align clusters between runs);
+            // a fitted model is also saved for reuse.
+            let stored = StoredModel::new(model, &ingested.sha256);
+            let json = serde_json::to_vec_pretty(&stored).map_err(output::OutputError::from)?;
+            let mut file = staging.create(CENTROIDS_FILE)?;
+            std::io::Write::write_all(&mut file, &json).map_err(|e| output::OutputIoError {
+                path: CENTROIDS_FILE.into(),
+                source: e,
+            })?;
+            staging.finish(file)?;
+            if !config.reuse_model {
+                atomic::write_file_atomic(&config.model_dir.join(CENTROIDS_FILE), &json)?;
+            }
+        }
+        Ok(rows)
+    })?;
+    bar.finish_and_clear();
+
+    let manifest = RunManifest {
+        run_id,
+        started_at,
+        finished_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: option_env!("SSTC_GIT_COMMIT").unwrap_or("unknown").to_string(),
+        input: InputRecord {
+            path: config.matching.profiles.display_name(),
+            sha256: ingested.sha256.clone(),
+            content_digest: ingested.content_digest.clone(),
+            rows_read: ingested.rows_read,
+            rows_rejected: ingested.rows_rejected,
+            problems: ingested.rejects.len(),
+            ignored_columns: ingested.ignored_columns.clone(),
+        },
+        config: resolved,
+        model: ModelRecord {
+            path: config.model_dir.join(CENTROIDS_FILE).display().to_string(),
+            reused: config.reuse_model,
+            k: model.as_ref().map_or(0, ClusterModel::k),
+            trained_on: model.as_ref().map_or(0, |m| m.trained_on),
+            inertia: model.as_ref().map_or(0.0, |m| m.inertia),
+        },
+        counts: Counts {
+            profiles: profiles.len(),
+            active_partners: active.len(),
+            shortlists: lists.iter().filter(|l| !l.hits.is_empty()).count(),
+            shortlist_rows,
+            pairs_scored: stats.pairs_scored,
+            pairs_removed_by_rule: rules
+                .names()
+                .into_iter()
+                .map(String::from)
+                .zip(stats.removed_by_rule.iter().copied())
+                .collect(),
+        },
+        blocking,
+        fairness,
+        exclusions: exclusion_stats,
+        timings: clock.timings,
+        peak_rss_mb: peak_rss_mb(),
+        outputs: staging.finished().iter().cloned().collect(),
+        exit_code: if ingested.rows_rejected > 0 { 1 } else { 0 },
+    };
+    output::publish(staging, &manifest)?;
+    info!(target: "sstc_match::output", run_id = %manifest.run_id, rows = shortlist_rows, dir = %config.out_dir.display());
+    Ok(manifest)
+}
+
+/// Ranks the active partners' candidates: exhaustively, or in blocked mode down the block
+/// tree with recall measured against exact lists on a sample.
+fn rank_stage(
+    config: &RunConfig,
+    scorer: &Scorer,
+    rules: &RuleSet,
+    (active, profiles): (&[PartnerIdx], &[crate::engine::profile::Profile]),
+    pool_k: usize,
+    tick: &(dyn Fn(u64) + Sync),
+) -> (Vec<rank::Shortlist>, rank::RankStats, Option<BlockingRecord>) {
+    let Some(settings) = &config.blocked else {
+        let (lists, stats) = rank::shortlists(scorer, rules, active, pool_k, tick);
+        return (lists, stats, None);
+    };
+    let tree = BlockTree::build(scorer.features(), active, settings.max_block);
+    let probe = (settings.probe > 0).then_some(settings.probe);
+    let (lists, stats) = rank::shortlists_blocked(scorer, rules, active, pool_k, &tree, probe, tick);
+    let sample = every_nth(active, settings.recall_sample);
+    let recall_at_k = (!sample.is_empty()).then(|| {
+        let (exact, _) = rank::shortlists(scorer, rules, &sample, config.top_k, &|_| {});
+        let blocked: Vec<rank::Shortlist> = lists
+            .iter()
+            .filter(|l| sample.binary_search(&l.partner).is_ok())
+            .map(|l| l.truncated(config.top_k))
+            .collect();
+        rank::recall_against(&blocked, &exact)
+    });
+    let record = BlockingRecord {
+        leaves: tree.leaves().count(),
+        leaf_size: candidates::LEAF,
+        split: tree.split,
+        probe,
+        largest: tree.largest(5).into_iter().map(|(first, members, share)| LargestBlock::of(&profiles[first as usize], members, share)).collect(),
+        pairs_per_partner: stats.pairs_scored as f64 / active.len().max(1) as f64,
+        recall_sample: sample.len(),
+        recall_at_k,
+    };
+    (lists, stats, Some(record))
+}
+
+/// Searches triads for every active beneficiary and stages `triads.csv` and `.parquet`.
+fn write_triads(
+    staging: &mut Staging,
+    search: &TriadSearch,
+    active: &[PartnerIdx],
+    profiles: &[crate::engine::profile::Profile],
+    run_id: &str,
+) -> Result<(), Error> {
+    let triads = search.all(active);
+    let mut frame = triads::frame(&triads, search, profiles, Reference::builtin(), run_id).map_err(output::write_error("triads"))?;
+    output::write_table(staging, "triads.csv", &mut frame, TableFormat::Csv)?;
+    output::write_table(staging, "triads.parquet", &mut frame, TableFormat::Parquet)?;
+    Ok(())
+}
+
+/// Fits (or reads) the centroids and assigns every partner to one.
+fn cluster_stage(
+    config: &RunConfig,
+    features: &PartnerFeatures,
+    active: &[PartnerIdx],
+) -> Result<(Option<ClusterModel>, Vec<u32>), Error> {
+    let model = if config.reuse_model {
+        StoredModel::load(&config.model_dir.join(CENTROIDS_FILE))?
+    } else {
+        // With no active partner left, the clusters still describe the valid profiles.
+        let all: Vec<PartnerIdx>;
+        let fit_on = if active.is_empty() {
+            all = (0..features.len() as PartnerIdx).collect();
+            &all
+        } else {
+            active
+        };
+        if fit_on.is_empty() {
+            return Ok((None, Vec::new()));
+        }
+        let k = config.clusters.unwrap_or_else(|| cluster::default_cluster_count(fit_on.len()));
+        cluster::fit(features, fit_on, k, config.seed)?
+    };
+    let assignment = model.assign(features);
+    Ok((Some(model), assignment))
+}
+
+/// A deterministic run id: the same input content (rows in any order), configuration and
+/// engine version give the same id. The thread count and the input's file name are left out:
+/// they never change results.
+fn run_id(content_digest: &str, config: &ResolvedConfig) -> String {
+    let mut config = config.clone();
+    config.threads = 0;
+    config.profiles.clear();
+    config.model_dir.clear();
+    let mut hasher = Sha256::new();
+    hasher.update(env!("CARGO_PKG_VERSION"));
+    hasher.update(content_digest);
+    hasher.update(serde_json::to_vec(&config).expect("config serialises"));
+    hex(&hasher.finalize())[..16].to_string()
+}
+
+/// Every (len/n)-th item, n items at most, spread over the list (deterministic).
+fn every_nth(items: &[PartnerIdx], n: usize) -> Vec<PartnerIdx> {
+    if n == 0 || items.is_empty() {
+        return Vec::new();
+    }
+    let step = (items.len() as f64 / n as f64).max(1.0);
+    let mut picked: Vec<PartnerIdx> = (0..n.min(items.len())).map(|i| items[(i as f64 * step) as usize]).collect();
+    picked.dedup();
+    picked
+}
+
+/// Wall time per stage, in pipeline order.
+#[derive(Default)]
+pub struct StageClock {
+    timings: Vec<StageTiming>,
+}
+
+impl StageClock {
+    /// Runs one stage and records its wall time.
+    pub fn time<T>(&mut self, stage: &str, work: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let result = work();
+        let seconds = start.elapsed().as_secs_f64();
+        info!(target: "sstc_match::pipeline", stage, seconds);
+        self.timings.push(StageTiming {
+            stage: stage.to_string(),
+            seconds: (seconds * 1e4).round() / 1e4,
+        });
+        result
+    }
+}

@@ -1,0 +1,192 @@
+//! Ingest: read one profile table and keep every row accounted for.
+//!
+//! Input: a [`TableSource`] in the profile contract (CSV or Parquet). Output: [`Ingested`]:
+//! the valid profiles sorted by id, and one [`Rejection`] per problem of every row that was
+//! not accepted. A problem of a row never stops the job; a problem of the file (unreadable,
+//! not CSV/Parquet, a required column missing) is an [`IngestError`] before anything is
+//! written.
+
+mod validate;
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::engine::profile::Profile;
+use crate::engine::reference::Reference;
+use crate::io::table::{StringTable, TableError, TableSource};
+
+pub use validate::{Columns, REQUIRED_COLUMNS};
+
+/// One problem of one input row. A rejected row has one or more of these.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rejection {
+    /// The input file.
+    pub file: String,
+    /// 1-based data row (the header is row 0; in a spreadsheet this is line `row + 1`).
+    pub row: usize,
+    /// The column at fault.
+    pub column: String,
+    /// The offending value as read (empty when the value is missing).
+    pub value: String,
+    /// What is wrong and how to fix it.
+    pub reason: String,
+}
+
+/// What ingest hands to the rest of the pipeline.
+pub struct Ingested {
+    /// Valid profiles, sorted by id.
+    pub profiles: Vec<Profile>,
+    /// Every problem of every rejected row, by row.
+    pub rejects: Vec<Rejection>,
+    /// Data rows read.
+    pub rows_read: usize,
+    /// Rows rejected (a row with several problems counts once).
+    pub rows_rejected: usize,
+    /// sha256 of the input bytes, hex.
+    pub sha256: String,
+    /// Order-independent digest of the table's content (see [`content_digest`]): the same
+    /// rows in any order, with columns in any order, give the same digest.
+    pub content_digest: String,
+    /// Columns present in the file that the contract does not define (ignored).
+    pub ignored_columns: Vec<String>,
+}
+
+/// Why the input as a whole cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The file cannot be read as a table.
+    #[error(transparent)]
+    Table(#[from] TableError),
+    /// Required columns are absent.
+    #[error("{file}: missing required column(s) {}; the header has: {}. Add the column(s) (see the profile contract in README.md){hint}", missing.join(", "), found.join(", "))]
+    MissingColumns {
+        /// The input file.
+        file: String,
+        /// Required columns not found.
+        missing: Vec<String>,
+        /// Columns the header does have.
+        found: Vec<String>,
+        /// A likely cause, when one is recognisable (e.g. `;`-separated values).
+        hint: String,
+    },
+}
+
+/// Reads, validates and sorts the profiles of one table.
+pub fn ingest(source: &TableSource, reference: &Reference) -> Result<Ingested, IngestError> {
+    let format = source.format()?;
+    let bytes = source.read_bytes()?;
+    let sha256 = hex(&Sha256::digest(&bytes));
+    let table = StringTable::parse(bytes, format, source.display_name())?;
+    let columns = Columns::locate(&table, reference)?;
+    let file = table.source_name().to_string();
+
+    let outcomes: Vec<Result<Profile, Vec<Rejection>>> = (0..table.height())
+        .into_par_iter()
+        .map(|row| validate::row(&table, &columns, row, reference))
+        .collect();
+
+    let mut rows_by_id: HashMap<&str, Vec<usize>> = HashMap::new();
+    for row in 0..table.height() {
+        if let Some(id) = table.cell(columns.id, row) {
+            rows_by_id.entry(id).or_default().push(row);
+        }
+    }
+
+    let mut profiles = Vec::with_capacity(outcomes.len());
+    let mut rejects: Vec<Rejection> = table
+        .dropped()
+        .iter()
+        .map(|d| Rejection {
+            file: file.clone(),
+            row: d.row + 1,
+            column: String::new(),
+            value: String::new(),
+            reason: d.reason.clone(),
+        })
+        .collect();
+    let mut rows_rejected = rejects.len();
+    for (row, outcome) in outcomes.into_iter().enumerate() {
+        let duplicate = table
+            .cell(columns.id, row)
+            .and_then(|id| rows_by_id.get(id).filter(|rows| rows.len() > 1).map(|rows| (id, rows)));
+        let mut problems = match outcome {
+            Ok(profile) if duplicate.is_none() => {
+                profiles.push(profile);
+                continue;
+            }
+            Ok(_) => Vec::new(),
+            Err(problems) => problems,
+        };
+        if let Some((id, rows)) = duplicate {
+            let others: Vec<String> = rows
+                .iter()
+                .filter(|&&r| r != row)
+                .map(|&r| (table.source_row(r) + 1).to_string())
+                .collect();
+            problems.insert(
+                0,
+                Rejection {
+                    file: file.clone(),
+                    row: table.source_row(row) + 1,
+                    column: "id".into(),
+                    value: id.to_string(),
+                    reason: format!(
+                        "duplicate id: also on row(s) {}; every row with this id is rejected because it is unclear which is current; keep one",
+                        others.join(", ")
+                    ),
+                },
+            );
+        }
+        rows_rejected += 1;
+        rejects.extend(problems);
+    }
+    profiles.sort_by(|a, b| a.id.cmp(&b.id));
+    rejects.sort_by_key(|r| r.row);
+
+    let ignored_columns = table
+        .column_names()
+        .iter()
+        .filter(|name| !validate::is_contract_column(name, reference))
+        .cloned()
+        .collect();
+    Ok(Ingested {
+        profiles,
+        rejects,
+        rows_read: table.height() + table.dropped().len(),
+        rows_rejected,
+        sha256,
+        content_digest: content_digest(&table),
+        ignored_columns,
+    })
+}
+
+/// A multiset hash of the rows: each row's `column=value` pairs, sorted by column name, are
+/// hashed with sha256, and the row hashes are added (wrapping, 128-bit lanes), so neither row
+/// nor column order changes the result.
+pub fn content_digest(table: &StringTable) -> String {
+    let mut order: Vec<usize> = (0..table.column_names().len()).collect();
+    order.sort_by(|&a, &b| table.column_names()[a].cmp(&table.column_names()[b]));
+    let (low, high) = (0..table.height())
+        .into_par_iter()
+        .map(|row| {
+            let mut hasher = Sha256::new();
+            for &c in &order {
+                hasher.update(table.column_names()[c].as_bytes());
+                hasher.update([0x1e]);
+                hasher.update(table.cell(c, row).unwrap_or_default().as_bytes());
+                hasher.update([0x1f]);
+            }
+            let digest = hasher.finalize();
+            let lane = |bytes: &[u8]| u128::from_le_bytes(bytes.try_into().expect("16 bytes"));
+            (lane(&digest[..16]), lane(&digest[16..]))
+        })
+        .reduce(|| (0, 0), |a, b| (a.0.wrapping_add(b.0), a.1.wrapping_add(b.1)));
+    format!("{high:032x}{low:032x}")
+}
+
+/// Lower-case hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,180 @@
+//! The run manifest (`manifest.json`, written last): enough to reproduce and explain a run.
+//!
+//! Input: what the pipeline measured and resolved. Output: a serde-serialisable
+//! [`RunManifest`]. Two runs with the same input, config and seed have the same `run_id`;
+//! only times, `threads` and `peak_rss_mb` may differ between them.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::ResolvedConfig;
+
+/// Everything recorded about one run.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunManifest {
+    /// Deterministic id: a hash of the input, the configuration and the engine version.
+    pub run_id: String,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
+    /// When the outputs were published.
+    pub finished_at: String,
+    /// Crate version.
+    pub version: String,
+    /// Git commit the binary was built from ("unknown" outside a checkout).
+    pub git_commit: String,
+    /// The profile table.
+    pub input: InputRecord,
+    /// Resolved configuration, weights included.
+    pub config: ResolvedConfig,
+    /// The cluster model used.
+    pub model: ModelRecord,
+    /// Counts of rows, partners, pairs.
+    pub counts: Counts,
+    /// Blocked mode's diagnostics, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocking: Option<BlockingRecord>,
+    /// How exposure is spread: for the plain lists, and for the re-ranked ones when
+    /// `--diversity` or `--min-region-share` re-ranked them.
+    pub fairness: FairnessRecord,
+    /// What the exclusions table did, when one was given.
+    pub exclusions: Option<crate::engine::rules::exclusions::ExclusionStats>,
+    /// Seconds per pipeline stage, in pipeline order.
+    pub timings: Vec<StageTiming>,
+    /// Peak resident memory of the process, MiB.
+    pub peak_rss_mb: f64,
+    /// sha256 of every output file (the manifest aside).
+    pub outputs: BTreeMap<String, String>,
+    /// The process exit code this run maps to (0 clean, 1 rows rejected).
+    pub exit_code: i32,
+}
+
+/// The input table.
+#[derive(Clone, Debug, Serialize)]
+pub struct InputRecord {
+    /// Path or built-in name.
+    pub path: String,
+    /// sha256 of its bytes.
+    pub sha256: String,
+    /// Order-independent digest of its rows (what the run id is built from).
+    pub content_digest: String,
+    /// Data rows read.
+    pub rows_read: usize,
+    /// Rows rejected.
+    pub rows_rejected: usize,
+    /// Problems found (a rejected row may have several).
+    pub problems: usize,
+    /// Columns present but not in the contract (ignored).
+    pub ignored_columns: Vec<String>,
+}
+
+/// The cluster model.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelRecord {
+    /// The centroids file.
+    pub path: String,
+    /// True when read with --reuse-model, false when fitted by this run.
+    pub reused: bool,
+    /// Clusters.
+    pub k: usize,
+    /// Rows the fit saw.
+    pub trained_on: usize,
+    /// Mean squared distance of training rows to their centroid.
+    pub inertia: f32,
+}
+
+/// Counts of a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Counts {
+    /// Valid profiles.
+    pub profiles: usize,
+    /// Active partners (each gets a shortlist).
+    pub active_partners: usize,
+    /// Partners whose shortlist has at least one candidate.
+    pub shortlists: usize,
+    /// Rows in shortlist.csv.
+    pub shortlist_rows: usize,
+    /// Candidate pairs scored.
+    pub pairs_scored: u64,
+    /// Pairs removed before scoring, per rule name.
+    pub pairs_removed_by_rule: BTreeMap<String, u64>,
+}
+
+/// Wall time of one stage.
+#[derive(Clone, Debug, Serialize)]
+pub struct StageTiming {
+    /// Stage name.
+    pub stage: String,
+    /// Seconds.
+    pub seconds: f64,
+}
+
+/// Peak resident set size of this process in MiB (Linux `VmHWM`; 0 elsewhere).
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| (kb / 1024.0 * 10.0).round() / 10.0)
+}
+
+/// What blocked mode did.
+#[derive(Clone, Debug, Serialize)]
+pub struct BlockingRecord {
+    /// Leaf blocks of the tree.
+    pub leaves: usize,
+    /// Partners per leaf block at most.
+    pub leaf_size: usize,
+    /// Country blocks cut into pieces for exceeding `max_block`.
+    pub split: usize,
+    /// Leaves each partner scanned at most (`null`: until its list was proven exact).
+    pub probe: Option<usize>,
+    /// The five largest country blocks.
+    pub largest: Vec<LargestBlock>,
+    /// Pairs scored per partner, on average (exact mode scores every active candidate).
+    pub pairs_per_partner: f64,
+    /// Partners whose lists were checked against exact ones.
+    pub recall_sample: usize,
+    /// Mean recall@k of blocked lists against exact lists on that sample.
+    pub recall_at_k: Option<f64>,
+}
+
+/// One block of a country's partners of one actor type.
+#[derive(Clone, Debug, Serialize)]
+pub struct LargestBlock {
+    /// ISO 3166 alpha-3 code of the country.
+    pub country: String,
+    /// Actor type id.
+    pub actor_type: String,
+    /// Active partners in it.
+    pub members: usize,
+    /// Its share of Σ size² over country blocks: of all pairs within blocks, the share it holds.
+    pub share_of_pairs: f64,
+}
+
+impl LargestBlock {
+    /// The block whose first member is `first`.
+    pub fn of(first: &crate::engine::profile::Profile, members: usize, share_of_pairs: f64) -> Self {
+        let reference = crate::engine::reference::Reference::builtin();
+        LargestBlock {
+            country: reference.countries[first.country as usize].iso3.clone(),
+            actor_type: reference.actor_types.id(first.actor_type as usize).to_string(),
+            members,
+            share_of_pairs,
+        }
+    }
+}
+
+/// Fair-exposure figures before and after re-ranking.
+#[derive(Clone, Debug, Serialize)]
+pub struct FairnessRecord {
+    /// The lists ranked by score alone.
+    pub plain: crate::engine::fairness::Fairness,
+    /// The lists after re-ranking, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reranked: Option<crate::engine::fairness::Fairness>,
+}
