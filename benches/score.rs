@@ -6,7 +6,8 @@ mod fixtures;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 use sstc_match::config::weights::default_weights;
-use sstc_match::engine::rank;
+use sstc_match::engine::rank::{Candidates, Scan};
+use sstc_match::engine::score::columns::Columns;
 use sstc_match::engine::reference::Reference;
 use sstc_match::engine::rules::RuleSet;
 use sstc_match::engine::score::Scorer;
@@ -28,11 +29,13 @@ fn score(c: &mut Criterion) {
     let mut group = c.benchmark_group("rank");
     group.sample_size(10);
     let rules = RuleSet::new(&[], None, None);
+    let columns = Columns::in_index_order(&scorer);
+    let scan = Scan::new(scorer, &rules, Candidates::Columns(&columns));
     for partners in [200usize, 1000] {
         let queries: Vec<PartnerIdx> = (0..partners as PartnerIdx).collect();
         group.throughput(Throughput::Elements(partners as u64 * n as u64));
         group.bench_with_input(BenchmarkId::new("top10_vs_20k", partners), &queries, |b, q| {
-            b.iter(|| rank::shortlists(&scorer, &rules, q, 10, &|_| {}))
+            b.iter(|| scan.shortlists(q, 10, &|_| {}))
         });
     }
     group.finish();

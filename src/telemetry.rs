@@ -2,16 +2,18 @@
 //!
 //! Input: verbosity and format flags, and whether stderr is a terminal. Output: a `tracing`
 //! subscriber on stderr (targets `sstc_match::<stage>`, values as fields, never contact
-//! data) and [`Progress`], which hands out progress bars that are hidden with `--quiet`, when
-//! stderr is not a terminal, or when `CI` is set.
+//! data), [`Progress`], which hands out progress bars that are hidden with `--quiet`, when
+//! stderr is not a terminal, or when `CI` is set, and [`StageClock`], the wall time of each
+//! stage for the manifest.
 
 use std::io::IsTerminal;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;
+use crate::io::manifest::StageTiming;
 
 /// Installs the log subscriber: warnings by default, `-v` info, `-vv` debug.
 pub fn init_logging(verbosity: u8, format: LogFormat) {
@@ -74,5 +76,27 @@ impl Progress {
         bar.set_prefix(name.to_string());
         bar.enable_steady_tick(Duration::from_millis(200));
         bar
+    }
+}
+
+/// Wall time per stage, in pipeline order.
+#[derive(Default)]
+pub struct StageClock {
+    /// The stages timed so far.
+    pub timings: Vec<StageTiming>,
+}
+
+impl StageClock {
+    /// Runs one stage and records its wall time.
+    pub fn time<T>(&mut self, stage: &str, work: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let result = work();
+        let seconds = start.elapsed().as_secs_f64();
+        tracing::info!(target: "sstc_match::pipeline", stage, seconds);
+        self.timings.push(StageTiming {
+            stage: stage.to_string(),
+            seconds: (seconds * 1e4).round() / 1e4,
+        });
+        result
     }
 }

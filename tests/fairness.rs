@@ -9,7 +9,8 @@ use sstc_match::engine::fairness::fairness;
 use sstc_match::engine::features::{FeatureSettings, PartnerFeatures};
 use sstc_match::engine::ingest::ingest;
 use sstc_match::engine::rank::rerank::{rerank, Rerank};
-use sstc_match::engine::rank::{self, Hit, Shortlist};
+use sstc_match::engine::rank::{Candidates, Hit, Scan, Shortlist};
+use sstc_match::engine::score::columns::Columns;
 use sstc_match::engine::reference::Reference;
 use sstc_match::engine::rules::RuleSet;
 use sstc_match::engine::score::Scorer;
@@ -28,7 +29,8 @@ fn features(dir: &Dir, n: usize) -> PartnerFeatures {
 fn pools(f: &PartnerFeatures) -> Vec<Shortlist> {
     let scorer = Scorer::new(f, &Reference::builtin().actor_compatibility, default_score_settings(default_weights()));
     let partners: Vec<PartnerIdx> = (0..f.len() as PartnerIdx).collect();
-    rank::shortlists(&scorer, &RuleSet::new(&[], None, None), &partners, 30, &|_| {}).0
+    let (columns, rules) = (Columns::in_index_order(&scorer), RuleSet::new(&[], None, None));
+    Scan::new(scorer, &rules, Candidates::Columns(&columns)).shortlists(&partners, 30, &|_| {}).0
 }
 
 #[test]

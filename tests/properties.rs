@@ -18,17 +18,19 @@ use proptest::prelude::*;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-use sstc_match::engine::candidates::BlockTree;
 use sstc_match::config::weights::default_weights;
 use sstc_match::engine::features::{FeatureSettings, PartnerFeatures, OTHER_LANGUAGES};
 use sstc_match::engine::profile::Profile;
 use sstc_match::engine::ingest::ingest;
-use sstc_match::engine::rank::{self, top_k::ranking_order, Hit};
+use sstc_match::engine::candidates::Blocks;
+use sstc_match::engine::rank::{top_k::ranking_order, Candidates, Hit, Scan};
 use sstc_match::engine::reference::Reference;
 use sstc_match::engine::modality::{Modality, TriangularDefinition};
 use sstc_match::engine::rules::{ModalityFilter, RuleSet};
 use sstc_match::engine::score::bound::GroupSummary;
-use sstc_match::engine::score::tile::{Columns, Query, Reach, Simd, Tile, TILE};
+use sstc_match::engine::score::columns::{Columns, TILE};
+use sstc_match::engine::score::kernel::{Kernel, Query, Reach, Tile};
+use sstc_match::engine::score::simd::Simd;
 use sstc_match::engine::score::{MutualRule, ScoreSettings, Scorer, Weights, TERM_COUNT};
 use sstc_match::io::table::TableSource;
 use sstc_match::PartnerIdx;
@@ -144,18 +146,19 @@ fn tile_kernel_equals_the_pair_scorer_and_bounds_it() {
             let columns = Columns::in_index_order(&scorer);
             // Every instruction set the processor runs, each on a share of the partners.
             let simd = instruction_sets[round % instruction_sets.len()];
+            let kernel = Kernel::new(&scorer, &rules, &columns).with_simd(simd);
             for i in (0..features.len() as PartnerIdx).step_by(3) {
                 let query = Query::new(&scorer, i);
                 // Tiles that start anywhere, including a short last one.
                 for start in (0..columns.len()).step_by(97) {
                     let len = TILE.min(columns.len() - start).min(97);
                     let no_floor = Reach::One(f32::NEG_INFINITY);
-                    scorer.score_tile_with(simd, &rules, &columns, &query, start..start + len, no_floor, &mut tile, &mut removed);
+                    kernel.score_tile(&query, start..start + len, no_floor, &mut tile, &mut removed);
                     let admitted: Vec<usize> = tile.marked().collect();
                     assert_eq!(tile.admitted_count(), admitted.len() as u64);
                     // Marks against two lists' floors: the partner's, and another per position.
                     let others: Vec<f32> = (0..len).map(|o| if o % 3 == 0 { 0.3 } else { f32::INFINITY }).collect();
-                    scorer.score_tile_with(simd, &rules, &columns, &query, start..start + len, Reach::Both(0.5, &others), &mut tile, &mut removed);
+                    kernel.score_tile(&query, start..start + len, Reach::Both(0.5, &others), &mut tile, &mut removed);
                     let reaching: Vec<usize> = (0..len).filter(|&o| tile.reaches(o, others[o].min(0.5))).collect();
                     assert_eq!(tile.marked().collect::<Vec<usize>>(), reaching, "marks of partner {i} from {start}");
                     for o in 0..len {
@@ -165,7 +168,9 @@ fn tile_kernel_equals_the_pair_scorer_and_bounds_it() {
                             continue;
                         }
                         let exact = scorer.score(i, j);
-                        assert_eq!(tile.exact_score(&scorer, &columns, i, o).to_bits(), exact.to_bits(), "({i}, {j}) with {mutual:?}");
+                        let (score, terms) = kernel.exact(&tile, &query, o);
+                        assert_eq!(score.to_bits(), exact.to_bits(), "({i}, {j}) with {mutual:?}");
+                        assert_eq!(terms.map(f32::to_bits), scorer.terms(i, j).map(f32::to_bits), "terms of ({i}, {j})");
                         assert!(tile.reaches(o, exact), "the bound of ({i}, {j}) is below its score {exact}");
                         pruned_at_half += usize::from(!tile.reaches(o, 0.5));
                         scored += 1;
@@ -239,7 +244,8 @@ proptest! {
         let partners: Vec<PartnerIdx> = (0..features.len() as PartnerIdx)
             .filter(|&p| seed % 2 == 0 || features.active[p as usize])
             .collect();
-        let (lists, stats) = rank::shortlists(&scorer, &rules, &partners, k, &|_| {});
+        let columns = Columns::in_index_order(&scorer);
+        let (lists, stats) = Scan::new(scorer, &rules, Candidates::Columns(&columns)).shortlists(&partners, k, &|_| {});
         let mut removed = vec![0u64; rules.len()];
         let mut admitted = 0u64;
         for &p in &partners {
@@ -253,8 +259,8 @@ proptest! {
         prop_assert_eq!(stats.pairs_scored, admitted);
         prop_assert_eq!(&stats.removed_by_rule, &removed);
         let active: Vec<PartnerIdx> = (0..features.len() as PartnerIdx).filter(|&p| features.active[p as usize]).collect();
-        let tree = BlockTree::build(&features, &active, Some(1 + seed as usize % 40));
-        let (blocked, blocked_stats) = rank::shortlists_blocked(&scorer, &rules, &partners, k, &tree, None, &|_| {});
+        let blocks = Blocks::build(&scorer, &active, Some(1 + seed as usize % 40), None);
+        let (blocked, blocked_stats) = Scan::new(scorer, &rules, Candidates::Blocks(&blocks)).shortlists(&partners, k, &|_| {});
         prop_assert_eq!(&blocked, &lists);
         prop_assert!(blocked_stats.pairs_scored <= stats.pairs_scored);
         for list in lists {

@@ -13,7 +13,8 @@ use sstc_match::engine::features::{theme_weights, FeatureSettings, PartnerFeatur
 use sstc_match::engine::ingest::ingest;
 use sstc_match::engine::modality::{classify, Modality, TriangularDefinition};
 use sstc_match::engine::profile::Profile;
-use sstc_match::engine::rank;
+use sstc_match::engine::rank::{Candidates, Scan};
+use sstc_match::engine::score::columns::Columns;
 use sstc_match::engine::reference::Reference;
 use sstc_match::engine::rules::{ExclusionSettings, Exclusions, ModalityFilter, RuleSet};
 use sstc_match::engine::score::{Scorer, Term};
@@ -59,7 +60,8 @@ impl World {
 
     /// Candidate ids of `partner`'s top-k under `rules`.
     fn ranked(&self, partner: &str, rules: &RuleSet, k: usize) -> Vec<String> {
-        let (lists, _) = rank::shortlists(&self.scorer(), rules, &[self.idx(partner)], k, &|_| {});
+        let columns = Columns::in_index_order(&self.scorer());
+        let (lists, _) = Scan::new(self.scorer(), rules, Candidates::Columns(&columns)).shortlists(&[self.idx(partner)], k, &|_| {});
         lists[0].hits.iter().map(|h| self.profiles[h.candidate as usize].id.clone()).collect()
     }
 

@@ -8,36 +8,26 @@
 
 use std::fmt::Write;
 
-use rayon::prelude::*;
-
 use crate::cli::ExplainArgs;
 use crate::config::MatchConfig;
+use crate::engine::profile::Profile;
+use crate::engine::rank::collector::RankProbe;
+use crate::engine::rank::Hit;
+use crate::engine::reference::Reference;
+use crate::engine::score::Term;
+use crate::engine::Engine;
 use crate::error::Error;
 use crate::output::sentence::reason;
-use crate::commands::run::{prepare, Prepared, StageClock};
-use crate::engine::profile::Profile;
-use crate::engine::rank::top_k::{ranking_order, Hit, TopK};
-use crate::engine::reference::Reference;
-use crate::engine::score::{Scorer, Term};
-use crate::telemetry::Progress;
-use crate::PartnerIdx;
+use crate::telemetry::{Progress, StageClock};
 
 /// Builds the report for `args.partner` and `args.candidate`.
 pub fn explain(args: &ExplainArgs) -> Result<String, Error> {
     let matching = MatchConfig::resolve(&args.matching)?;
-    let Prepared {
-        ingested, features, rules, ..
-    } = prepare(&matching, &mut StageClock::default(), Progress::hidden())?;
-    let profiles = &ingested.profiles;
-    let find = |id: &str| {
-        profiles
-            .binary_search_by(|p| p.id.as_str().cmp(id))
-            .map(|i| i as PartnerIdx)
-            .map_err(|_| Error::UnknownPartner { id: id.to_string() })
-    };
-    let (a, b) = (find(&args.partner)?, find(&args.candidate)?);
+    let engine = Engine::prepare(&matching, &mut StageClock::default(), Progress::hidden())?;
+    let (profiles, features, rules) = (engine.profiles(), &engine.features, &engine.rules);
+    let (a, b) = (engine.find(&args.partner)?, engine.find(&args.candidate)?);
     let reference = Reference::builtin();
-    let scorer = Scorer::new(&features, &matching.actor_compatibility, matching.score);
+    let scorer = engine.scorer();
     let e = scorer.explain(a, b);
     let (pa, pb) = (&profiles[a as usize], &profiles[b as usize]);
 
@@ -76,36 +66,28 @@ pub fn explain(args: &ExplainArgs) -> Result<String, Error> {
     }
     let _ = writeln!(out, "{:<16} {:>8} {:>8} {:>13.4}", "score", "", "", e.score);
 
-    let verdicts = rules.verdicts(&features, a, b);
+    let verdicts = rules.verdicts(features, a, b);
     let _ = writeln!(out, "\nrules:");
     for (name, admits) in &verdicts {
         let _ = writeln!(out, "  {:<16} {}", name, if *admits { "pass" } else { "FAIL" });
     }
     let removed_by = verdicts.iter().find(|(_, admits)| !admits).map(|(name, _)| *name);
 
-    let admitted: Vec<Hit> = (0..features.len() as PartnerIdx)
-        .into_par_iter()
-        .filter(|&c| rules.first_refusal(&features, a, c).is_none())
-        .map(|c| Hit { candidate: c, score: scorer.score(a, c) })
-        .collect();
-    let mut top = TopK::new(args.top_k.max(1));
-    admitted.iter().for_each(|hit| top.push(*hit));
-    let cut_off = top.into_sorted().last().map(|h| h.score);
+    let probe = RankProbe { k: args.top_k.max(1), target: Hit { candidate: b, score: e.score } };
+    let (mut fruits, stats) = engine.scan().run(&[a], &probe, &|_| {});
+    let (before, top) = fruits.pop().expect("one query, one fruit").1;
+    let cut_off = top.last().map(|h| h.score);
     let _ = writeln!(out);
     match removed_by {
         Some(rule) => {
             let _ = writeln!(out, "not shortlisted: removed by rule {rule}");
         }
         None => {
-            let this = Hit { candidate: b, score: e.score };
-            let rank = 1 + admitted
-                .iter()
-                .filter(|h| ranking_order(h, &this) == std::cmp::Ordering::Less)
-                .count();
+            let rank = before as usize + 1;
             let _ = writeln!(
                 out,
                 "rank {rank} of {} admitted candidates ({} the top {})",
-                admitted.len(),
+                stats.pairs_scored,
                 if rank <= args.top_k { "in" } else { "outside" },
                 args.top_k
             );

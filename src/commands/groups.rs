@@ -6,8 +6,9 @@
 //! proposed group and whether it satisfies the rule, or which requirement cannot be met.
 //!
 //! Candidates are the active partners in scope that share a theme with the anchor (for a
-//! theme anchor: that list it). They are ranked by their score with the anchor partner (for
-//! a theme anchor, by how many of their themes are the anchor theme's family, then id).
+//! theme anchor: that list it). Around a partner they are the partner's admitted candidates
+//! (the rules in force), ranked by their score with it from the engine's scan; around a
+//! theme, by how many of their themes are the anchor theme, then id.
 //!
 //! - **Multi-stakeholder partnership** (the sources' rule): a workers' organisation AND an
 //!   employers' organisation AND members of at least two of the eight other groups
@@ -24,12 +25,13 @@ use std::fmt::Write;
 
 use crate::cli::GroupsArgs;
 use crate::config::MatchConfig;
-use crate::error::Error;
-use crate::commands::run::{prepare, Prepared, StageClock};
 use crate::engine::profile::IdSet;
+use crate::engine::rank::collector::AllTerms;
 use crate::engine::reference::Reference;
-use crate::engine::score::Scorer;
-use crate::telemetry::Progress;
+use crate::engine::score::combine;
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::telemetry::{Progress, StageClock};
 use crate::PartnerIdx;
 
 /// The MSP group of an actor type: `Some(0)` workers, `Some(1)` employers, `Some(2..=9)` the
@@ -90,17 +92,15 @@ const CITY_KINDS: [&str; 7] = [
 /// Runs `groups`.
 pub fn run(args: &GroupsArgs) -> Result<String, Error> {
     let matching = MatchConfig::resolve(&args.matching)?;
-    let Prepared { ingested, features, .. } = prepare(&matching, &mut StageClock::default(), Progress::hidden())?;
+    let engine = Engine::prepare(&matching, &mut StageClock::default(), Progress::hidden())?;
+    let features = &engine.features;
     let reference = Reference::builtin();
-    let profiles = &ingested.profiles;
-    let scorer = Scorer::new(&features, &matching.actor_compatibility, matching.score);
+    let profiles = engine.profiles();
     let region_of = |i: usize| reference.countries[profiles[i].country as usize].region.clone();
 
     let (anchor, themes, anchor_name, region) = match (&args.partner, &args.theme) {
         (Some(id), _) => {
-            let i = profiles
-                .binary_search_by(|p| p.id.as_str().cmp(id))
-                .map_err(|_| Error::UnknownPartner { id: id.clone() })?;
+            let i = engine.find(id)? as usize;
             (Some(i as PartnerIdx), profiles[i].offers.union(profiles[i].needs), format!("{} ({id})", profiles[i].name), region_of(i))
         }
         (None, Some(theme)) => {
@@ -125,17 +125,21 @@ pub fn run(args: &GroupsArgs) -> Result<String, Error> {
     let worldwide = args.worldwide || region.is_empty();
     let scope = if worldwide { "worldwide".to_string() } else { format!("in {region}") };
 
-    let mut candidates: Vec<(f32, PartnerIdx)> = (0..profiles.len())
-        .filter(|&i| features.active[i] && Some(i as PartnerIdx) != anchor)
-        .filter(|&i| worldwide || region_of(i) == region)
-        .filter(|&i| !features.offers[i].union(features.needs[i]).intersection(themes).is_empty())
-        .map(|i| {
-            let score = match anchor {
-                Some(a) => scorer.score(a, i as PartnerIdx),
-                None => features.offers[i].union(features.needs[i]).intersection(themes).len() as f32,
-            };
-            (score, i as PartnerIdx)
-        })
+    // Scored with the anchor partner (the scan: its rules, its score), or for a theme by how
+    // many of the member's themes it is.
+    let shared = |i: usize| features.offers[i].union(features.needs[i]).intersection(themes);
+    let scored: Vec<(f32, PartnerIdx)> = match anchor {
+        Some(a) => {
+            let weights = *engine.scorer().weights();
+            let (mut fruits, _) = engine.scan().run(&[a], &AllTerms, &|_| {});
+            fruits.pop().expect("one query, one fruit").1.into_iter().map(|(i, terms)| (combine(&weights, &terms).0, i)).collect()
+        }
+        None => (0..profiles.len() as PartnerIdx).filter(|&i| features.active[i as usize]).map(|i| (shared(i as usize).len() as f32, i)).collect(),
+    };
+    let mut candidates: Vec<(f32, PartnerIdx)> = scored
+        .into_iter()
+        .filter(|&(_, i)| worldwide || region_of(i as usize) == region)
+        .filter(|&(_, i)| !shared(i as usize).is_empty())
         .collect();
     candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let actor_of = |i: PartnerIdx| reference.actor_types.id(profiles[i as usize].actor_type as usize);

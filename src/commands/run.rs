@@ -10,32 +10,27 @@
 //! The output directory is opened first (an unwritable directory fails before any work), and
 //! nothing is published until every file is complete.
 
-use std::time::Instant;
-
 use sha2::{Digest, Sha256};
 use tracing::info;
 
+use crate::config::{ResolvedConfig, RunConfig};
+use crate::engine::candidates::{self, Blocks};
 use crate::engine::cluster::store::{StoredModel, CENTROIDS_FILE};
 use crate::engine::cluster::{self, ClusterModel};
-use crate::config::{MatchConfig, ResolvedConfig, RunConfig};
-use crate::error::Error;
-use crate::engine::features::{FeatureSettings, PartnerFeatures};
-use crate::engine::ingest::{hex, ingest, Ingested};
-use crate::engine::rules::exclusions::ExclusionStats;
-use crate::engine::rules::{Exclusions, ModalityFilter};
-use crate::engine::candidates::{self, BlockTree};
 use crate::engine::fairness::fairness;
-use crate::io::manifest::{peak_rss_mb, BlockingRecord, LargestBlock, Counts, FairnessRecord, InputRecord, ModelRecord, StageTiming};
-use crate::output::shortlist::{self, ShortlistContext};
-use crate::io::atomic;
-use crate::output::{self, RunManifest, Staging};
-use crate::engine::rank;
+use crate::engine::features::PartnerFeatures;
+use crate::engine::ingest::hex;
+use crate::engine::rank::{self, Candidates, Scan};
 use crate::engine::reference::Reference;
-use crate::engine::rules::RuleSet;
-use crate::engine::score::Scorer;
-use crate::io::table::TableFormat;
-use crate::telemetry::Progress;
 use crate::engine::triads::{self, TriadSearch};
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::io::atomic;
+use crate::io::manifest::{peak_rss_mb, BlockingRecord, Counts, FairnessRecord, InputRecord, LargestBlock, ModelRecord};
+use crate::io::table::TableFormat;
+use crate::output::shortlist::{self, ShortlistContext};
+use crate::output::{self, RunManifest, Staging};
+use crate::telemetry::{Progress, StageClock};
 use crate::PartnerIdx;
 
 /// Runs the whole job on a thread pool of `config.threads`.
@@ -50,50 +45,6 @@ pub fn run(config: &RunConfig, progress: Progress) -> Result<RunManifest, Error>
     pool.install(|| run_stages(config, progress))
 }
 
-/// What every command that matches needs: valid profiles, their features, the rules.
-pub struct Prepared {
-    /// Ingest's result (profiles, rejects, hashes).
-    pub ingested: Ingested,
-    /// Feature blocks of the valid profiles.
-    pub features: PartnerFeatures,
-    /// The rules in force.
-    pub rules: RuleSet,
-    /// Counters of the exclusions table, when one was given.
-    pub exclusion_stats: Option<ExclusionStats>,
-}
-
-/// Ingests the profiles, builds features and the rule set.
-pub fn prepare(matching: &MatchConfig, clock: &mut StageClock, progress: Progress) -> Result<Prepared, Error> {
-    let reference = Reference::builtin();
-    let spinner = progress.stage("ingest", 0);
-    let ingested = clock.time("ingest", || ingest(&matching.profiles, reference))?;
-    spinner.finish_and_clear();
-    info!(target: "sstc_match::engine::ingest", rows = ingested.rows_read, rejected = ingested.rows_rejected, valid = ingested.profiles.len());
-    let settings = FeatureSettings {
-        rarity: matching.rarity,
-        development_overrides: matching.development_overrides.clone(),
-    };
-    let features = clock.time("features", || PartnerFeatures::build(&ingested.profiles, reference, &settings));
-    let (exclusions, exclusion_stats) = match &matching.exclusions {
-        Some(settings) => {
-            let (exclusions, stats) = Exclusions::load(settings, &ingested.profiles)?;
-            (Some(exclusions), Some(stats))
-        }
-        None => (None, None),
-    };
-    let modality = (!matching.modality.is_empty()).then(|| ModalityFilter {
-        keep: matching.modality.clone(),
-        triangular: matching.score.triangular,
-    });
-    let rules = RuleSet::new(&matching.disabled_rules, modality, exclusions);
-    Ok(Prepared {
-        ingested,
-        features,
-        rules,
-        exclusion_stats,
-    })
-}
-
 fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Error> {
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let reference = Reference::builtin();
@@ -103,24 +54,18 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         tracing::warn!(target: "sstc_match::output", previous = stale, "recovered the lock of an interrupted run");
     }
 
-    let Prepared {
-        ingested,
-        features,
-        rules,
-        exclusion_stats,
-    } = prepare(&config.matching, &mut clock, progress)?;
-    let profiles = &ingested.profiles;
-    let active: Vec<PartnerIdx> = (0..profiles.len() as PartnerIdx)
-        .filter(|&i| profiles[i as usize].active)
-        .collect();
+    let engine = Engine::prepare(&config.matching, &mut clock, progress)?;
+    let (ingested, features, rules) = (&engine.ingested, &engine.features, &engine.rules);
+    let profiles = engine.profiles();
+    let active = engine.active();
     // A shortlist row takes well under 1 KB in CSV plus Parquet; check before the long work.
     staging.ensure_space(1024 * (active.len() * config.top_k) as u64 + (1 << 20))?;
 
     let spinner = progress.stage("cluster", 0);
-    let (model, assignment) = clock.time("cluster", || cluster_stage(config, &features, &active))?;
+    let (model, assignment) = clock.time("cluster", || cluster_stage(config, features, &active))?;
     spinner.finish_and_clear();
 
-    let scorer = Scorer::new(&features, &config.matching.actor_compatibility, config.matching.score);
+    let scorer = engine.scorer();
     if let Some(dir) = &config.export_matrices {
         clock.time("export", || output::matrices::export(dir, &scorer, &active, profiles))?;
     }
@@ -129,16 +74,16 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     let rerank = config.rerank;
     let pool_k = if rerank.is_active() { 3 * config.top_k } else { config.top_k };
     let (pool, stats, blocking) = clock.time("rank", || {
-        rank_stage(config, &scorer, &rules, (&active, profiles), pool_k, &|n| bar.inc(n))
+        rank_stage(config, &engine, &active, pool_k, &|n| bar.inc(n))
     });
     bar.finish_and_clear();
     let plain: Vec<rank::Shortlist> = pool.iter().map(|l| l.truncated(config.top_k)).collect();
     let reranked: Option<Vec<rank::Shortlist>> = rerank.is_active().then(|| {
-        clock.time("rerank", || pool.iter().map(|l| rank::rerank::rerank(&features, l, config.top_k, &rerank)).collect())
+        clock.time("rerank", || pool.iter().map(|l| rank::rerank::rerank(features, l, config.top_k, &rerank)).collect())
     });
     let fairness = FairnessRecord {
-        plain: fairness(&plain, &features, reference),
-        reranked: reranked.as_ref().map(|lists| fairness(lists, &features, reference)),
+        plain: fairness(&plain, features, reference),
+        reranked: reranked.as_ref().map(|lists| fairness(lists, features, reference)),
     };
     let lists = reranked.unwrap_or(plain);
     if let Some(recall) = blocking.as_ref().and_then(|b| b.recall_at_k) {
@@ -169,7 +114,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
             let facilitator: Vec<bool> = profiles.iter().map(|p| p.roles.contains(facilitator_role)).collect();
             let search = TriadSearch {
                 scorer: &scorer,
-                rules: &rules,
+                rules,
                 definition: config.matching.score.triangular,
                 beam,
                 per_beneficiary: 3,
@@ -234,7 +179,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         },
         blocking,
         fairness,
-        exclusions: exclusion_stats,
+        exclusions: engine.exclusion_stats.clone(),
         timings: clock.timings,
         peak_rss_mb: peak_rss_mb(),
         outputs: staging.finished().iter().cloned().collect(),
@@ -249,22 +194,21 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
 /// tree with recall measured against exact lists on a sample.
 fn rank_stage(
     config: &RunConfig,
-    scorer: &Scorer,
-    rules: &RuleSet,
-    (active, profiles): (&[PartnerIdx], &[crate::engine::profile::Profile]),
+    engine: &Engine,
+    active: &[PartnerIdx],
     pool_k: usize,
     tick: &(dyn Fn(u64) + Sync),
 ) -> (Vec<rank::Shortlist>, rank::RankStats, Option<BlockingRecord>) {
     let Some(settings) = &config.blocked else {
-        let (lists, stats) = rank::shortlists(scorer, rules, active, pool_k, tick);
+        let (lists, stats) = engine.scan().shortlists(active, pool_k, tick);
         return (lists, stats, None);
     };
-    let tree = BlockTree::build(scorer.features(), active, settings.max_block);
     let probe = (settings.probe > 0).then_some(settings.probe);
-    let (lists, stats) = rank::shortlists_blocked(scorer, rules, active, pool_k, &tree, probe, tick);
+    let blocks = Blocks::build(&engine.scorer(), active, settings.max_block, probe);
+    let (lists, stats) = Scan::new(engine.scorer(), &engine.rules, Candidates::Blocks(&blocks)).shortlists(active, pool_k, tick);
     let sample = every_nth(active, settings.recall_sample);
     let recall_at_k = (!sample.is_empty()).then(|| {
-        let (exact, _) = rank::shortlists(scorer, rules, &sample, config.top_k, &|_| {});
+        let (exact, _) = engine.scan().shortlists(&sample, config.top_k, &|_| {});
         let blocked: Vec<rank::Shortlist> = lists
             .iter()
             .filter(|l| sample.binary_search(&l.partner).is_ok())
@@ -272,6 +216,8 @@ fn rank_stage(
             .collect();
         rank::recall_against(&blocked, &exact)
     });
+    let tree = &blocks.tree;
+    let profiles = engine.profiles();
     let record = BlockingRecord {
         leaves: tree.leaves().count(),
         leaf_size: candidates::LEAF,
@@ -351,25 +297,4 @@ fn every_nth(items: &[PartnerIdx], n: usize) -> Vec<PartnerIdx> {
     let mut picked: Vec<PartnerIdx> = (0..n.min(items.len())).map(|i| items[(i as f64 * step) as usize]).collect();
     picked.dedup();
     picked
-}
-
-/// Wall time per stage, in pipeline order.
-#[derive(Default)]
-pub struct StageClock {
-    timings: Vec<StageTiming>,
-}
-
-impl StageClock {
-    /// Runs one stage and records its wall time.
-    pub fn time<T>(&mut self, stage: &str, work: impl FnOnce() -> T) -> T {
-        let start = Instant::now();
-        let result = work();
-        let seconds = start.elapsed().as_secs_f64();
-        info!(target: "sstc_match::pipeline", stage, seconds);
-        self.timings.push(StageTiming {
-            stage: stage.to_string(),
-            seconds: (seconds * 1e4).round() / 1e4,
-        });
-        result
-    }
 }

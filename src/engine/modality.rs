@@ -105,7 +105,8 @@ pub enum TriangularDefinition {
 }
 
 impl TriangularDefinition {
-    fn supports(self, f: &PartnerFeatures, supporter: usize) -> bool {
+    /// Whether `supporter` may support a South-South exchange as its third partner.
+    pub fn supports(self, f: &PartnerFeatures, supporter: usize) -> bool {
         let flags = f.kind[supporter];
         match self {
             TriangularDefinition::A => !f.developing[supporter] && flags & kind::FUNDER != 0,

@@ -17,17 +17,22 @@
 //! ¼·score(third, provider) + 0.1·role fit (1 when the third takes the `funder` role, ½ for
 //! `facilitator`).
 
+use std::collections::HashMap;
+
 use polars::prelude::*;
 use rayon::prelude::*;
 
 use crate::engine::features::{kind, PartnerFeatures};
-use crate::engine::profile::Profile;
-use crate::engine::reference::Reference;
 use crate::engine::modality::TriangularDefinition;
+use crate::engine::profile::Profile;
+use crate::engine::rank::collector::{AllTerms, Collector, QueryCollector};
 use crate::engine::rank::top_k::{ranking_order, Hit, TopK};
+use crate::engine::rank::{Candidates, Scan};
+use crate::engine::reference::Reference;
 use crate::engine::rules::RuleSet;
-use crate::engine::score::{need_coverage, Scorer};
-use crate::PartnerIdx;
+use crate::engine::score::columns::Columns;
+use crate::engine::score::{combine, need_coverage, Scorer, TermValues};
+use crate::{PartnerIdx, Score};
 
 /// One proposed triangle.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,16 +47,6 @@ pub struct Triad {
     pub score: f32,
     /// Role fit of the third partner (1 funder, ½ facilitator, 0 otherwise).
     pub role_fit: f32,
-}
-
-/// Whether `third` may support a South-South pair under `definition`.
-pub fn supports(f: &PartnerFeatures, third: usize, definition: TriangularDefinition) -> bool {
-    let flags = f.kind[third];
-    match definition {
-        TriangularDefinition::A => !f.developing[third] && flags & kind::FUNDER != 0,
-        TriangularDefinition::B => (!f.developing[third] && flags & kind::FUNDER != 0) || flags & kind::INTERNATIONAL != 0,
-        TriangularDefinition::C => flags & kind::MULTILATERAL != 0,
-    }
 }
 
 /// The role fit of a third partner: 1 for a funder, ½ for a facilitator.
@@ -81,81 +76,161 @@ pub struct TriadSearch<'a> {
     pub facilitator: &'a [bool],
 }
 
+/// Beneficiaries ranked per chunk of the triad search: the scores of a chunk's beneficiaries
+/// and their providers against every third partner are held at once.
+const CHUNK: usize = 64;
+
 impl TriadSearch<'_> {
-    fn admitted(&self, a: PartnerIdx, b: PartnerIdx) -> bool {
+    /// Whether `b` is a beneficiary a triad can be built around: active, in the South,
+    /// taking the beneficiary role, with a declared need.
+    fn is_beneficiary(&self, b: usize) -> bool {
         let f = self.scorer.features();
-        self.rules.first_refusal(f, a, b).is_none() && self.rules.first_refusal(f, b, a).is_none()
+        f.active[b] && f.developing[b] && f.can_benefit[b] && !f.needs[b].is_empty()
     }
 
     /// The triad of three given partners (the score of its definition, no checks).
     pub fn triad(&self, beneficiary: PartnerIdx, provider: PartnerIdx, third: PartnerIdx) -> Triad {
         let s = |a, b| self.scorer.score(a, b);
+        self.combine(beneficiary, provider, third, [s(provider, beneficiary), s(third, beneficiary), s(third, provider)])
+    }
+
+    /// The triad of three partners from its three pair scores: provider–beneficiary,
+    /// third–beneficiary, third–provider.
+    fn combine(&self, beneficiary: PartnerIdx, provider: PartnerIdx, third: PartnerIdx, [pb, tb, tp]: [f32; 3]) -> Triad {
         let fit = role_fit(self.scorer.features(), third as usize, self.facilitator);
         Triad {
             beneficiary,
             provider,
             third,
-            score: 0.5 * s(provider, beneficiary) + 0.25 * s(third, beneficiary) + 0.25 * s(third, provider) + 0.1 * fit,
+            score: 0.5 * pb + 0.25 * tb + 0.25 * tp + 0.1 * fit,
             role_fit: fit,
         }
     }
 
-    /// Whether three partners form a triad under the definition (roles, South, rules).
+    /// Whether three partners form a triad under the definition (roles, South, rules): the
+    /// scalar check a found triad is tested against.
     pub fn valid(&self, beneficiary: PartnerIdx, provider: PartnerIdx, third: PartnerIdx) -> bool {
         let f = self.scorer.features();
         let (b, p, t) = (beneficiary as usize, provider as usize, third as usize);
+        let admitted = |a, b| self.rules.first_refusal(f, a, b).is_none() && self.rules.first_refusal(f, b, a).is_none();
         b != p
             && b != t
             && p != t
             && f.developing[b]
             && f.developing[p]
             && need_coverage(f, p, b) > 0.0
-            && supports(f, t, self.definition)
-            && self.admitted(provider, beneficiary)
+            && self.definition.supports(f, t)
+            && admitted(provider, beneficiary)
             && self.rules.admits_support(f, third, beneficiary)
             && self.rules.admits_support(f, third, provider)
     }
 
     /// The best triads of one beneficiary, best first (ties by provider, then third index).
     pub fn for_beneficiary(&self, beneficiary: PartnerIdx) -> Vec<Triad> {
-        let f = self.scorer.features();
-        let b = beneficiary as usize;
-        if !(f.active[b] && f.developing[b] && f.can_benefit[b] && !f.needs[b].is_empty()) {
-            return Vec::new();
-        }
-        let n = f.len() as PartnerIdx;
-        let mut providers = TopK::new(self.beam);
-        for p in 0..n {
-            let pu = p as usize;
-            if p != beneficiary && f.active[pu] && f.developing[pu] && need_coverage(f, pu, b) > 0.0 && self.admitted(p, beneficiary) {
-                providers.push(Hit { candidate: p, score: self.scorer.score(p, beneficiary) });
-            }
-        }
-        let thirds: Vec<PartnerIdx> = (0..n).filter(|&t| f.active[t as usize] && supports(f, t as usize, self.definition)).collect();
-        let mut triads: Vec<Triad> = Vec::new();
-        for provider in providers.into_sorted() {
-            for &third in &thirds {
-                if self.valid(beneficiary, provider.candidate, third) {
-                    triads.push(self.triad(beneficiary, provider.candidate, third));
-                }
-            }
-            // Keep memory bounded by the output: trim to the best as we go.
-            if triads.len() > 4 * self.per_beneficiary.max(1) {
-                sort(&mut triads);
-                triads.truncate(self.per_beneficiary);
-            }
-        }
-        sort(&mut triads);
-        triads.truncate(self.per_beneficiary);
-        triads
+        self.all(&[beneficiary])
     }
 
-    /// Triads of every beneficiary among `partners`, in partner order.
+    /// Triads of every beneficiary among `partners`, in partner order. Two scans per chunk of
+    /// beneficiaries: each beneficiary against every partner for its `beam` best southern
+    /// providers of a needed theme, then the beneficiaries and those providers against every
+    /// admissible third partner (under every rule but the two about an exchange of
+    /// expertise); the triads are combined from those pair scores.
     pub fn all(&self, partners: &[PartnerIdx]) -> Vec<Triad> {
-        partners.par_iter().flat_map_iter(|&b| self.for_beneficiary(b)).collect()
+        let f = self.scorer.features();
+        let beneficiaries: Vec<PartnerIdx> = partners.iter().copied().filter(|&b| self.is_beneficiary(b as usize)).collect();
+        let thirds: Vec<PartnerIdx> = (0..f.len() as PartnerIdx).filter(|&t| f.active[t as usize] && self.definition.supports(f, t as usize)).collect();
+        let support = self.rules.support();
+        let providers = Scan::new(*self.scorer, self.rules, Candidates::Owned(Box::new(Columns::in_index_order(self.scorer))));
+        let supporters = Scan::new(*self.scorer, &support, Candidates::Owned(Box::new(Columns::build(self.scorer, thirds))));
+        let weights = *self.scorer.weights();
+        let mut triads = Vec::new();
+        for chunk in beneficiaries.chunks(CHUNK) {
+            let (beams, _) = providers.run(chunk, &ProviderBeam { beam: self.beam, features: f }, &|_| {});
+            let mut queries: Vec<PartnerIdx> = chunk.iter().copied().chain(beams.iter().flat_map(|(_, beam)| beam.iter().map(|h| h.candidate))).collect();
+            queries.sort_unstable();
+            queries.dedup();
+            let (rows, _) = supporters.run(&queries, &AllTerms, &|_| {});
+            // Each query's admitted third partners and its score with each, by third.
+            let scores: HashMap<PartnerIdx, Vec<(PartnerIdx, f32)>> = rows
+                .into_par_iter()
+                .map(|(q, rows)| {
+                    let mut scored: Vec<(PartnerIdx, f32)> = rows.iter().map(|(t, terms)| (*t, combine(&weights, terms).0)).collect();
+                    scored.sort_unstable_by_key(|&(t, _)| t);
+                    (q, scored)
+                })
+                .collect();
+            let found: Vec<Vec<Triad>> = beams
+                .par_iter()
+                .map(|(b, beam)| {
+                    let with_b = &scores[b];
+                    let mut found: Vec<Triad> = Vec::new();
+                    for provider in beam {
+                        let p = provider.candidate;
+                        let mut with_p = scores[&p].iter().peekable();
+                        for &(t, tb) in with_b {
+                            while with_p.next_if(|&&(u, _)| u < t).is_some() {}
+                            if let Some(&&(_, tp)) = with_p.peek().filter(|&&&(u, _)| u == t && t != p) {
+                                found.push(self.combine(*b, p, t, [provider.score, tb, tp]));
+                            }
+                        }
+                    }
+                    sort(&mut found);
+                    found.truncate(self.per_beneficiary);
+                    found
+                })
+                .collect();
+            triads.extend(found.into_iter().flatten());
+        }
+        triads
     }
 }
 
+/// A beneficiary's best southern providers of a theme it needs.
+struct ProviderBeam<'a> {
+    beam: usize,
+    features: &'a PartnerFeatures,
+}
+
+/// One beneficiary's providers so far.
+struct Providers<'a> {
+    beneficiary: usize,
+    features: &'a PartnerFeatures,
+    top: TopK,
+}
+
+impl<'a> Collector for ProviderBeam<'a> {
+    type Child = Providers<'a>;
+
+    fn for_query(&self, query: PartnerIdx) -> Providers<'a> {
+        Providers { beneficiary: query as usize, features: self.features, top: TopK::new(self.beam) }
+    }
+}
+
+impl QueryCollector for Providers<'_> {
+    type Fruit = Vec<Hit>;
+
+    fn floor(&self) -> Score {
+        QueryCollector::floor(&self.top)
+    }
+
+    fn collect(&mut self, candidate: PartnerIdx, score: Score, terms: &TermValues) {
+        let f = self.features;
+        let p = candidate as usize;
+        if f.developing[p] && need_coverage(f, p, self.beneficiary) > 0.0 {
+            self.top.collect(candidate, score, terms);
+        }
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.top.merge(other.top);
+    }
+
+    fn harvest(self) -> Vec<Hit> {
+        self.top.into_sorted()
+    }
+}
+
+/// Best first: score descending, then provider index, then third index.
 fn sort(triads: &mut [Triad]) {
     triads.sort_by(|x, y| {
         ranking_order(&Hit { candidate: x.provider, score: x.score }, &Hit { candidate: y.provider, score: y.score })

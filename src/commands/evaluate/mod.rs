@@ -29,11 +29,11 @@ use crate::cli::EvaluateArgs;
 use crate::config::MatchConfig;
 use crate::error::Error;
 use crate::engine::features::{PartnerFeatures, DENSE_WIDTH};
-use crate::commands::run::{prepare, Prepared, StageClock};
+use crate::engine::Engine;
+use crate::telemetry::StageClock;
 use crate::engine::profile::Profile;
 use crate::engine::rank::top_k::{Hit, TopK};
 use crate::engine::reference::Reference;
-use crate::engine::score::Scorer;
 use crate::io::table::{StringTable, TableError, TableSource};
 use crate::telemetry::Progress;
 use crate::PartnerIdx;
@@ -351,23 +351,21 @@ pub fn run(args: &EvaluateArgs) -> Result<Evaluation, Error> {
         return Ok(evaluate(&[method], &known, args.k, &catalogue, &kinds));
     }
     let matching = MatchConfig::resolve(&args.matching)?;
-    let Prepared {
-        ingested, features, rules, ..
-    } = prepare(&matching, &mut StageClock::default(), Progress::hidden())?;
-    let profiles = &ingested.profiles;
+    let engine = Engine::prepare(&matching, &mut StageClock::default(), Progress::hidden())?;
+    let features = &engine.features;
+    let profiles = engine.profiles();
     let ids: BTreeSet<&str> = profiles.iter().map(|p| p.id.as_str()).collect();
     let known = Known::load(&args.known, &|id| ids.contains(id))?;
     let active: Vec<PartnerIdx> = (0..profiles.len() as PartnerIdx).filter(|&i| profiles[i as usize].active).collect();
-    let scorer = Scorer::new(&features, &matching.actor_compatibility, matching.score);
-    let engine = RawTable::build(&scorer, &rules, &active).lists(&matching.score.weights, args.k, profiles);
+    let lists = RawTable::build(&engine, &active).lists(&matching.score.weights, args.k, profiles);
     let methods = [
         Method {
             name: "engine".into(),
-            lists: engine,
+            lists,
         },
         Method {
             name: "baseline (cosine)".into(),
-            lists: cosine_lists(&features, &active, args.k, profiles),
+            lists: cosine_lists(features, &active, args.k, profiles),
         },
     ];
     let catalogue: Vec<String> = profiles.iter().map(|p| p.id.clone()).collect();

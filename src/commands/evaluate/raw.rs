@@ -1,18 +1,20 @@
 //! Raw term values of every admitted pair of a set of partners, kept so that many weightings
 //! can be ranked without scoring again (used by `evaluate`, `tune` and `sensitivity`).
 //!
-//! Input: a [`Scorer`], the [`RuleSet`] and the partners to rank for. Output: a [`RawTable`]
-//! whose [`RawTable::lists`] gives, for any [`Weights`], exactly the lists the job would write
-//! (same [`combine`] formula, same tie-break). Memory: queries × admitted candidates × 7
-//! floats, so it is meant for the partners of an evaluation, not a million-row registry.
+//! Input: the [`Engine`] and the partners to rank for. Output: a [`RawTable`] (the scan's
+//! [`AllTerms`] collector) whose [`RawTable::lists`] gives, for any [`Weights`], exactly the
+//! lists the job would write (same [`combine`] formula, same tie-break). Memory: queries ×
+//! admitted candidates × 7 floats, so it is meant for the partners of an evaluation, not a
+//! million-row registry.
 
 use rayon::prelude::*;
 
 use super::metrics::Lists;
 use crate::engine::profile::Profile;
+use crate::engine::rank::collector::AllTerms;
 use crate::engine::rank::top_k::{Hit, TopK};
-use crate::engine::rules::RuleSet;
-use crate::engine::score::{combine, Scorer, TermValues, Weights};
+use crate::engine::score::{combine, TermValues, Weights};
+use crate::engine::Engine;
 use crate::PartnerIdx;
 
 /// Raw term values of the admitted candidates of each query partner.
@@ -23,21 +25,10 @@ pub struct RawTable {
 
 impl RawTable {
     /// Scores every admitted candidate of every query once.
-    pub fn build(scorer: &Scorer, rules: &RuleSet, queries: &[PartnerIdx]) -> Self {
-        let f = scorer.features();
-        let rows = queries
-            .par_iter()
-            .map(|&q| {
-                (0..f.len() as PartnerIdx)
-                    .filter(|&c| rules.first_refusal(f, q, c).is_none())
-                    .map(|c| (c, scorer.terms(q, c)))
-                    .collect()
-            })
-            .collect();
-        RawTable {
-            queries: queries.to_vec(),
-            rows,
-        }
+    pub fn build(engine: &Engine, queries: &[PartnerIdx]) -> Self {
+        let (fruits, _) = engine.scan().run(queries, &AllTerms, &|_| {});
+        let (queries, rows) = fruits.into_iter().unzip();
+        RawTable { queries, rows }
     }
 
     /// The top-k lists under `weights`, keyed by partner id.

@@ -11,7 +11,8 @@ use super::raw::RawTable;
 use crate::cli::SensitivityArgs;
 use crate::config::MatchConfig;
 use crate::error::Error;
-use crate::commands::run::{prepare, Prepared, StageClock};
+use crate::engine::Engine;
+use crate::telemetry::StageClock;
 use crate::engine::score::{Term, Weights};
 use crate::telemetry::Progress;
 use crate::PartnerIdx;
@@ -54,18 +55,15 @@ fn compare(base: &Lists, other: &Lists, k: usize) -> (f64, f64) {
 /// Runs `sensitivity`.
 pub fn run(args: &SensitivityArgs) -> Result<String, Error> {
     let matching = MatchConfig::resolve(&args.matching)?;
-    let Prepared {
-        ingested, features, rules, ..
-    } = prepare(&matching, &mut StageClock::default(), Progress::hidden())?;
-    let profiles = &ingested.profiles;
+    let engine = Engine::prepare(&matching, &mut StageClock::default(), Progress::hidden())?;
+    let profiles = engine.profiles();
     let mut partners: Vec<PartnerIdx> = (0..profiles.len() as PartnerIdx).filter(|&i| profiles[i as usize].active).collect();
     if let Some(n) = args.sample.filter(|&n| n < partners.len()) {
         // Every (len/n)-th partner: deterministic and spread over the id order.
         let step = partners.len() as f64 / n as f64;
         partners = (0..n).map(|i| partners[(i as f64 * step) as usize]).collect();
     }
-    let scorer = crate::engine::score::Scorer::new(&features, &matching.actor_compatibility, matching.score);
-    let table = RawTable::build(&scorer, &rules, &partners);
+    let table = RawTable::build(&engine, &partners);
     let weights = matching.score.weights;
     let base = table.lists(&weights, args.top_k, profiles);
     let mut out = format!(

@@ -26,7 +26,8 @@ use crate::config::weights::to_map;
 use crate::config::MatchConfig;
 use crate::error::Error;
 use crate::io::atomic::write_file_atomic;
-use crate::commands::run::{prepare, Prepared, StageClock};
+use crate::engine::Engine;
+use crate::telemetry::StageClock;
 use crate::engine::score::{Term, Weights, TERM_COUNT};
 use crate::telemetry::Progress;
 use crate::PartnerIdx;
@@ -65,10 +66,8 @@ fn random_weights(rng: &mut impl Rng) -> Weights {
 /// Runs `tune`; returns the report and writes the weights file.
 pub fn run(args: &TuneArgs) -> Result<String, Error> {
     let matching = MatchConfig::resolve(&args.matching)?;
-    let Prepared {
-        ingested, features, rules, ..
-    } = prepare(&matching, &mut StageClock::default(), Progress::hidden())?;
-    let profiles = &ingested.profiles;
+    let engine = Engine::prepare(&matching, &mut StageClock::default(), Progress::hidden())?;
+    let profiles = engine.profiles();
     let index = |id: &str| profiles.binary_search_by(|p| p.id.as_str().cmp(id)).ok();
     let known = Known::load(&args.known, &|id| index(id).is_some())?;
     let mut queries: Vec<PartnerIdx> = known
@@ -81,8 +80,7 @@ pub fn run(args: &TuneArgs) -> Result<String, Error> {
         .collect();
     queries.sort_unstable();
     queries.dedup();
-    let scorer = crate::engine::score::Scorer::new(&features, &matching.actor_compatibility, matching.score);
-    let table = RawTable::build(&scorer, &rules, &queries);
+    let table = RawTable::build(&engine, &queries);
 
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
     let defaults = matching.score.weights;

@@ -37,14 +37,39 @@ use std::collections::BinaryHeap;
 use std::ops::Range;
 
 use crate::engine::features::PartnerFeatures;
+use rayon::prelude::*;
+
 use crate::engine::profile::IdSet;
 use crate::engine::score::bound::GroupSummary;
+use crate::engine::score::columns::Columns;
 use crate::engine::score::Scorer;
 use crate::{PartnerIdx, Score};
 
 /// Partners per leaf block: small enough for a tight bound, large enough for the tile
 /// kernel's loops (measured at 1M: 32 scans 3 % of pairs for exact lists, 64 scans 6 %).
 pub const LEAF: usize = 32;
+
+/// Blocked mode's candidates: the tree, the columns of each leaf (a few pages each: the walk
+/// jumps from leaf to leaf, and slices of registry-wide columns would cost a page walk per
+/// column), and how many leaves a partner scans at most (`None`: until its list is exact).
+pub struct Blocks {
+    /// The block tree.
+    pub tree: BlockTree,
+    /// Each leaf's columns, by leaf number.
+    pub leaves: Vec<Columns>,
+    /// Leaves a partner scans at most.
+    pub probe: Option<usize>,
+}
+
+impl Blocks {
+    /// The tree of `active` and its leaves' columns.
+    pub fn build(scorer: &Scorer, active: &[PartnerIdx], max_block: Option<usize>, probe: Option<usize>) -> Self {
+        let tree = BlockTree::build(scorer.features(), active, max_block);
+        let members: Vec<&[PartnerIdx]> = tree.leaves().collect();
+        let leaves = members.par_iter().map(|members| Columns::build(scorer, members.to_vec())).collect();
+        Blocks { tree, leaves, probe }
+    }
+}
 
 /// A block of consecutive positions of the tree order.
 struct Node {

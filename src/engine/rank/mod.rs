@@ -1,16 +1,31 @@
-//! Rank: give me the best k candidates of every partner, in a stable order.
+//! Rank: the one scan that scores queries against candidates, and the best k of each.
 //!
-//! Input: a [`Scorer`], the [`RuleSet`] and the partners to rank for (any subset, so the query
-//! side can be split into shards and merged). Output: one [`Shortlist`] per partner, in the
-//! order given, and [`RankStats`] (pairs scored, pairs each rule removed).
+//! Input: a [`Scan`]: the [`Scorer`], the [`RuleSet`] and the [`Candidates`] (columns scanned
+//! whole, or the block tree of blocked mode); a set of query partners (all active partners,
+//! a sample, one partner for `explain`) and a [`Collector`]. Output: each query's fruit, in
+//! query order, and [`RankStats`] (pairs scored, pairs each rule removed).
 //!
-//! Candidates are scanned exhaustively, a tile of candidate columns at a time
-//! ([`crate::engine::score::tile`]); partners are processed in parallel blocks with rayon, each block
-//! owning its collectors (no shared mutable state). Memory is O(partners × (k + features)).
+//! Every command ranks through [`Scan::run`]; the kernel ([`crate::engine::score::kernel`])
+//! applies the rules to a run of candidates, bounds their scores and marks those that can
+//! still reach the collector's floor, and only those are scored exactly and offered.
+//! Three drivers, chosen by the shape of the work:
 //!
-//! **Invariant:** the output is identical for any thread count ([`top_k`] orders totally, so
-//! a list is the best k of the hits offered, however they were split among threads).
+//! - **pairwise** (every active partner against every partner, the nightly job): the score
+//!   and every rule's verdict but `candidate_active` are symmetric, so partner q scans only
+//!   the candidates after it and feeds both collectors of each pair. Each pool thread keeps a
+//!   collector for every partner and takes blocks of partners from a shared counter; the
+//!   collectors are merged at the end. Lists start from floors found on a sample of
+//!   candidates (a lower bound of the final floor).
+//! - **per query** (any other set): rayon over blocks of queries, each owning its collectors,
+//!   tile-outer (a tile of candidate columns is read from cache by every query of the block).
+//! - **blocked**: queries walk the block tree best bound first in batches of neighbours
+//!   ([`BlockTree::search`]); a leaf is scanned for the members whose own bound reaches
+//!   their floor, at most `probe` leaves per query.
+//!
+//! Memory is O(threads × partners × collector). **Invariant:** the output is identical for
+//! any thread count (collectors merge associatively, [`top_k`] orders totally).
 
+pub mod collector;
 pub mod rerank;
 pub mod top_k;
 
@@ -19,17 +34,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use crate::engine::candidates::BlockTree;
+use crate::engine::candidates::{BlockTree, Blocks};
 use crate::engine::profile::IdSet;
 use crate::engine::rules::{Rule, RuleSet};
-use crate::engine::score::tile::{Columns, Query, Reach, Tile, TILE};
 use crate::engine::score::bound::GroupSummary;
+use crate::engine::score::columns::{Columns, TILE};
+use crate::engine::score::kernel::{Kernel, Query, Reach, Tile};
 use crate::engine::score::Scorer;
 use crate::{PartnerIdx, Score};
 
+pub use collector::{Collector, QueryCollector, TopKCollector};
 pub use top_k::{Hit, TopK};
 
-/// Partners per parallel task: big enough to amortise scheduling, small enough to balance.
+/// Queries per parallel task: big enough to amortise scheduling, small enough to balance.
 const QUERY_BLOCK: usize = 32;
 
 /// Candidates each list is first scored against, for its initial floor (pairwise scan).
@@ -54,7 +71,7 @@ impl Shortlist {
     }
 }
 
-/// Counters of a ranking pass.
+/// Counters of a scan.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RankStats {
     /// Pairs that passed every rule and were scored.
@@ -80,259 +97,253 @@ impl RankStats {
     }
 }
 
-/// Ranks every candidate for each partner in `partners`; `progress` is told how many partners
-/// each finished block held. When `partners` are exactly the active partners (the nightly
-/// job), each pair is scored once for both lists ([`shortlists_symmetric`]).
-pub fn shortlists(
-    scorer: &Scorer,
-    rules: &RuleSet,
-    partners: &[PartnerIdx],
-    k: usize,
-    progress: &(dyn Fn(u64) + Sync),
-) -> (Vec<Shortlist>, RankStats) {
-    let active = &scorer.features().active;
-    let all_active = partners.windows(2).all(|w| w[0] < w[1])
-        && partners.iter().all(|&p| active[p as usize])
-        && partners.len() == active.iter().filter(|&&a| a).count();
-    if all_active {
-        return shortlists_symmetric(scorer, rules, partners, k, progress);
-    }
-    let columns = Columns::in_index_order(scorer);
-    in_blocks(&partners.chunks(QUERY_BLOCK).collect::<Vec<_>>(), rules, progress, |block, stats| {
-        let queries: Vec<Query> = block.iter().map(|&p| Query::new(scorer, p)).collect();
-        let mut tops: Vec<TopK> = block.iter().map(|_| TopK::new(k)).collect();
-        let mut tile = Box::<Tile>::default();
-        // Tile-outer: a tile of candidate columns is read from cache by every partner of the block.
-        for run in Columns::runs(0..columns.len()) {
-            for (top, query) in tops.iter_mut().zip(&queries) {
-                scan(scorer, rules, &columns, query, run.clone(), &mut tile, top, stats);
-            }
-        }
-        block
-            .iter()
-            .zip(tops)
-            .map(|(&partner, top)| Shortlist {
-                partner,
-                hits: top.into_sorted(),
-            })
-            .collect()
-    })
+/// What a scan scores the queries against.
+pub enum Candidates<'a> {
+    /// Columns scanned whole (every partner in index order for exact lists, or a subset).
+    Columns(&'a Columns),
+    /// The same, owned by the scan (freed with it).
+    Owned(Box<Columns>),
+    /// The block tree of blocked mode, with its leaves' columns and the probe limit.
+    Blocks(&'a Blocks),
 }
 
-/// Exact lists of every active partner (`partners`, ascending), each pair scored once: the
-/// score is symmetric bit for bit, and so is every rule's verdict but `candidate_active`, which
-/// only the query side of an inactive pair fails. Partner q scans the candidates after it and
-/// feeds both lists of each pair. Each pool thread keeps collectors for every partner (memory
-/// O(threads × N × k)) and takes blocks of partners from a shared counter; the collectors are
-/// merged at the end, and the best k of a union does not depend on how it was split.
-fn shortlists_symmetric(
-    scorer: &Scorer,
-    rules: &RuleSet,
-    partners: &[PartnerIdx],
-    k: usize,
-    progress: &(dyn Fn(u64) + Sync),
-) -> (Vec<Shortlist>, RankStats) {
-    let n = scorer.features().len();
-    let columns = Columns::in_index_order(scorer);
-    // A list sees most of its pairs late here (those of the partners before it), so its floor
-    // would rise slowly. Its k-th best score against a sample of candidates is a lower bound
-    // of its final k-th score: pairs whose bound is below it are skipped, exactly.
-    let sample = 0..n.min(FLOOR_SAMPLE);
-    let mut initial_floors = vec![f32::NEG_INFINITY; n];
-    let sampled: Vec<f32> = partners
-        .par_iter()
-        .map_init(Box::<Tile>::default, |tile, &partner| {
-            let query = Query::new(scorer, partner);
-            let (mut top, mut ignored) = (TopK::new(k), RankStats::new(rules));
-            for run in Columns::runs(sample.clone()) {
-                scan(scorer, rules, &columns, &query, run, tile, &mut top, &mut ignored);
-            }
-            let hits = top.into_sorted();
-            if hits.len() == k { hits[k - 1].score } else { f32::NEG_INFINITY }
-        })
-        .collect();
-    for (&partner, floor) in partners.iter().zip(sampled) {
-        initial_floors[partner as usize] = floor;
+/// The one ranking loop: queries against candidates, through the tile kernel, into a
+/// collector.
+pub struct Scan<'a> {
+    scorer: Scorer<'a>,
+    rules: &'a RuleSet,
+    candidates: Candidates<'a>,
+}
+
+/// Each query's fruit, in query order.
+pub type Fruits<F> = Vec<(PartnerIdx, F)>;
+
+impl<'a> Scan<'a> {
+    /// A scan of `candidates` under `rules`.
+    pub fn new(scorer: Scorer<'a>, rules: &'a RuleSet, candidates: Candidates<'a>) -> Self {
+        Scan { scorer, rules, candidates }
     }
-    let blocks: Vec<&[PartnerIdx]> = partners.chunks(QUERY_BLOCK).collect();
-    let next = AtomicUsize::new(0);
-    let per_thread: Vec<(Vec<TopK>, RankStats)> = rayon::broadcast(|_| {
-        let mut tops: Vec<TopK> = (0..n).map(|_| TopK::new(k)).collect();
-        let mut floors = initial_floors.clone();
-        let mut stats = RankStats::new(rules);
-        let mut tile = Box::<Tile>::default();
-        while let Some(block) = blocks.get(next.fetch_add(1, Ordering::Relaxed)) {
-            let queries: Vec<Query> = block.iter().map(|&p| Query::new(scorer, p)).collect();
-            let first = block[0] as usize + 1;
-            for start in (first / TILE * TILE..n).step_by(TILE) {
-                for query in &queries {
-                    let q = query.partner() as usize;
-                    let run = start.max(q + 1)..n.min(start + TILE);
-                    if run.is_empty() {
-                        continue;
-                    }
-                    let reach = Reach::Both(floors[q], &floors[run.clone()]);
-                    scorer.score_tile(rules, &columns, query, run.clone(), reach, &mut tile, &mut stats.removed_by_rule);
-                    stats.pairs_scored += tile.admitted_count();
-                    for offset in tile.marked() {
-                        let c = run.start + offset;
-                        // The floors rise as hits arrive: check again.
-                        if !tile.reaches(offset, floors[q].min(floors[c])) {
+
+    /// Scores every query against the candidates into `collector`; `progress` is told how
+    /// many queries each finished block held.
+    pub fn run<C: Collector>(&self, queries: &[PartnerIdx], collector: &C, progress: &(dyn Fn(u64) + Sync)) -> (Fruits<<C::Child as QueryCollector>::Fruit>, RankStats) {
+        let (children, stats) = match &self.candidates {
+            Candidates::Columns(columns) => self.whole(columns, queries, collector, progress),
+            Candidates::Owned(columns) => self.whole(columns, queries, collector, progress),
+            Candidates::Blocks(blocks) => self.blocked(blocks, queries, collector, progress),
+        };
+        (children.into_iter().map(|(q, child)| (q, child.harvest())).collect(), stats)
+    }
+
+    /// The best `k` of each query.
+    pub fn shortlists(&self, queries: &[PartnerIdx], k: usize, progress: &(dyn Fn(u64) + Sync)) -> (Vec<Shortlist>, RankStats) {
+        let (fruits, stats) = self.run(queries, &TopKCollector { k }, progress);
+        (fruits.into_iter().map(|(partner, hits)| Shortlist { partner, hits }).collect(), stats)
+    }
+
+    fn kernel<'k>(&'k self, columns: &'k Columns) -> Kernel<'k> {
+        Kernel::new(&self.scorer, self.rules, columns)
+    }
+
+    /// Every query against every column: pairwise when it can, else per query.
+    fn whole<C: Collector>(&self, columns: &Columns, queries: &[PartnerIdx], collector: &C, progress: &(dyn Fn(u64) + Sync)) -> (Fruits<C::Child>, RankStats) {
+        if self.is_pairwise(columns, queries) {
+            self.pairwise(columns, queries, collector, progress)
+        } else {
+            self.per_query(columns, queries, collector, progress)
+        }
+    }
+
+    /// Whether the queries are exactly the active partners, ascending, and the candidates
+    /// every partner in index order.
+    fn is_pairwise(&self, columns: &Columns, queries: &[PartnerIdx]) -> bool {
+        let active = &self.scorer.features().active;
+        columns.is_index_order(active.len())
+            && queries.windows(2).all(|w| w[0] < w[1])
+            && queries.iter().all(|&p| active[p as usize])
+            && queries.len() == active.iter().filter(|&&a| a).count()
+    }
+
+    /// Per query: blocks of queries in parallel, tile-outer.
+    fn per_query<C: Collector>(&self, columns: &Columns, queries: &[PartnerIdx], collector: &C, progress: &(dyn Fn(u64) + Sync)) -> (Fruits<C::Child>, RankStats) {
+        let kernel = self.kernel(columns);
+        let blocks: Vec<&[PartnerIdx]> = queries.chunks(QUERY_BLOCK).collect();
+        self.in_blocks(&blocks, progress, |block, stats| {
+            let queries: Vec<Query> = block.iter().map(|&p| Query::new(&self.scorer, p)).collect();
+            let mut children: Vec<C::Child> = block.iter().map(|&p| collector.for_query(p)).collect();
+            let mut tile = Box::<Tile>::default();
+            for run in Columns::runs(0..columns.len()) {
+                for (child, query) in children.iter_mut().zip(&queries) {
+                    scan_run(&kernel, query, run.clone(), &mut tile, child, stats);
+                }
+            }
+            block.iter().copied().zip(children).collect()
+        })
+    }
+
+    /// Pairwise: each pair of active partners scored once, for both collectors.
+    fn pairwise<C: Collector>(&self, columns: &Columns, partners: &[PartnerIdx], collector: &C, progress: &(dyn Fn(u64) + Sync)) -> (Fruits<C::Child>, RankStats) {
+        let n = columns.len();
+        let kernel = self.kernel(columns);
+        // A list sees most of its pairs late here (those of the partners before it), so its
+        // floor would rise slowly. Its floor against a sample of candidates is a lower bound
+        // of its final floor: pairs whose bound is below it are skipped, exactly.
+        let sample = 0..n.min(FLOOR_SAMPLE);
+        let mut initial_floors = vec![Score::NEG_INFINITY; n];
+        let sampled: Vec<Score> = partners
+            .par_iter()
+            .map_init(Box::<Tile>::default, |tile, &partner| {
+                let query = Query::new(&self.scorer, partner);
+                let (mut child, mut ignored) = (collector.for_query(partner), RankStats::new(self.rules));
+                for run in Columns::runs(sample.clone()) {
+                    scan_run(&kernel, &query, run, tile, &mut child, &mut ignored);
+                }
+                child.final_floor()
+            })
+            .collect();
+        for (&partner, floor) in partners.iter().zip(sampled) {
+            initial_floors[partner as usize] = floor;
+        }
+        let blocks: Vec<&[PartnerIdx]> = partners.chunks(QUERY_BLOCK).collect();
+        let next = AtomicUsize::new(0);
+        let active = &self.scorer.features().active;
+        let per_thread: Vec<(Vec<Option<C::Child>>, RankStats)> = rayon::broadcast(|_| {
+            let mut children: Vec<Option<C::Child>> = (0..n).map(|p| active[p].then(|| collector.for_query(p as PartnerIdx))).collect();
+            let mut floors = initial_floors.clone();
+            let mut stats = RankStats::new(self.rules);
+            let mut tile = Box::<Tile>::default();
+            while let Some(block) = blocks.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let queries: Vec<Query> = block.iter().map(|&p| Query::new(&self.scorer, p)).collect();
+                let first = block[0] as usize + 1;
+                for start in (first / TILE * TILE..n).step_by(TILE) {
+                    for query in &queries {
+                        let q = query.partner() as usize;
+                        let run = start.max(q + 1)..n.min(start + TILE);
+                        if run.is_empty() {
                             continue;
                         }
-                        let score = tile.exact_score(scorer, &columns, query.partner(), offset);
-                        for (list, other) in [(q, c), (c, q)] {
-                            tops[list].push(Hit { candidate: other as PartnerIdx, score });
-                            floors[list] = floors[list].max(tops[list].floor().unwrap_or(f32::NEG_INFINITY));
+                        let reach = Reach::Both(floors[q], &floors[run.clone()]);
+                        kernel.score_tile(query, run.clone(), reach, &mut tile, &mut stats.removed_by_rule);
+                        stats.pairs_scored += tile.admitted_count();
+                        for offset in tile.marked() {
+                            let c = run.start + offset;
+                            // The floors rise as candidates arrive: check again.
+                            if !tile.reaches(offset, floors[q].min(floors[c])) {
+                                continue;
+                            }
+                            let (score, terms) = kernel.exact(&tile, query, offset);
+                            for (list, other) in [(q, c), (c, q)] {
+                                let child = children[list].as_mut().expect("both sides of a scanned pair are active");
+                                child.collect(other as PartnerIdx, score, &terms);
+                                floors[list] = floors[list].max(child.floor());
+                            }
                         }
                     }
                 }
+                progress(block.len() as u64);
             }
-            progress(block.len() as u64);
-        }
-        (tops, stats)
-    });
-    let mut per_thread = per_thread.into_iter();
-    let (mut tops, mut forward) = per_thread.next().expect("a pool has a thread");
-    for (other_tops, stats) in per_thread {
-        for (top, other) in tops.iter_mut().zip(other_tops) {
-            other.into_sorted().into_iter().for_each(|hit| top.push(hit));
-        }
-        forward = forward.merge(stats);
-    }
-    // Every scanned pair stands for both its directions, except for the two rules the scan
-    // never meets: a partner with itself, and an active partner with an inactive one.
-    let mut stats = RankStats {
-        pairs_scored: 2 * forward.pairs_scored,
-        removed_by_rule: forward.removed_by_rule.iter().map(|r| 2 * r).collect(),
-    };
-    let inactive = (n - partners.len()) as u64;
-    for (slot, rule) in stats.removed_by_rule.iter_mut().zip(rules.iter()) {
-        match rule {
-            Rule::NoSelfMatch => *slot = partners.len() as u64,
-            Rule::CandidateActive => *slot = partners.len() as u64 * inactive,
-            _ => {}
-        }
-    }
-    let lists = partners
-        .iter()
-        .map(|&partner| Shortlist {
-            partner,
-            hits: std::mem::replace(&mut tops[partner as usize], TopK::new(0)).into_sorted(),
-        })
-        .collect();
-    (lists, stats)
-}
-
-/// Runs `rank_block` over blocks of partners in parallel, each with its own counters, and
-/// merges the lists in block order.
-fn in_blocks(
-    blocks: &[&[PartnerIdx]],
-    rules: &RuleSet,
-    progress: &(dyn Fn(u64) + Sync),
-    rank_block: impl Fn(&[PartnerIdx], &mut RankStats) -> Vec<Shortlist> + Sync,
-) -> (Vec<Shortlist>, RankStats) {
-    let blocks: Vec<(Vec<Shortlist>, RankStats)> = blocks
-        .par_iter()
-        .map(|&block| {
-            let mut stats = RankStats::new(rules);
-            let lists = rank_block(block, &mut stats);
-            progress(block.len() as u64);
-            (lists, stats)
-        })
-        .collect();
-    let mut all = Vec::new();
-    let mut total = RankStats::new(rules);
-    for (lists, stats) in blocks {
-        all.extend(lists);
-        total = total.merge(stats);
-    }
-    (all, total)
-}
-
-/// Scores one partner against the positions `run` of `columns` and offers the candidates
-/// whose bound can still enter its list: the rules first, then the bound, then the exact score.
-#[allow(clippy::too_many_arguments)]
-fn scan(
-    scorer: &Scorer,
-    rules: &RuleSet,
-    columns: &Columns,
-    query: &Query,
-    run: Range<usize>,
-    tile: &mut Tile,
-    top: &mut TopK,
-    stats: &mut RankStats,
-) {
-    let reach = Reach::One(top.floor().unwrap_or(Score::NEG_INFINITY));
-    scorer.score_tile(rules, columns, query, run.clone(), reach, tile, &mut stats.removed_by_rule);
-    stats.pairs_scored += tile.admitted_count();
-    for offset in tile.marked() {
-        let score = tile.exact_score(scorer, columns, query.partner(), offset);
-        top.push(Hit {
-            candidate: columns.partner[run.start + offset],
-            score,
+            (children, stats)
         });
+        let mut per_thread = per_thread.into_iter();
+        let (mut children, mut forward) = per_thread.next().expect("a pool has a thread");
+        for (others, stats) in per_thread {
+            for (child, other) in children.iter_mut().zip(others) {
+                if let (Some(child), Some(other)) = (child.as_mut(), other) {
+                    child.merge(other);
+                }
+            }
+            forward = forward.merge(stats);
+        }
+        // Every scanned pair stands for both its directions, except for the two rules the scan
+        // never meets: a partner with itself, and an active partner with an inactive one.
+        let mut stats = RankStats {
+            pairs_scored: 2 * forward.pairs_scored,
+            removed_by_rule: forward.removed_by_rule.iter().map(|r| 2 * r).collect(),
+        };
+        let inactive = (n - partners.len()) as u64;
+        for (slot, rule) in stats.removed_by_rule.iter_mut().zip(self.rules.iter()) {
+            match rule {
+                Rule::NoSelfMatch => *slot = partners.len() as u64,
+                Rule::CandidateActive => *slot = partners.len() as u64 * inactive,
+                _ => {}
+            }
+        }
+        let fruits = partners.iter().map(|&p| (p, children[p as usize].take().expect("an active partner has a collector"))).collect();
+        (fruits, stats)
     }
-}
 
-/// Like [`shortlists`], but partners walk the [`BlockTree`] best bound first, a batch of
-/// neighbours (a leaf block) at a time ([`BlockTree::search`]): a leaf is read from memory
-/// once for the whole batch, and scanned for each partner whose own bound with it reaches its
-/// list's floor, at most `probe` leaves per partner (`None`: until the list is exact). Each
-/// leaf has columns of its own, a few pages, not a slice of every column of the registry:
-/// the walk jumps from leaf to leaf and one column set would cost a page walk per column.
-#[allow(clippy::too_many_arguments)]
-pub fn shortlists_blocked(
-    scorer: &Scorer,
-    rules: &RuleSet,
-    partners: &[PartnerIdx],
-    k: usize,
-    tree: &BlockTree,
-    probe: Option<usize>,
-    progress: &(dyn Fn(u64) + Sync),
-) -> (Vec<Shortlist>, RankStats) {
-    let features = scorer.features();
-    let leaves: Vec<&[PartnerIdx]> = tree.leaves().collect();
-    let columns: Vec<Columns> = leaves.par_iter().map(|members| Columns::build(scorer, members.to_vec())).collect();
-    let batches = tree.batches(partners);
-    let batches: Vec<&[PartnerIdx]> = batches.iter().map(Vec::as_slice).collect();
-    let (mut lists, stats) = in_blocks(&batches, rules, progress, |batch, stats| {
-        let mut tile = Box::<Tile>::default();
-        let mut walkers: Vec<Walker> = batch
-            .iter()
-            .map(|&p| Walker {
-                query: Query::new(scorer, p),
-                top: TopK::new(k),
-                scanned: 0,
+    /// Blocked: batches of neighbours walk the block tree, each member scanning the leaves
+    /// it may still improve from, at most `probe` of them.
+    fn blocked<C: Collector>(&self, blocks: &Blocks, queries: &[PartnerIdx], collector: &C, progress: &(dyn Fn(u64) + Sync)) -> (Fruits<C::Child>, RankStats) {
+        let features = self.scorer.features();
+        let tree: &BlockTree = &blocks.tree;
+        let kernels: Vec<Kernel> = blocks.leaves.iter().map(|columns| self.kernel(columns)).collect();
+        let batches = tree.batches(queries);
+        let batches: Vec<&[PartnerIdx]> = batches.iter().map(Vec::as_slice).collect();
+        let (mut fruits, stats) = self.in_blocks(&batches, progress, |batch, stats| {
+            let mut tile = Box::<Tile>::default();
+            let queries: Vec<Query> = batch.iter().map(|&p| Query::new(&self.scorer, p)).collect();
+            let mut children: Vec<C::Child> = batch.iter().map(|&p| collector.for_query(p)).collect();
+            let mut scanned = vec![0usize; batch.len()];
+            let members: Vec<GroupSummary> = batch.iter().map(|&p| GroupSummary::of(features, &[p])).collect();
+            tree.search(&self.scorer, &GroupSummary::of(features, batch), &members, |leaf, mask, floors| {
+                let kernel = &kernels[leaf];
+                for m in IdSet(mask).iter().map(usize::from) {
+                    let child = &mut children[m];
+                    scan_run(kernel, &queries[m], 0..kernel.columns().len(), &mut tile, child, stats);
+                    scanned[m] += 1;
+                    // A partner at its probe limit retires from the walk.
+                    floors[m] = if blocks.probe == Some(scanned[m]) { Some(Score::INFINITY) } else { Some(child.floor()).filter(|f| f.is_finite()) };
+                }
+            });
+            batch.iter().copied().zip(children).collect()
+        });
+        let mut rank_of = vec![usize::MAX; features.len()];
+        for (r, &p) in queries.iter().enumerate() {
+            rank_of[p as usize] = r;
+        }
+        fruits.sort_by_key(|(p, _)| rank_of[*p as usize]);
+        (fruits, stats)
+    }
+
+    /// Runs `scan_block` over blocks of queries in parallel, each with its own counters, and
+    /// concatenates their fruits in block order.
+    fn in_blocks<F: Send>(
+        &self,
+        blocks: &[&[PartnerIdx]],
+        progress: &(dyn Fn(u64) + Sync),
+        scan_block: impl Fn(&[PartnerIdx], &mut RankStats) -> Fruits<F> + Sync,
+    ) -> (Fruits<F>, RankStats) {
+        let blocks: Vec<(Fruits<F>, RankStats)> = blocks
+            .par_iter()
+            .map(|&block| {
+                let mut stats = RankStats::new(self.rules);
+                let fruits = scan_block(block, &mut stats);
+                progress(block.len() as u64);
+                (fruits, stats)
             })
             .collect();
-        let members: Vec<GroupSummary> = batch.iter().map(|&p| GroupSummary::of(features, &[p])).collect();
-        tree.search(scorer, &GroupSummary::of(features, batch), &members, |leaf, mask, floors| {
-            let columns = &columns[leaf];
-            for m in IdSet(mask).iter().map(usize::from) {
-                let w = &mut walkers[m];
-                scan(scorer, rules, columns, &w.query, 0..columns.len(), &mut tile, &mut w.top, stats);
-                w.scanned += 1;
-                // A partner at its probe limit retires from the walk.
-                floors[m] = if probe == Some(w.scanned) { Some(Score::INFINITY) } else { w.top.floor() };
-            }
-        });
-        walkers.into_iter().map(|w| Shortlist { partner: w.query.partner(), hits: w.top.into_sorted() }).collect()
-    });
-    let mut rank_of = vec![usize::MAX; features.len()];
-    for (r, &p) in partners.iter().enumerate() {
-        rank_of[p as usize] = r;
+        let mut all = Vec::new();
+        let mut total = RankStats::new(self.rules);
+        for (fruits, stats) in blocks {
+            all.extend(fruits);
+            total = total.merge(stats);
+        }
+        (all, total)
     }
-    lists.sort_by_key(|l| rank_of[l.partner as usize]);
-    (lists, stats)
 }
 
-/// One partner of a batch walking the block tree.
-struct Walker {
-    query: Query,
-    top: TopK,
-    /// Leaves scanned so far.
-    scanned: usize,
+/// Scores one query against the positions `run` of the kernel's columns and offers the
+/// candidates whose bound reaches the collector's floor: the rules first, then the bound,
+/// then the exact score.
+fn scan_run<Q: QueryCollector>(kernel: &Kernel, query: &Query, run: Range<usize>, tile: &mut Tile, child: &mut Q, stats: &mut RankStats) {
+    let reach = Reach::One(child.floor());
+    kernel.score_tile(query, run.clone(), reach, tile, &mut stats.removed_by_rule);
+    stats.pairs_scored += tile.admitted_count();
+    for offset in tile.marked() {
+        let (score, terms) = kernel.exact(tile, query, offset);
+        child.collect(kernel.columns().partner[run.start + offset], score, &terms);
+    }
 }
 
 /// Recall@k of `lists` against exact lists for the same partners: the mean share of each

@@ -47,6 +47,11 @@ impl TopK {
         }
     }
 
+    /// The list length.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
     /// Offers one hit.
     #[inline]
     pub fn push(&mut self, hit: Hit) {

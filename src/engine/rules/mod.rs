@@ -1,9 +1,12 @@
 //! Rules: is this pair allowed at all?
 //!
-//! Input: a (partner, candidate) pair of indices and the [`PartnerFeatures`]. Output: the
-//! first [`Rule`] that refuses it, or none. Rules are hard constraints checked before
-//! scoring and top-k; soft preferences are score terms, never rules. Each rule has a stable
-//! name; the manifest counts the pairs each one removed and `explain` reports each verdict.
+//! Input: a (partner, candidate) pair of indices and the [`PartnerFeatures`], or a partner's
+//! [`Query`] and a run of candidate [`Columns`]. Output: the first [`Rule`] that refuses the
+//! pair, or none ([`Rule::admits`]); over a run, which positions pass and how many each rule
+//! removed ([`RuleSet::screen`], the column form the kernel calls, beside the pair form it
+//! must agree with). Rules are hard constraints checked before scoring and top-k; soft
+//! preferences are score terms, never rules. Each rule has a stable name; the manifest counts
+//! the pairs each one removed and `explain` reports each verdict.
 //!
 //! | rule | on | admits a pair when |
 //! |---|---|---|
@@ -16,7 +19,12 @@
 
 pub mod exclusions;
 
+use std::ops::Range;
+use std::sync::Arc;
+
 use crate::engine::features::{kind, PartnerFeatures};
+use crate::engine::score::columns::Columns;
+use crate::engine::score::kernel::Query;
 use crate::engine::modality::{classify, Modality, TriangularDefinition};
 use crate::PartnerIdx;
 
@@ -24,6 +32,7 @@ pub use exclusions::{ExclusionSettings, Exclusions};
 
 /// A hard constraint on a pair. An enum rather than trait objects: the rules are checked for
 /// every pair of the exhaustive scan, and a `match` inlines where a virtual call cannot.
+#[derive(Clone)]
 pub enum Rule {
     /// A partner is never its own candidate.
     NoSelfMatch,
@@ -36,7 +45,7 @@ pub enum Rule {
     /// Only pairs of the kept modalities.
     Modality(ModalityFilter),
     /// Not an existing or recently contacted pair.
-    Exclusions(Exclusions),
+    Exclusions(Arc<Exclusions>),
 }
 
 impl Rule {
@@ -65,9 +74,37 @@ impl Rule {
             Rule::Exclusions(exclusions) => exclusions.admits(partner, candidate),
         }
     }
+
+    /// [`Rule::admits`] over positions `run` of `columns` for `query`: clears the positions it
+    /// refuses in `admitted` and returns how many it was first to refuse. The cheap rules read
+    /// a column; the others ask `admits` pair by pair.
+    #[inline(always)]
+    fn screen(&self, f: &PartnerFeatures, columns: &Columns, query: &Query, run: Range<usize>, admitted: &mut [bool]) -> u64 {
+        let candidates = &columns.partner[run.clone()];
+        match self {
+            Rule::NoSelfMatch => keep(admitted, candidates.iter().map(|&p| p != query.partner)),
+            Rule::CandidateActive => keep(admitted, columns.active[run].iter().copied()),
+            Rule::SharedTheme => keep(admitted, columns.topics[run].iter().map(|&t| t & query.topics != 0)),
+            Rule::DemandDriven if query.needs_any => 0,
+            Rule::DemandDriven => keep(admitted, columns.needs[run].iter().map(|&n| n != 0)),
+            other => keep(admitted, candidates.iter().map(|&p| other.admits(f, query.partner, p))),
+        }
+    }
+}
+
+/// Clears the positions whose verdict is false; returns how many it cleared.
+#[inline(always)]
+fn keep(admitted: &mut [bool], verdicts: impl Iterator<Item = bool>) -> u64 {
+    let mut cleared = 0;
+    for (slot, ok) in admitted.iter_mut().zip(verdicts) {
+        cleared += u64::from(*slot && !ok);
+        *slot &= ok;
+    }
+    cleared
 }
 
 /// Keeps pairs of the chosen modalities.
+#[derive(Clone)]
 pub struct ModalityFilter {
     /// Modalities kept.
     pub keep: Vec<Modality>,
@@ -89,6 +126,7 @@ impl ModalityFilter {
 pub const OPTIONAL_RULES: [&str; 2] = ["shared_theme", "demand_driven"];
 
 /// The ordered rule list of a run.
+#[derive(Clone)]
 pub struct RuleSet {
     rules: Vec<Rule>,
 }
@@ -104,7 +142,7 @@ impl RuleSet {
         let mut rules = vec![Rule::NoSelfMatch, Rule::CandidateActive];
         rules.extend([Rule::SharedTheme, Rule::DemandDriven].into_iter().filter(|r| !disabled.iter().any(|d| d == r.name())));
         rules.extend(modality.map(Rule::Modality));
-        rules.extend(exclusions.map(Rule::Exclusions));
+        rules.extend(exclusions.map(|e| Rule::Exclusions(Arc::new(e))));
         RuleSet { rules }
     }
 
@@ -128,6 +166,21 @@ impl RuleSet {
         self.rules.is_empty()
     }
 
+    /// Marks in `admitted` the positions `run` of `columns` that every rule admits for
+    /// `query`, counting in `removed` (one slot per rule) the pairs each rule was first to
+    /// refuse; returns how many were refused.
+    #[inline(always)]
+    pub fn screen(&self, f: &PartnerFeatures, columns: &Columns, query: &Query, run: Range<usize>, admitted: &mut [bool], removed: &mut [u64]) -> u64 {
+        admitted.fill(true);
+        let mut refused = 0;
+        for (rule, slot) in self.rules.iter().zip(removed) {
+            let cleared = rule.screen(f, columns, query, run.clone(), admitted);
+            *slot += cleared;
+            refused += cleared;
+        }
+        refused
+    }
+
     /// Index of the first rule refusing the pair, or `None` when all admit it.
     #[inline]
     pub fn first_refusal(
@@ -141,14 +194,18 @@ impl RuleSet {
             .position(|rule| !rule.admits(features, partner, candidate))
     }
 
-    /// Whether a supporting link (a triad's third partner with either member) passes: every
-    /// rule but `shared_theme` and `demand_driven`, which concern an exchange of expertise,
-    /// not support.
+    /// The rules a supporting link (a triad's third partner with either member) must pass:
+    /// every rule but `shared_theme` and `demand_driven`, which concern an exchange of
+    /// expertise, not support.
+    pub fn support(&self) -> RuleSet {
+        RuleSet {
+            rules: self.rules.iter().filter(|rule| !matches!(rule, Rule::SharedTheme | Rule::DemandDriven)).cloned().collect(),
+        }
+    }
+
+    /// Whether a supporting link passes [`RuleSet::support`] both ways.
     pub fn admits_support(&self, features: &PartnerFeatures, a: PartnerIdx, b: PartnerIdx) -> bool {
-        self.rules
-            .iter()
-            .filter(|rule| !matches!(rule, Rule::SharedTheme | Rule::DemandDriven))
-            .all(|rule| rule.admits(features, a, b) && rule.admits(features, b, a))
+        self.support().rules.iter().all(|rule| rule.admits(features, a, b) && rule.admits(features, b, a))
     }
 
     /// Every rule's verdict on the pair, in checking order.

@@ -4,8 +4,9 @@
 //! (weights, geography kernel, mutual-benefit rule). Output: for a pair (i, j), the raw value
 //! of every [`Term`] in [0, 1] ([`Scorer::terms`]) and the score, `Σ weight × raw`
 //! ([`Scorer::score`]). The shortlist's terms and its score come from this one formula
-//! ([`combine`]); the ranking loop computes the same terms for many candidates at once in
-//! [`tile`], bit for bit (tested), and explanations read them pair by pair here.
+//! ([`combine`]); the scan computes the same terms for many candidates at once in [`kernel`]
+//! over [`columns`], bit for bit (tested); explanations, and the tests' oracle, read them
+//! pair by pair here.
 //!
 //! **Invariant:** pure, no IO; every term is symmetric in (i, j), so `score(i, j) ==
 //! score(j, i)` bit for bit; `score == Σ contributions`. Direction (who provides) is not in
@@ -26,9 +27,11 @@
 //! ```
 
 pub mod bound;
+pub mod columns;
 mod explain;
+pub mod kernel;
 pub mod linear;
-pub mod tile;
+pub mod simd;
 
 pub use explain::{Direction, PairExplanation};
 
@@ -181,6 +184,7 @@ pub fn combine(weights: &Weights, raw: &TermValues) -> (Score, TermValues) {
 }
 
 /// Scores pairs of partners.
+#[derive(Clone, Copy)]
 pub struct Scorer<'a> {
     features: &'a PartnerFeatures,
     compatibility: &'a [f32],

@@ -1,0 +1,385 @@
+//! Kernel: one partner against a run of candidates at once, the hot loop of every scan.
+//!
+//! Input: a [`Kernel`] (the [`Scorer`], the [`RuleSet`] and the candidate [`Columns`]), one
+//! partner's [`Query`], a run of up to [`TILE`] consecutive positions and the list floors
+//! they must reach ([`Reach`]). Output, in a [`Tile`]: per position whether the rules admit
+//! the pair (and how many pairs each rule removed), the raw value of every term but
+//! geography, an upper bound of the score, and as bit words the positions whose bound reaches
+//! the floors; [`Kernel::exact`] finishes a position.
+//!
+//! Why this shape: the scan does a few arithmetic operations per pair, so they are written as
+//! straight-line loops over columns that the compiler turns into SIMD (compiled per
+//! instruction set, [`super::simd`]). One loop per term: fused into one loop over the run, or
+//! over 16-lane chunks, the compiler stopped vectorising (2–3× slower, measured). Geography
+//! (a square root, an arcsine and an exponential) is left to the positions whose bound can
+//! still enter a list; its bound comes from the chord `c = |u − v|` (the arc is longer) as
+//! `exp(−x) ≤ 1 / (1 + x + x²/2 + x³/6)`, `x = R·c / scale`.
+//!
+//! **Invariant:** every raw term equals [`Scorer::terms`] bit for bit (the same IEEE
+//! operations in the same order; Rust never fuses a multiply and an add on its own), so the
+//! lists do not depend on the kernel, the instruction set or the candidate order.
+
+use std::ops::Range;
+
+use super::columns::{Columns, TILE};
+use super::simd::{Simd, Work};
+use crate::engine::features::{MAX_LANGUAGES, OTHER_LANGUAGES};
+use crate::engine::profile::{IdSet, VALUE_COUNT};
+use crate::engine::rules::RuleSet;
+use crate::engine::score::{combine, context_from, value_agreement, ContextKey, MutualRule, Scorer, Term, TermValues, EARTH_RADIUS_KM, TERM_COUNT};
+use crate::{PartnerIdx, Score};
+
+/// Everything a tile is scored against: the scorer, the rules and the candidate columns, and
+/// the instruction set the kernel runs with.
+pub struct Kernel<'a> {
+    scorer: &'a Scorer<'a>,
+    rules: &'a RuleSet,
+    columns: &'a Columns,
+    simd: Simd,
+}
+
+/// Scratch and results of one partner against one run of positions.
+pub struct Tile {
+    start: usize,
+    len: usize,
+    /// Whether the rules admit each position.
+    admitted: [bool; TILE],
+    /// Raw terms, term-major: geography holds its bound, and the actor-type term is not
+    /// copied here but read from its column ([`Tile::raw_terms`]).
+    raw: [[f32; TILE]; TERM_COUNT],
+    /// Upper bound of each admitted position's score; `-inf` where the rules refuse.
+    bound: [f32; TILE],
+    forward: [f32; TILE],
+    backward: [f32; TILE],
+    shared: [f32; TILE],
+    /// Bit `o` of word `o / 64`: offset `o` reaches its [`Reach`].
+    marks: [u64; TILE / 64],
+    admitted_count: u64,
+}
+
+/// The list floors a tile's positions are marked against ([`Tile::marked`]): a position is
+/// marked when the rules admit it and its bound reaches the floor.
+#[derive(Clone, Copy, Debug)]
+pub enum Reach<'a> {
+    /// The partner's list alone: its floor.
+    One(Score),
+    /// Both lists of every pair: the partner's floor and, position by position in the run,
+    /// the candidate's (the lower of the two counts).
+    Both(Score, &'a [Score]),
+}
+
+impl Default for Tile {
+    fn default() -> Self {
+        Tile {
+            start: 0,
+            len: 0,
+            admitted: [false; TILE],
+            raw: [[0.0; TILE]; TERM_COUNT],
+            bound: [0.0; TILE],
+            forward: [0.0; TILE],
+            backward: [0.0; TILE],
+            shared: [0.0; TILE],
+            marks: [0; TILE / 64],
+            admitted_count: 0,
+        }
+    }
+}
+
+impl Tile {
+    /// Whether the rules admit offset `o` and its bound reaches `floor`.
+    #[inline]
+    pub fn reaches(&self, o: usize, floor: Score) -> bool {
+        self.admitted[o] && self.bound[o] >= floor
+    }
+
+    /// The offsets the kernel marked (see [`Reach`]), in order.
+    pub fn marked(&self) -> impl Iterator<Item = usize> + '_ {
+        self.marks.iter().enumerate().flat_map(|(w, &word)| IdSet(word).iter().map(move |bit| w * 64 + usize::from(bit)))
+    }
+
+    /// Number of positions the rules admitted.
+    pub fn admitted_count(&self) -> u64 {
+        self.admitted_count
+    }
+
+    /// The first position of the run scored last.
+    pub fn start(&self) -> usize {
+        self.start
+    }
+
+    /// Marks the offsets that reach `reach`, 64 to a word.
+    #[inline(always)]
+    fn mark(&mut self, reach: Reach) {
+        for (w, word) in self.marks.iter_mut().enumerate() {
+            let offsets = self.len.min(w * 64)..self.len.min(w * 64 + 64);
+            let (bounds, admitted) = (&self.bound[offsets.clone()], &self.admitted[offsets.clone()]);
+            *word = match reach {
+                Reach::One(floor) => bits(bounds.iter().zip(admitted).map(|(&b, &a)| a & (b >= floor))),
+                Reach::Both(floor, others) => {
+                    let others = &others[offsets];
+                    bits(bounds.iter().zip(admitted).zip(others).map(|((&b, &a), &other)| a & (b >= floor.min(other))))
+                }
+            };
+        }
+    }
+
+    /// The raw terms at offset `o`, given its actor-type term.
+    #[inline(always)]
+    fn raw_terms(&self, o: usize, actor_term: f32) -> TermValues {
+        let mut raw = Term::ALL.map(|t| self.raw[t as usize][o]);
+        raw[Term::ActorType as usize] = actor_term;
+        raw
+    }
+}
+
+/// What the kernel needs of the partner on the query side, gathered once per partner.
+pub struct Query {
+    pub(crate) partner: PartnerIdx,
+    /// Themes it offers, when it may provide, and their weights.
+    offers: Vec<(usize, f32)>,
+    /// Themes it needs, when it may benefit, and their weights.
+    needs: Vec<(usize, f32)>,
+    need_mass: f32,
+    values: [f32; VALUE_COUNT],
+    values_known: u8,
+    languages: Vec<u16>,
+    language_bits: u64,
+    /// Themes offered or needed (the `shared_theme` rule).
+    pub(crate) topics: u64,
+    /// Whether it needs anything (the `demand_driven` rule).
+    pub(crate) needs_any: bool,
+    sectors: u64,
+    developing: bool,
+    income: u8,
+    city_class: u8,
+    actor: usize,
+    sub_region: u16,
+    unit: [f32; 3],
+}
+
+impl Query {
+    /// The query side of `partner`.
+    pub fn new(scorer: &Scorer, partner: PartnerIdx) -> Self {
+        let f = scorer.features();
+        let i = partner as usize;
+        let weighted = |themes: IdSet| themes.iter().map(|t| (t as usize, f.theme_weight[t as usize])).collect();
+        Query {
+            partner,
+            offers: if f.can_provide[i] { weighted(f.offers[i]) } else { Vec::new() },
+            needs: if f.can_benefit[i] { weighted(f.needs[i]) } else { Vec::new() },
+            need_mass: f.need_mass[i],
+            values: f.values[i],
+            values_known: f.values_known[i],
+            languages: f.languages[i].iter().copied().filter(|&l| l != u16::MAX).collect(),
+            language_bits: f.language_bits[i],
+            topics: f.offers[i].0 | f.needs[i].0,
+            needs_any: !f.needs[i].is_empty(),
+            sectors: f.sectors[i].0,
+            developing: f.developing[i],
+            income: f.income[i],
+            city_class: f.city_class[i],
+            actor: f.actor[i] as usize,
+            sub_region: f.sub_region[i],
+            unit: f.unit[i],
+        }
+    }
+
+    /// The partner.
+    pub fn partner(&self) -> PartnerIdx {
+        self.partner
+    }
+}
+
+impl<'a> Kernel<'a> {
+    /// The kernel over `columns`, with the best instruction set this processor runs.
+    pub fn new(scorer: &'a Scorer<'a>, rules: &'a RuleSet, columns: &'a Columns) -> Self {
+        Kernel { scorer, rules, columns, simd: Simd::best() }
+    }
+
+    /// The same kernel compiled for `simd`; panics when the processor lacks it (see
+    /// [`Simd::is_supported`]). The results are the same for every instruction set.
+    pub fn with_simd(self, simd: Simd) -> Self {
+        assert!(simd.is_supported(), "{simd:?} is not supported by this processor");
+        Kernel { simd, ..self }
+    }
+
+    /// The candidate columns.
+    pub fn columns(&self) -> &'a Columns {
+        self.columns
+    }
+
+    /// The scorer.
+    pub fn scorer(&self) -> &'a Scorer<'a> {
+        self.scorer
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &'a RuleSet {
+        self.rules
+    }
+
+    /// Applies the rules to positions `run` (at most [`TILE`]) for `query` and fills `tile`
+    /// with their raw terms and score bounds, marking those that `reach`; adds to `removed` the
+    /// pairs each rule refused.
+    pub fn score_tile(&self, query: &Query, run: Range<usize>, reach: Reach, tile: &mut Tile, removed: &mut [u64]) {
+        self.simd.dispatch(TileWork { kernel: self, query, run, reach, tile, removed });
+    }
+
+    /// The exact score of `query`'s partner with the candidate at offset `o` of the last run,
+    /// and its raw terms (equal to [`Scorer::terms`] bit for bit).
+    pub fn exact(&self, tile: &Tile, query: &Query, o: usize) -> (Score, TermValues) {
+        let c = self.columns;
+        let actor_term = c.actor_term[query.actor * c.len + tile.start + o];
+        let mut raw = tile.raw_terms(o, actor_term);
+        let candidate = c.partner[tile.start + o];
+        raw[Term::Geography as usize] = self.scorer.geography_term(query.partner as usize, candidate as usize);
+        (combine(self.scorer.weights(), &raw).0, raw)
+    }
+
+}
+
+/// One call of [`Kernel::score_tile`], compiled per instruction set.
+struct TileWork<'k, 'a> {
+    kernel: &'k Kernel<'a>,
+    query: &'k Query,
+    run: Range<usize>,
+    reach: Reach<'k>,
+    tile: &'k mut Tile,
+    removed: &'k mut [u64],
+}
+
+impl Work for TileWork<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let TileWork { kernel, query: q, run, reach, tile, removed } = self;
+        let len = run.len();
+        let c = kernel.columns;
+        assert!(len <= TILE && run.end <= c.len);
+        tile.start = run.start;
+        tile.len = len;
+        let refused = kernel.rules.screen(kernel.scorer.features, c, q, run.clone(), &mut tile.admitted[..len], removed);
+        tile.admitted_count = len as u64 - refused;
+
+        // Need coverage, both directions: sums of theme rows, then divided by the needy side's
+        // mass (only where something matched: weights are positive).
+        let forward = &mut tile.forward[..len];
+        forward.fill(0.0);
+        for &(t, w) in &q.offers {
+            let row = &c.needed[t * c.len..][run.clone()];
+            forward.iter_mut().zip(row).for_each(|(acc, &n)| *acc += if n != 0 { w } else { 0.0 });
+        }
+        let mass = &c.need_mass[run.clone()];
+        forward.iter_mut().zip(mass).for_each(|(acc, &m)| *acc = if *acc > 0.0 { *acc / m } else { 0.0 });
+        let backward = &mut tile.backward[..len];
+        backward.fill(0.0);
+        for &(t, w) in &q.needs {
+            let row = &c.offered[t * c.len..][run.clone()];
+            backward.iter_mut().zip(row).for_each(|(acc, &o)| *acc += if o != 0 { w } else { 0.0 });
+        }
+        let own_mass = q.need_mass;
+        backward.iter_mut().for_each(|acc| *acc = if *acc > 0.0 { *acc / own_mass } else { 0.0 });
+
+        // A shared language, into scratch: one bit test when the query speaks only languages
+        // with bits of their own, else its few languages against every slot.
+        let shared = &mut tile.shared[..len];
+        if q.language_bits & OTHER_LANGUAGES == 0 {
+            let bits = &c.language_bits[run.clone()];
+            shared.iter_mut().zip(bits).for_each(|(s, &b)| *s = if b & q.language_bits != 0 { 1.0 } else { 0.0 });
+        } else {
+            shared.fill(0.0);
+            for &l in &q.languages {
+                for slot in 0..MAX_LANGUAGES {
+                    let column = &c.languages[slot * c.len..][run.clone()];
+                    shared.iter_mut().zip(column).for_each(|(s, &x)| *s = s.max(if x == l { 1.0 } else { 0.0 }));
+                }
+            }
+        }
+        let [complementarity, mutual, context, geography, values, sector, _] = &mut tile.raw;
+        let (forward, backward, shared) = (&tile.forward[..len], &tile.backward[..len], &tile.shared[..len]);
+        for ((out, &a), &b) in complementarity[..len].iter_mut().zip(forward).zip(backward) {
+            *out = a.max(b);
+        }
+        let mutual = &mut mutual[..len];
+        match kernel.scorer.settings.mutual {
+            MutualRule::Harmonic => fuse_run(mutual, forward, backward, |a, b| MutualRule::Harmonic.fuse(a, b)),
+            MutualRule::Min => fuse_run(mutual, forward, backward, |a, b| MutualRule::Min.fuse(a, b)),
+            MutualRule::Mean => fuse_run(mutual, forward, backward, |a, b| MutualRule::Mean.fuse(a, b)),
+            MutualRule::Max => fuse_run(mutual, forward, backward, |a, b| MutualRule::Max.fuse(a, b)),
+        }
+
+        // Context: development status, income group, a shared language, city size class.
+        let zipped = context[..len]
+            .iter_mut()
+            .zip(shared)
+            .zip(&c.developing[run.clone()])
+            .zip(&c.income[run.clone()])
+            .zip(&c.city_class[run.clone()]);
+        let mine = ContextKey { developing: q.developing, income: q.income, city_class: q.city_class };
+        for ((((out, &shared), &developing), &income), &city_class) in zipped {
+            *out = context_from(mine, ContextKey { developing, income, city_class }, shared);
+        }
+
+        // Values: 1 − |a − b| where both know the value, else 0.5; summed in value order.
+        let values = &mut values[..len];
+        values.fill(0.0);
+        let known = &c.values_known[run.clone()];
+        for v in 0..VALUE_COUNT {
+            let column = &c.values[v * c.len..][run.clone()];
+            let mine = q.values[v];
+            if q.values_known & (1 << v) == 0 {
+                values.iter_mut().for_each(|sum| *sum += 0.5);
+            } else {
+                for ((sum, &theirs), &known) in values.iter_mut().zip(column).zip(known) {
+                    *sum += value_agreement(known & (1 << v) != 0, mine, theirs);
+                }
+            }
+        }
+        values.iter_mut().for_each(|sum| *sum /= VALUE_COUNT as f32);
+
+        for (out, &s) in sector[..len].iter_mut().zip(&c.sectors[run.clone()]) {
+            let union = (q.sectors | s).count_ones();
+            *out = if union == 0 { 0.0 } else { (q.sectors & s).count_ones() as f32 / union as f32 };
+        }
+
+        // Geography: its bound from the chord, plus the same-sub-region share.
+        let geo = kernel.scorer.settings.geography;
+        let [x, y, z] = &c.unit;
+        let zipped = geography[..len]
+            .iter_mut()
+            .zip(&x[run.clone()])
+            .zip(&y[run.clone()])
+            .zip(&z[run.clone()])
+            .zip(&c.sub_region[run.clone()]);
+        for ((((out, &x), &y), &z), &region) in zipped {
+            let (dx, dy, dz) = (q.unit[0] - x, q.unit[1] - y, q.unit[2] - z);
+            let scales = (dx * dx + dy * dy + dz * dz).sqrt() * (EARTH_RADIUS_KM / geo.scale_km);
+            let taylor = 1.0 + scales * (1.0 + scales * (0.5 + scales * (1.0 / 6.0)));
+            let bound = (1.0 / taylor) * (1.0 + 1e-4) + 1e-6;
+            let same_region = if region == q.sub_region { 1.0 } else { 0.0 };
+            *out = (1.0 - geo.region_share) * bound + geo.region_share * same_region;
+        }
+
+        let weights = &kernel.scorer.settings.weights;
+        let actor_term = &c.actor_term[q.actor * c.len..][run.clone()];
+        for (o, &actor) in actor_term.iter().enumerate() {
+            let bound = combine(weights, &tile.raw_terms(o, actor)).0;
+            tile.bound[o] = if tile.admitted[o] { bound } else { f32::NEG_INFINITY };
+        }
+        tile.mark(reach);
+    }
+}
+
+/// Up to 64 flags as the bits of a word, the first flag lowest.
+#[inline(always)]
+fn bits(flags: impl Iterator<Item = bool>) -> u64 {
+    flags.enumerate().fold(0, |word, (b, flag)| word | (u64::from(flag) << b))
+}
+
+#[inline(always)]
+fn fuse_run(out: &mut [f32], a: &[f32], b: &[f32], fuse: impl Fn(f32, f32) -> f32) {
+    for ((out, &a), &b) in out.iter_mut().zip(a).zip(b) {
+        *out = fuse(a, b);
+    }
+}
