@@ -1,11 +1,17 @@
 //! The command line (clap): unchecked flags, close to what the user typed.
 //!
-//! Input: `std::env::args`. Output: a [`Cli`], which `config` turns into a checked
-//! `RunConfig`. Only this module knows about clap; doc comments here are the `--help` text.
+//! Input: `std::env::args`. Output: a [`Cli`], which `config` turns into one checked config
+//! per command. Only this module parses arguments (the value enums it offers are the
+//! engine's own, deriving `clap::ValueEnum`); doc comments here are the `--help` text.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands::evaluate::metrics::Metric;
+use crate::engine::modality::{Modality, TriangularDefinition};
+use crate::engine::rules::OptionalRule;
+use crate::engine::score::MutualRule;
 
 /// Recommends partners for South-South and Triangular Cooperation: ingests partner profiles,
 /// scores candidate partnerships and writes an explained shortlist per partner.
@@ -88,6 +94,15 @@ pub enum Command {
     Generate(GenerateArgs),
 }
 
+/// How `run` finds candidates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// Every partner scores every candidate.
+    Exact,
+    /// Each partner walks blocks of similar partners, best score bound first.
+    Blocked,
+}
+
 /// What and how to match: shared by `run` and `explain`.
 #[derive(Debug, Args)]
 pub struct MatchArgs {
@@ -102,25 +117,24 @@ pub struct MatchArgs {
     #[arg(long, value_name = "FILE")]
     pub weights: Option<PathBuf>,
     /// Geography: distance (km) at which the distance kernel falls to 1/e.
-    #[arg(long, value_name = "KM", default_value_t = crate::config::DEFAULT_GEO_SCALE_KM)]
+    #[arg(long, value_name = "KM", default_value_t = 2000.0)]
     pub geo_scale_km: f32,
     /// Theme rarity weighting: 1 full inverse frequency, 0 off, in between softened.
     #[arg(long, value_name = "R", default_value_t = 1.0)]
     pub rarity: f32,
     /// How the two directions of need coverage make mutual_benefit.
-    #[arg(long, value_name = "RULE", default_value = "harmonic", value_parser = ["harmonic", "min", "mean", "max"])]
-    pub mutual_rule: String,
-    /// Keep only pairs of this modality (repeatable): south-south, triangular, city-to-city,
-    /// decentralised, north-south, north-north, trade-union-sse, multi-stakeholder.
-    #[arg(long, value_name = "NAME")]
-    pub modality: Vec<String>,
+    #[arg(long, value_name = "RULE", value_enum, default_value_t = MutualRule::Harmonic)]
+    pub mutual_rule: MutualRule,
+    /// Keep only pairs of this modality (repeatable).
+    #[arg(long, value_name = "NAME", value_enum)]
+    pub modality: Vec<Modality>,
     /// Triangular definition: a (northern funder), b (northern funder or international
     /// organisation), c (multilateral institution).
-    #[arg(long, value_name = "A|B|C", default_value = "a", value_parser = ["a", "b", "c", "A", "B", "C"])]
-    pub triangular_definition: String,
-    /// Switch off an optional rule (repeatable): shared_theme, demand_driven.
-    #[arg(long, value_name = "RULE")]
-    pub disable_rule: Vec<String>,
+    #[arg(long, value_name = "A|B|C", value_enum, ignore_case = true, default_value_t = TriangularDefinition::A)]
+    pub triangular_definition: TriangularDefinition,
+    /// Switch off an optional rule (repeatable).
+    #[arg(long, value_name = "RULE", value_enum)]
+    pub disable_rule: Vec<OptionalRule>,
     /// Pairs not to propose (already partners or recently contacted): a table with
     /// source_id, target_id and optionally date (YYYY-MM-DD).
     #[arg(long, value_name = "FILE")]
@@ -171,8 +185,8 @@ pub struct RunArgs {
     /// exact: every partner scores every candidate. blocked: each partner walks blocks of
     /// similar partners best score bound first and scores only the blocks that can still
     /// enter its list (for large registries).
-    #[arg(long, value_name = "MODE", default_value = "exact", value_parser = ["exact", "blocked"])]
-    pub mode: String,
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = Mode::Exact)]
+    pub mode: Mode,
     /// Blocked mode: leaf blocks (of up to 32 partners) each partner scans at most; 0 scans
     /// until the score bound proves the list exact. The default keeps recall@10 above 0.95
     /// at a million partners (measured: 0.974 at 800, 0.954 at 600).
@@ -256,8 +270,8 @@ pub struct TuneArgs {
     #[arg(long, value_name = "NAME", default_value = "tuned")]
     pub name: String,
     /// The metric to maximise.
-    #[arg(long, default_value = "ndcg", value_parser = ["ndcg", "map", "mrr", "recall", "precision", "hit_rate"])]
-    pub metric: String,
+    #[arg(long, value_enum, default_value_t = Metric::Ndcg)]
+    pub metric: Metric,
     /// The list length k of the metric.
     #[arg(long, value_name = "K", default_value_t = 10)]
     pub k: usize,

@@ -31,9 +31,9 @@ pub enum Error {
     /// Outputs could not be written.
     #[error(transparent)]
     Output(#[from] OutputError),
-    /// The exclusions table cannot be used.
+    /// A dated pair table (exclusions, suppression) cannot be used.
     #[error(transparent)]
-    Exclusions(#[from] crate::engine::rules::exclusions::ExclusionError),
+    PairTable(#[from] crate::io::pairs::PairTableError),
     /// `explain` was given an id that is not among the valid profiles.
     #[error("no valid profile has id '{id}'; check the id, or rejects of the input")]
     UnknownPartner {
@@ -43,6 +43,9 @@ pub enum Error {
     /// The known-partnerships table cannot be used.
     #[error(transparent)]
     Eval(#[from] crate::commands::evaluate::EvalError),
+    /// `tune` has no known partnership to tune on.
+    #[error(transparent)]
+    NothingToTune(#[from] crate::commands::evaluate::tune::NothingToTune),
     /// The output directory cannot be taken (busy, foreign, full).
     #[error(transparent)]
     Publish(#[from] crate::output::PublishError),

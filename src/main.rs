@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use sstc_match::cli::{Cli, Command};
-use sstc_match::config::RunConfig;
+use sstc_match::commands::{campaign, diff, evaluate, explain, generate, groups, report, run};
+use sstc_match::config::{CampaignConfig, DiffConfig, EvaluateConfig, ExplainConfig, GenerateConfig, GroupsConfig, ReportConfig, RunConfig, SensitivityConfig, TuneConfig};
 use sstc_match::telemetry::{self, Progress};
-use sstc_match::commands::{campaign, diff, evaluate as eval, explain, generate, groups, report, run as pipeline};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -29,56 +29,59 @@ fn dispatch(command: Command, progress: Progress) -> anyhow::Result<u8> {
     match command {
         Command::Run(args) => {
             let config = RunConfig::resolve(&args)?;
-            let manifest = pipeline::run(&config, progress)?;
+            let manifest = run::run(&config, progress)?;
             eprintln!(
                 "sstc-match: run {}: {} shortlists ({} rows) for {} active partners in {}; {} input rows rejected{}",
                 manifest.run_id,
                 manifest.counts.shortlists,
                 manifest.counts.shortlist_rows,
                 manifest.counts.active_partners,
-                config.out_dir.display(),
+                config.out.display(),
                 manifest.input.rows_rejected,
                 if manifest.input.rows_rejected > 0 { " (see rejects.csv)" } else { "" },
             );
             Ok(manifest.exit_code as u8)
         }
         Command::Explain(args) => {
-            print!("{}", explain::explain(&args)?);
+            print!("{}", explain::explain(&ExplainConfig::resolve(&args)?)?);
             Ok(0)
         }
         Command::Evaluate(args) => {
-            print!("{}", eval::run(&args)?.report);
+            print!("{}", evaluate::run(&EvaluateConfig::resolve(&args)?)?.report);
             Ok(0)
         }
         Command::Tune(args) => {
-            print!("{}", eval::tune::run(&args)?);
+            print!("{}", evaluate::tune::run(&TuneConfig::resolve(&args)?)?);
             Ok(0)
         }
         Command::Sensitivity(args) => {
-            print!("{}", eval::sensitivity::run(&args)?);
+            print!("{}", evaluate::sensitivity::run(&SensitivityConfig::resolve(&args)?)?);
             Ok(0)
         }
         Command::Diff(args) => {
-            print!("{}", diff::diff(&args.old, &args.new)?);
+            let config = DiffConfig::resolve(&args);
+            print!("{}", diff::diff(&config.old, &config.new)?);
             Ok(0)
         }
         Command::Groups(args) => {
-            print!("{}", groups::run(&args)?);
+            print!("{}", groups::run(&GroupsConfig::resolve(&args)?)?);
             Ok(0)
         }
         Command::Campaign(args) => {
-            let summary = campaign::run(&args)?;
-            eprintln!("sstc-match: {}", campaign::describe(&summary, &args.out));
+            let config = CampaignConfig::resolve(&args)?;
+            let summary = campaign::run(&config)?;
+            eprintln!("sstc-match: {}", campaign::describe(&summary, &config.out));
             Ok(0)
         }
         Command::Report(args) => {
-            let path = report::write(&args)?;
+            let path = report::write(&ReportConfig::resolve(&args))?;
             eprintln!("sstc-match: wrote {}", path.display());
             Ok(0)
         }
         Command::Generate(args) => {
-            let rows = generate::write(&args)?;
-            eprintln!("sstc-match: wrote {rows} profiles to {}", args.out.display());
+            let config = GenerateConfig::resolve(&args);
+            let rows = generate::write(&config)?;
+            eprintln!("sstc-match: wrote {rows} profiles to {}", config.out.display());
             Ok(0)
         }
     }

@@ -73,7 +73,7 @@ const CORPUS: &[(&str, &str, Expect)] = &[
     ("46-development-status-bad-code.csv", "--development-status", Fails("row 2: unknown country code 'XXX'")),
     ("47-development-status-bad-status.csv", "--development-status", Fails("row 1: status 'rich' must be south or north")),
     ("48-compatibility-asymmetric.csv", "--actor-compatibility", Fails("is missing or not symmetric")),
-    ("49-exclusions-bad-date.csv", "--exclusions", Fails("row 1: date '23/11/2026' is not YYYY-MM-DD")),
+    ("49-exclusions-bad-date.csv", "--exclusions", Fails("row 1, column date: '23/11/2026' is not a date YYYY-MM-DD")),
     ("50-exclusions-no-columns.csv", "--exclusions", Fails("needs columns source_id and target_id")),
 ];
 

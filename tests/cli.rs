@@ -216,10 +216,10 @@ fn bad_rule_and_modality_names_list_the_valid_ones() {
     let dir = Dir::new();
     let output = dir.run(&["run", "--disable-rule", "no_self_match", "-q"]);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("rules that can be switched off: shared_theme, demand_driven"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("[possible values: shared_theme, demand_driven]"), "{}", stderr(&output));
     let output = dir.run(&["run", "--modality", "south-north", "-q"]);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("valid modalities: south_south, triangular"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("[possible values: south-south, triangular, city-to-city"), "{}", stderr(&output));
 }
 
 #[test]

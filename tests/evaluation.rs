@@ -95,7 +95,7 @@ fn evaluating_a_run_equals_evaluating_its_settings_and_tune_feeds_run() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path("tuned/manifest.json")).unwrap()).unwrap();
     let saved = std::fs::read_to_string(dir.path("w.toml")).unwrap();
-    let weight = manifest["config"]["weights"]["actor_type"].as_f64().unwrap();
+    let weight = manifest["config"]["matching"]["weights"]["actor_type"].as_f64().unwrap();
     assert!(saved.contains(&format!("actor_type = {}", weight as f32)), "{saved}");
 }
 

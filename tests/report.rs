@@ -80,7 +80,7 @@ fn diff_reports_weight_changes_and_moved_candidates() {
     let output = dir.run(&["diff", "a", "b"]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let report = String::from_utf8(output.stdout).unwrap();
-    assert!(report.contains("| config.weights.actor_type | 0.1 | 0.5 |"), "{report}");
+    assert!(report.contains("| config.matching.weights.actor_type | 0.1 | 0.5 |"), "{report}");
     assert!(report.contains("Largest rank moves"), "{report}");
     assert!(report.contains("aligned by centroid"), "{report}");
     let changed: usize = report

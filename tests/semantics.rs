@@ -16,7 +16,8 @@ use sstc_match::engine::profile::Profile;
 use sstc_match::engine::rank::{Candidates, Scan};
 use sstc_match::engine::score::columns::Columns;
 use sstc_match::engine::reference::Reference;
-use sstc_match::engine::rules::{ExclusionSettings, Exclusions, ModalityFilter, RuleSet};
+use sstc_match::engine::rules::{Exclusions, ModalityFilter, OptionalRule, RuleSet};
+use sstc_match::io::pairs::{Day, PairWindow};
 use sstc_match::engine::score::{Scorer, Term};
 use sstc_match::io::table::TableSource;
 use sstc_match::PartnerIdx;
@@ -165,17 +166,17 @@ fn each_rule_removes_exactly_its_pairs() {
         "ex.csv",
         "source_id,target_id,date\np1,p4,2026-10-01\np1,p3,2020-01-01\np2,gone,\n",
     );
-    let settings = ExclusionSettings {
+    let window = PairWindow {
         path: file,
         window_days: 365,
-        as_of_days: sstc_match::engine::rules::exclusions::parse_day("2026-11-23").unwrap(),
+        as_of: Day::parse("2026-11-23").unwrap(),
     };
-    let (exclusions, stats) = Exclusions::load(&settings, &world.profiles).unwrap();
+    let (exclusions, stats, _) = Exclusions::load(&window, &world.profiles).unwrap();
     assert_eq!((stats.rows, stats.pairs_excluded, stats.expired, stats.unknown_ids), (3, 1, 1, 1));
     let rules = RuleSet::new(&[], None, Some(exclusions));
     assert_eq!(world.refused_by(&rules, "exclusions"), pairs(&[("p1", "p4"), ("p4", "p1")]));
     // Switching a rule off removes it and nothing else.
-    let rules = RuleSet::new(&["shared_theme".into()], None, None);
+    let rules = RuleSet::new(&[OptionalRule::SharedTheme], None, None);
     assert_eq!(rules.names(), vec!["no_self_match", "candidate_active", "demand_driven"]);
 }
 

@@ -112,7 +112,7 @@ pub fn diff(old_dir: &Path, new_dir: &Path) -> Result<String, Error> {
             }
         }
     }
-    let ignore = ["config.threads", "input.path", "config.profiles", "config.model_dir"];
+    let ignore = ["config.threads", "input.path", "config.matching.profiles", "config.out", "config.model_dir", "config.export_matrices"];
     let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     let changes: Vec<String> = keys
         .into_iter()

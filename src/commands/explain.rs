@@ -8,8 +8,7 @@
 
 use std::fmt::Write;
 
-use crate::cli::ExplainArgs;
-use crate::config::MatchConfig;
+use crate::config::ExplainConfig;
 use crate::engine::profile::Profile;
 use crate::engine::rank::collector::RankProbe;
 use crate::engine::rank::Hit;
@@ -20,12 +19,11 @@ use crate::error::Error;
 use crate::output::sentence::reason;
 use crate::telemetry::{Progress, StageClock};
 
-/// Builds the report for `args.partner` and `args.candidate`.
-pub fn explain(args: &ExplainArgs) -> Result<String, Error> {
-    let matching = MatchConfig::resolve(&args.matching)?;
-    let engine = Engine::prepare(&matching, &mut StageClock::default(), Progress::hidden())?;
+/// Builds the report for `config.partner` and `config.candidate`.
+pub fn explain(config: &ExplainConfig) -> Result<String, Error> {
+    let engine = Engine::prepare(&config.matching, &mut StageClock::default(), Progress::hidden())?;
     let (profiles, features, rules) = (engine.profiles(), &engine.features, &engine.rules);
-    let (a, b) = (engine.find(&args.partner)?, engine.find(&args.candidate)?);
+    let (a, b) = (engine.find(&config.partner)?, engine.find(&config.candidate)?);
     let reference = Reference::builtin();
     let scorer = engine.scorer();
     let e = scorer.explain(a, b);
@@ -73,7 +71,7 @@ pub fn explain(args: &ExplainArgs) -> Result<String, Error> {
     }
     let removed_by = verdicts.iter().find(|(_, admits)| !admits).map(|(name, _)| *name);
 
-    let probe = RankProbe { k: args.top_k.max(1), target: Hit { candidate: b, score: e.score } };
+    let probe = RankProbe { k: config.top_k, target: Hit { candidate: b, score: e.score } };
     let (mut fruits, stats) = engine.scan().run(&[a], &probe, &|_| {});
     let (before, top) = fruits.pop().expect("one query, one fruit").1;
     let cut_off = top.last().map(|h| h.score);
@@ -88,8 +86,8 @@ pub fn explain(args: &ExplainArgs) -> Result<String, Error> {
                 out,
                 "rank {rank} of {} admitted candidates ({} the top {})",
                 stats.pairs_scored,
-                if rank <= args.top_k { "in" } else { "outside" },
-                args.top_k
+                if rank <= config.top_k { "in" } else { "outside" },
+                config.top_k
             );
         }
     }
@@ -97,7 +95,7 @@ pub fn explain(args: &ExplainArgs) -> Result<String, Error> {
         let _ = writeln!(
             out,
             "score of the partner's {}th candidate: {cut:.4} (this pair {:+.4})",
-            args.top_k,
+            config.top_k,
             e.score - cut
         );
     }

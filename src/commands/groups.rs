@@ -23,8 +23,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::cli::GroupsArgs;
-use crate::config::MatchConfig;
+use crate::config::{Anchor, ConfigError, GroupsConfig};
 use crate::engine::profile::IdSet;
 use crate::engine::rank::collector::AllTerms;
 use crate::engine::reference::Reference;
@@ -90,39 +89,30 @@ const CITY_KINDS: [&str; 7] = [
 ];
 
 /// Runs `groups`.
-pub fn run(args: &GroupsArgs) -> Result<String, Error> {
-    let matching = MatchConfig::resolve(&args.matching)?;
-    let engine = Engine::prepare(&matching, &mut StageClock::default(), Progress::hidden())?;
+pub fn run(config: &GroupsConfig) -> Result<String, Error> {
+    let engine = Engine::prepare(&config.matching, &mut StageClock::default(), Progress::hidden())?;
     let features = &engine.features;
     let reference = Reference::builtin();
     let profiles = engine.profiles();
     let region_of = |i: usize| reference.countries[profiles[i].country as usize].region.clone();
 
-    let (anchor, themes, anchor_name, region) = match (&args.partner, &args.theme) {
-        (Some(id), _) => {
+    let (anchor, themes, anchor_name, region) = match &config.anchor {
+        Anchor::Partner(id) => {
             let i = engine.find(id)? as usize;
             (Some(i as PartnerIdx), profiles[i].offers.union(profiles[i].needs), format!("{} ({id})", profiles[i].name), region_of(i))
         }
-        (None, Some(theme)) => {
-            let t = reference.themes.lookup(theme).ok_or_else(|| crate::config::ConfigError::Flag {
+        Anchor::Theme(theme) => {
+            let t = reference.themes.lookup(theme).ok_or_else(|| ConfigError::Flag {
                 flag: "theme",
                 value: theme.clone(),
                 reason: format!("not a theme id; see data/vocabulary/themes.csv{}", reference.themes.suggest(theme).map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default()),
             })?;
             let mut set = IdSet::EMPTY;
             set.insert(t);
-            (None, set, format!("theme {theme}"), args.region.clone().unwrap_or_default())
-        }
-        (None, None) => {
-            return Err(crate::config::ConfigError::Flag {
-                flag: "partner",
-                value: String::new(),
-                reason: "give --partner ID or --theme THEME".into(),
-            }
-            .into())
+            (None, set, format!("theme {theme}"), config.region.clone().unwrap_or_default())
         }
     };
-    let worldwide = args.worldwide || region.is_empty();
+    let worldwide = config.worldwide || region.is_empty();
     let scope = if worldwide { "worldwide".to_string() } else { format!("in {region}") };
 
     // Scored with the anchor partner (the scan: its rules, its score), or for a theme by how
@@ -172,7 +162,7 @@ pub fn run(args: &GroupsArgs) -> Result<String, Error> {
         let mut members: Vec<(usize, (f32, PartnerIdx))> = vec![(0, best[&0]), (1, best[&1])];
         let mut rest: Vec<(usize, (f32, PartnerIdx))> = others.iter().map(|g| (*g, best[g])).collect();
         rest.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0).then(a.0.cmp(&b.0)));
-        members.extend(rest.into_iter().take(args.size.saturating_sub(2).max(2)));
+        members.extend(rest.into_iter().take(config.size.saturating_sub(2).max(2)));
         let mean = members.iter().map(|m| m.1 .0).sum::<f32>() / members.len() as f32;
         let _ = writeln!(out, "Valid: a workers' organisation, an employers' organisation and {} other groups (mean score {mean:.3}).", members.len() - 2);
         for (g, (score, i)) in members {

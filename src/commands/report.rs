@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::cli::ReportArgs;
+use crate::config::ReportConfig;
 use crate::error::Error;
 use crate::commands::evaluate::{self, EvalError, Known, Method};
 use crate::io::atomic::write_file_atomic;
@@ -103,8 +103,8 @@ fn table(headers: &[&str], rows: &[Vec<String>], id: &str) -> String {
 }
 
 /// Writes `report.html` into the run directory; returns its path.
-pub fn write(args: &ReportArgs) -> Result<PathBuf, Error> {
-    let dir = &args.run;
+pub fn write(config: &ReportConfig) -> Result<PathBuf, Error> {
+    let dir = &config.run;
     let no_run = || EvalError::NoRun {
         dir: dir.display().to_string(),
     };
@@ -190,7 +190,7 @@ small{{color:#666}}</style></head><body>
         table(&["cluster", "size", "share", "regions", "actor types", "themes"], &cluster_rows, "clusters-table")
     );
 
-    if let Some(known_path) = &args.known {
+    if let Some(known_path) = &config.known {
         let (lists, kinds) = evaluate::run_lists(dir, reference)?;
         let catalogue: Vec<String> = kinds.keys().cloned().collect();
         let known = Known::load(known_path, &|id| kinds.contains_key(id))?;

@@ -13,17 +13,17 @@
 use sha2::{Digest, Sha256};
 use tracing::info;
 
-use crate::config::{ResolvedConfig, RunConfig};
+use crate::config::RunConfig;
 use crate::engine::candidates::{self, Blocks};
 use crate::engine::cluster::store::{StoredModel, CENTROIDS_FILE};
 use crate::engine::cluster::{self, ClusterModel};
 use crate::engine::fairness::fairness;
 use crate::engine::features::PartnerFeatures;
-use crate::engine::ingest::hex;
+use crate::io::table::hex;
 use crate::engine::rank::{self, Candidates, Scan};
 use crate::engine::reference::Reference;
 use crate::engine::triads::{self, TriadSearch};
-use crate::engine::Engine;
+use crate::engine::{spread, Engine};
 use crate::error::Error;
 use crate::io::atomic;
 use crate::io::manifest::{peak_rss_mb, BlockingRecord, Counts, FairnessRecord, InputRecord, LargestBlock, ModelRecord};
@@ -49,7 +49,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let reference = Reference::builtin();
     let mut clock = StageClock::default();
-    let mut staging = Staging::open(&config.out_dir)?;
+    let mut staging = Staging::open(&config.out)?;
     if let Some(stale) = staging.stale_lock() {
         tracing::warn!(target: "sstc_match::output", previous = stale, "recovered the lock of an interrupted run");
     }
@@ -87,12 +87,11 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     };
     let lists = reranked.unwrap_or(plain);
     if let Some(recall) = blocking.as_ref().and_then(|b| b.recall_at_k) {
-        info!(target: "sstc_match::engine::rank", recall_at_k = recall, "blocked lists against exact lists on a sample");
+        info!(target: "sstc_match::rank", recall_at_k = recall, "blocked lists against exact lists on a sample");
     }
-    info!(target: "sstc_match::engine::rank", partners = active.len(), pairs_scored = stats.pairs_scored);
+    info!(target: "sstc_match::rank", partners = active.len(), pairs_scored = stats.pairs_scored);
 
-    let resolved = config.resolved(model.as_ref().map_or(0, ClusterModel::k), &rules.names());
-    let run_id = run_id(&ingested.content_digest, &resolved);
+    let run_id = run_id(config, &engine);
     let bar = progress.stage("write", lists.len() as u64);
     let shortlist_rows = clock.time("output", || -> Result<usize, Error> {
         let context = ShortlistContext {
@@ -109,13 +108,13 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
             None => Vec::new(),
         };
         output::write_clusters(&mut staging, &summaries)?;
-        if let Some(beam) = config.triads {
+        if let Some(beam) = config.triads_beam {
             let facilitator_role = reference.roles.lookup("facilitator").expect("contract role");
             let facilitator: Vec<bool> = profiles.iter().map(|p| p.roles.contains(facilitator_role)).collect();
             let search = TriadSearch {
                 scorer: &scorer,
                 rules,
-                definition: config.matching.score.triangular,
+                definition: config.matching.triangular_definition,
                 beam,
                 per_beneficiary: 3,
                 facilitator: &facilitator,
@@ -148,15 +147,16 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         version: env!("CARGO_PKG_VERSION").to_string(),
         git_commit: option_env!("SSTC_GIT_COMMIT").unwrap_or("unknown").to_string(),
         input: InputRecord {
-            path: config.matching.profiles.display_name(),
+            path: engine.source_name.clone(),
             sha256: ingested.sha256.clone(),
             content_digest: ingested.content_digest.clone(),
             rows_read: ingested.rows_read,
             rows_rejected: ingested.rows_rejected,
             problems: ingested.rejects.len(),
             ignored_columns: ingested.ignored_columns.clone(),
+            settings_files: engine.settings_files.clone(),
         },
-        config: resolved,
+        config: config.clone(),
         model: ModelRecord {
             path: config.model_dir.join(CENTROIDS_FILE).display().to_string(),
             reused: config.reuse_model,
@@ -186,7 +186,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         exit_code: if ingested.rows_rejected > 0 { 1 } else { 0 },
     };
     output::publish(staging, &manifest)?;
-    info!(target: "sstc_match::output", run_id = %manifest.run_id, rows = shortlist_rows, dir = %config.out_dir.display());
+    info!(target: "sstc_match::output", run_id = %manifest.run_id, rows = shortlist_rows, dir = %config.out.display());
     Ok(manifest)
 }
 
@@ -206,7 +206,7 @@ fn rank_stage(
     let probe = (settings.probe > 0).then_some(settings.probe);
     let blocks = Blocks::build(&engine.scorer(), active, settings.max_block, probe);
     let (lists, stats) = Scan::new(engine.scorer(), &engine.rules, Candidates::Blocks(&blocks)).shortlists(active, pool_k, tick);
-    let sample = every_nth(active, settings.recall_sample);
+    let sample = spread(active, settings.recall_sample);
     let recall_at_k = (!sample.is_empty()).then(|| {
         let (exact, _) = engine.scan().shortlists(&sample, config.top_k, &|_| {});
         let blocked: Vec<rank::Shortlist> = lists
@@ -273,28 +273,18 @@ fn cluster_stage(
     Ok((Some(model), assignment))
 }
 
-/// A deterministic run id: the same input content (rows in any order), configuration and
-/// engine version give the same id. The thread count and the input's file name are left out:
-/// they never change results.
-fn run_id(content_digest: &str, config: &ResolvedConfig) -> String {
-    let mut config = config.clone();
-    config.threads = 0;
-    config.profiles.clear();
-    config.model_dir.clear();
+/// A deterministic run id: the same input content (rows in any order), settings files,
+/// configuration and engine version give the same id. Where files are read and written and
+/// the thread count are left out ([`RunConfig::identity`]): they never change results.
+fn run_id(config: &RunConfig, engine: &Engine) -> String {
     let mut hasher = Sha256::new();
     hasher.update(env!("CARGO_PKG_VERSION"));
-    hasher.update(content_digest);
-    hasher.update(serde_json::to_vec(&config).expect("config serialises"));
+    hasher.update(&engine.ingested.content_digest);
+    for file in &engine.settings_files {
+        hasher.update(&file.flag);
+        hasher.update(&file.sha256);
+    }
+    hasher.update(serde_json::to_vec(&config.identity()).expect("config serialises"));
     hex(&hasher.finalize())[..16].to_string()
 }
 
-/// Every (len/n)-th item, n items at most, spread over the list (deterministic).
-fn every_nth(items: &[PartnerIdx], n: usize) -> Vec<PartnerIdx> {
-    if n == 0 || items.is_empty() {
-        return Vec::new();
-    }
-    let step = (items.len() as f64 / n as f64).max(1.0);
-    let mut picked: Vec<PartnerIdx> = (0..n.min(items.len())).map(|i| items[(i as f64 * step) as usize]).collect();
-    picked.dedup();
-    picked
-}

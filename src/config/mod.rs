@@ -1,24 +1,31 @@
-//! Checked configuration of a run.
+//! Checked configuration: each command's flags, resolved once into a typed config.
 //!
-//! Input: the unchecked [`RunArgs`] from the command line (and the weights file they name).
-//! Output: a [`RunConfig`] holding resolved, validated values, and its serialisable
-//! [`ResolvedConfig`] form that goes into the manifest. Precedence: defaults < weights file <
-//! flags.
+//! Input: the unchecked clap structs of [`crate::cli`] (and the weights file they name).
+//! Output: one checked config per command ([`RunConfig`], [`ExplainConfig`],
+//! [`EvaluateConfig`], [`TuneConfig`], [`SensitivityConfig`], [`GroupsConfig`],
+//! [`CampaignConfig`], [`ReportConfig`], [`GenerateConfig`]), with enum-typed values and
+//! every bound checked, so no command sees a flag's text. The matching and run configs derive
+//! `Serialize` and `Deserialize`: the manifest records the run's config as it is
+//! (`manifest.json` → `config`), and a finished run's settings read back into the same type.
+//! Precedence: defaults < weights file < flags.
+//!
+//! Settings files (`--development-status`, `--actor-compatibility`, `--exclusions`) are
+//! inputs: the config holds their paths, and [`crate::engine::Engine::prepare`] reads them
+//! (and hashes them into the run id) with the profiles.
 
 pub mod weights;
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::cli::{MatchArgs, RunArgs};
+use crate::cli::{CampaignArgs, DiffArgs, EvaluateArgs, ExplainArgs, GenerateArgs, GroupsArgs, MatchArgs, Mode, ReportArgs, RunArgs, SensitivityArgs, TuneArgs};
+use crate::commands::evaluate::metrics::Metric;
 use crate::engine::modality::{Modality, TriangularDefinition};
-use crate::engine::reference::{compatibility_table, default_profiles, Reference};
-use crate::engine::rules::exclusions::parse_day;
-use crate::engine::rules::{ExclusionSettings, OPTIONAL_RULES};
-use crate::engine::score::{GeographyKernel, MutualRule, ScoreSettings};
-use crate::io::table::{StringTable, TableSource};
+use crate::engine::rank::rerank::Rerank;
+use crate::engine::rules::OptionalRule;
+use crate::engine::score::{GeographyKernel, MutualRule, ScoreSettings, Weights};
+use crate::io::pairs::{Day, PairWindow};
 
 pub use weights::WeightError;
 
@@ -29,7 +36,7 @@ pub const REGION_SHARE: f32 = 0.25;
 pub const DEFAULT_GEO_SCALE_KM: f32 = 2000.0;
 
 /// Score settings with every default but the weights (tests, benchmarks, library users).
-pub fn default_score_settings(weights: crate::engine::score::Weights) -> ScoreSettings {
+pub fn default_score_settings(weights: Weights) -> ScoreSettings {
     ScoreSettings {
         weights,
         geography: GeographyKernel {
@@ -75,38 +82,117 @@ fn flag_error(flag: &'static str, value: impl ToString, reason: impl ToString) -
     }
 }
 
-/// What and how to match, checked: shared by `run` and `explain`.
-#[derive(Clone, Debug)]
+/// Fails unless `value` is at least `min`.
+fn at_least(flag: &'static str, value: usize, min: usize) -> Result<usize, ConfigError> {
+    if value < min {
+        return Err(flag_error(flag, value, format!("must be at least {min}")));
+    }
+    Ok(value)
+}
+
+/// Fails unless `value` lies in `[0, 1]`.
+fn share(flag: &'static str, value: f32) -> Result<f32, ConfigError> {
+    if !(0.0..=1.0).contains(&value) {
+        return Err(flag_error(flag, value, "must be between 0 and 1"));
+    }
+    Ok(value)
+}
+
+/// Parses `--as-of` (today when absent).
+fn as_of(text: Option<&str>) -> Result<Day, ConfigError> {
+    match text {
+        Some(text) => Day::parse(text).ok_or_else(|| flag_error("as-of", text, "expected a date YYYY-MM-DD")),
+        None => Ok(Day::today()),
+    }
+}
+
+/// What and how to match, checked: shared by every command that scores pairs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MatchConfig {
-    /// The profile table.
-    pub profiles: TableSource,
-    /// Weights, geography kernel, mutual-benefit rule, triangular definition.
-    pub score: ScoreSettings,
-    /// Theme rarity exponent.
+    /// The profile table (`null`: the shipped default set).
+    pub profiles: Option<PathBuf>,
+    /// Term weights by name.
+    #[serde(with = "weights::by_name")]
+    pub weights: Weights,
+    /// Geography: distance (km) at which the distance kernel falls to 1/e.
+    pub geo_scale_km: f32,
+    /// Share of geography given to the same UN sub-region.
+    pub geo_region_share: f32,
+    /// Theme rarity exponent (0 off, 1 full).
     pub rarity: f32,
+    /// How the two directions make `mutual_benefit`.
+    pub mutual_rule: MutualRule,
+    /// Which triangular definition classifies pairs.
+    pub triangular_definition: TriangularDefinition,
     /// Modalities kept (empty: all).
     pub modality: Vec<Modality>,
     /// Optional rules switched off.
-    pub disabled_rules: Vec<String>,
-    /// Exclusions, when given.
-    pub exclusions: Option<ExclusionSettings>,
-    /// Development status per country index (true = South), from `--development-status`.
-    pub development_overrides: HashMap<u16, bool>,
-    /// The `--development-status` file, when given.
-    pub development_status_file: Option<PathBuf>,
-    /// Actor-type compatibility, row-major.
-    pub actor_compatibility: Vec<f32>,
-    /// The `--actor-compatibility` file, when given.
-    pub actor_compatibility_file: Option<PathBuf>,
+    pub disabled_rules: Vec<OptionalRule>,
+    /// Pairs not to propose, when given.
+    pub exclusions: Option<PairWindow>,
+    /// Development status overrides per country, when given.
+    pub development_status: Option<PathBuf>,
+    /// Actor-type compatibility table replacing the shipped one, when given.
+    pub actor_compatibility: Option<PathBuf>,
+}
+
+impl MatchConfig {
+    /// Checks the matching flags and resolves the weights.
+    pub fn resolve(args: &MatchArgs) -> Result<Self, ConfigError> {
+        let weights = weights::resolve(args.weights.as_deref(), &args.weight)?;
+        if !(args.geo_scale_km.is_finite() && args.geo_scale_km > 0.0) {
+            return Err(flag_error("geo-scale-km", args.geo_scale_km, "must be a positive number"));
+        }
+        if !(0.0..=1.0).contains(&args.rarity) {
+            return Err(flag_error("rarity", args.rarity, "must be between 0 (off) and 1 (full)"));
+        }
+        let exclusions = match &args.exclusions {
+            None => None,
+            Some(path) => Some(PairWindow {
+                path: path.clone(),
+                window_days: args.exclusion_days,
+                as_of: as_of(args.as_of.as_deref())?,
+            }),
+        };
+        Ok(MatchConfig {
+            profiles: args.profiles.clone(),
+            weights,
+            geo_scale_km: args.geo_scale_km,
+            geo_region_share: REGION_SHARE,
+            rarity: args.rarity,
+            mutual_rule: args.mutual_rule,
+            triangular_definition: args.triangular_definition,
+            modality: args.modality.clone(),
+            disabled_rules: args.disable_rule.clone(),
+            exclusions,
+            development_status: args.development_status.clone(),
+            actor_compatibility: args.actor_compatibility.clone(),
+        })
+    }
+
+    /// The scorer's settings.
+    pub fn score_settings(&self) -> ScoreSettings {
+        ScoreSettings {
+            weights: self.weights,
+            geography: GeographyKernel {
+                scale_km: self.geo_scale_km,
+                region_share: self.geo_region_share,
+            },
+            mutual: self.mutual_rule,
+            triangular: self.triangular_definition,
+        }
+    }
 }
 
 /// Everything a run needs, checked.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RunConfig {
     /// What and how to match.
     pub matching: MatchConfig,
     /// Output directory.
-    pub out_dir: PathBuf,
+    pub out: PathBuf,
     /// Where centroids are saved and read.
     pub model_dir: PathBuf,
     /// Read centroids instead of fitting.
@@ -117,20 +203,21 @@ pub struct RunConfig {
     pub seed: u64,
     /// Candidates per partner.
     pub top_k: usize,
-    /// Clusters (None: chosen from the number of partners).
+    /// Clusters (`null`: chosen from the number of partners).
     pub clusters: Option<usize>,
-    /// Blocked mode settings; `None` for exact mode.
+    /// Blocked mode settings (`null`: exact mode).
     pub blocked: Option<BlockedMode>,
     /// Re-ranking for fair exposure.
-    pub rerank: crate::engine::rank::rerank::Rerank,
-    /// Triad search beam width, when triads are asked for.
-    pub triads: Option<usize>,
-    /// Where to export the inner-product part of the score, when asked.
+    pub rerank: Rerank,
+    /// Triad search beam width (`null`: no triads).
+    pub triads_beam: Option<usize>,
+    /// Where to export the inner-product part of the score (`null`: not exported).
     pub export_matrices: Option<PathBuf>,
 }
 
 /// Settings of blocked mode.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BlockedMode {
     /// Leaf blocks each partner scans at most (0: until its list is proven exact).
     pub probe: usize,
@@ -140,262 +227,309 @@ pub struct BlockedMode {
     pub recall_sample: usize,
 }
 
-/// The manifest's record of a configuration.
-#[derive(Clone, Debug, Serialize)]
-pub struct ResolvedConfig {
-    /// The profile table as named on the command line (or the built-in set).
-    pub profiles: String,
-    /// Model directory.
-    pub model_dir: String,
-    /// Whether centroids were reused.
-    pub reuse_model: bool,
-    /// Worker threads.
-    pub threads: usize,
-    /// k-means seed.
-    pub seed: u64,
-    /// Candidates per partner.
-    pub top_k: usize,
-    /// Clusters actually used.
-    pub clusters: usize,
-    /// Term weights by name.
-    pub weights: BTreeMap<String, f32>,
-    /// Geography kernel scale, km.
-    pub geo_scale_km: f32,
-    /// Share of geography given to same sub-region.
-    pub geo_region_share: f32,
-    /// Theme rarity exponent.
-    pub rarity: f32,
-    /// Mutual-benefit rule.
-    pub mutual_rule: String,
-    /// Triangular definition (a, b or c).
-    pub triangular_definition: String,
-    /// Modalities kept (empty: all).
-    pub modality: Vec<String>,
-    /// Rules in force, in checking order.
-    pub rules: Vec<String>,
-    /// Exclusions file, window and as-of date, when given.
-    pub exclusions: Option<String>,
-    /// Development-status override file, when given.
-    pub development_status: Option<String>,
-    /// Actor-compatibility file, when given (else the shipped table).
-    pub actor_compatibility: Option<String>,
-    /// Blocked mode settings (absent: exact mode).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub blocked: Option<BlockedMode>,
-    /// Re-ranking settings (absent: plain ranking).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rerank: Option<crate::engine::rank::rerank::Rerank>,
-    /// Triad beam width (absent: no triads).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub triads_beam: Option<usize>,
-    /// Where the inner-product part of the score was exported (absent: not exported).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub export_matrices: Option<String>,
-}
-
-impl MatchConfig {
-    /// Checks the matching flags, resolves weights and reads the settings files.
-    pub fn resolve(args: &MatchArgs) -> Result<Self, ConfigError> {
-        let reference = Reference::builtin();
-        let weights = weights::resolve(args.weights.as_deref(), &args.weight)?;
-        if !(args.geo_scale_km.is_finite() && args.geo_scale_km > 0.0) {
-            return Err(flag_error("geo-scale-km", args.geo_scale_km, "must be a positive number"));
-        }
-        if !(0.0..=1.0).contains(&args.rarity) {
-            return Err(flag_error("rarity", args.rarity, "must be between 0 (off) and 1 (full)"));
-        }
-        let mutual = MutualRule::ALL
-            .into_iter()
-            .find(|r| r.name() == args.mutual_rule)
-            .ok_or_else(|| flag_error("mutual-rule", &args.mutual_rule, "harmonic, min, mean or max"))?;
-        let triangular = match args.triangular_definition.to_ascii_lowercase().as_str() {
-            "a" => TriangularDefinition::A,
-            "b" => TriangularDefinition::B,
-            "c" => TriangularDefinition::C,
-            other => return Err(flag_error("triangular-definition", other, "a, b or c")),
-        };
-        let modality = args
-            .modality
-            .iter()
-            .map(|name| {
-                Modality::from_name(name).ok_or_else(|| {
-                    let valid: Vec<&str> = Modality::ALL.iter().map(|m| m.name()).collect();
-                    flag_error("modality", name, format!("valid modalities: {}", valid.join(", ")))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        for rule in &args.disable_rule {
-            if !OPTIONAL_RULES.contains(&rule.as_str()) {
-                return Err(flag_error(
-                    "disable-rule",
-                    rule,
-                    format!("rules that can be switched off: {}", OPTIONAL_RULES.join(", ")),
-                ));
-            }
-        }
-        let exclusions = match &args.exclusions {
-            None => None,
-            Some(path) => Some(ExclusionSettings {
-                path: path.clone(),
-                window_days: args.exclusion_days,
-                as_of_days: match &args.as_of {
-                    Some(date) => parse_day(date)
-                        .ok_or_else(|| flag_error("as-of", date, "expected YYYY-MM-DD"))?,
-                    None => today(),
-                },
-            }),
-        };
-        let actor_compatibility = match &args.actor_compatibility {
-            None => reference.actor_compatibility.clone(),
-            Some(path) => compatibility_table(&TableSource::File(path.clone()), &reference.actor_types)
-                .map_err(|reason| ConfigError::File {
-                    path: path.display().to_string(),
-                    reason,
-                })?,
-        };
-        let development_overrides = match &args.development_status {
-            None => HashMap::new(),
-            Some(path) => development_overrides(path, reference)?,
-        };
-        Ok(MatchConfig {
-            profiles: match &args.profiles {
-                Some(path) => TableSource::File(path.clone()),
-                None => default_profiles(),
-            },
-            score: ScoreSettings {
-                weights,
-                geography: GeographyKernel {
-                    scale_km: args.geo_scale_km,
-                    region_share: REGION_SHARE,
-                },
-                mutual,
-                triangular,
-            },
-            rarity: args.rarity,
-            modality,
-            disabled_rules: args.disable_rule.clone(),
-            exclusions,
-            development_overrides,
-            development_status_file: args.development_status.clone(),
-            actor_compatibility,
-            actor_compatibility_file: args.actor_compatibility.clone(),
-        })
-    }
-}
-
-/// Days since 1970-01-01, today (UTC).
-fn today() -> i64 {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    (seconds / 86_400) as i64
-}
-
-fn development_overrides(path: &Path, reference: &Reference) -> Result<HashMap<u16, bool>, ConfigError> {
-    let name = path.display().to_string();
-    let file_error = |reason: String| ConfigError::File {
-        path: name.clone(),
-        reason,
-    };
-    let table = StringTable::read(&TableSource::File(path.to_path_buf()))
-        .map_err(|e| file_error(e.to_string()))?;
-    let (Some(country), Some(status)) = (table.position("country_iso3"), table.position("status")) else {
-        return Err(file_error("needs columns country_iso3 and status (south or north)".into()));
-    };
-    let mut overrides = HashMap::new();
-    for row in 0..table.height() {
-        let code = table.cell(country, row).unwrap_or_default();
-        let index = reference
-            .country(&code.to_ascii_uppercase())
-            .ok_or_else(|| file_error(format!("row {}: unknown country code '{code}'", row + 1)))?;
-        let south = match table.cell(status, row).map(str::to_ascii_lowercase).as_deref() {
-            Some("south") | Some("developing") => true,
-            Some("north") | Some("developed") => false,
-            other => {
-                return Err(file_error(format!(
-                    "row {}: status '{}' must be south or north",
-                    row + 1,
-                    other.unwrap_or_default()
-                )))
-            }
-        };
-        overrides.insert(index, south);
-    }
-    Ok(overrides)
-}
-
 impl RunConfig {
     /// Checks the flags and resolves the weights.
     pub fn resolve(args: &RunArgs) -> Result<Self, ConfigError> {
-        let matching = MatchConfig::resolve(&args.matching)?;
-        if args.top_k == 0 {
-            return Err(flag_error("top-k", 0, "must be at least 1"));
-        }
         if args.threads == Some(0) {
             return Err(flag_error("threads", 0, "must be at least 1"));
         }
         if args.clusters == Some(0) {
             return Err(flag_error("clusters", 0, "must be at least 1"));
         }
-        for (flag, value) in [("diversity", args.diversity), ("min-region-share", args.min_region_share)] {
-            if !(0.0..=1.0).contains(&value) {
-                return Err(flag_error(flag, value, "must be between 0 and 1"));
-            }
-        }
         Ok(RunConfig {
-            matching,
-            out_dir: args.out.clone(),
+            matching: MatchConfig::resolve(&args.matching)?,
+            out: args.out.clone(),
             model_dir: args.model_dir.clone(),
             reuse_model: args.reuse_model,
-            threads: args
-                .threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             seed: args.seed,
-            top_k: args.top_k,
+            top_k: at_least("top-k", args.top_k, 1)?,
             clusters: args.clusters,
-            triads: args.triads.then_some(args.beam.max(1)),
-            export_matrices: args.export_matrices.clone(),
-            rerank: crate::engine::rank::rerank::Rerank {
-                lambda: args.diversity,
-                min_region_share: args.min_region_share,
-            },
-            blocked: (args.mode == "blocked").then(|| BlockedMode {
+            blocked: (args.mode == Mode::Blocked).then(|| BlockedMode {
                 probe: args.probe,
                 max_block: (args.max_block > 0).then_some(args.max_block),
                 recall_sample: args.recall_sample,
             }),
+            rerank: Rerank {
+                lambda: share("diversity", args.diversity)?,
+                min_region_share: share("min-region-share", args.min_region_share)?,
+            },
+            triads_beam: args.triads.then_some(args.beam.max(1)),
+            export_matrices: args.export_matrices.clone(),
         })
     }
 
-    /// The manifest's record, with the cluster count and rules actually used.
-    pub fn resolved(&self, clusters: usize, rules: &[&str]) -> ResolvedConfig {
-        let m = &self.matching;
-        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
-        ResolvedConfig {
-            profiles: m.profiles.display_name(),
-            model_dir: self.model_dir.display().to_string(),
-            reuse_model: self.reuse_model,
-            threads: self.threads,
-            seed: self.seed,
-            top_k: self.top_k,
-            clusters,
-            weights: weights::to_map(&m.score.weights),
-            geo_scale_km: m.score.geography.scale_km,
-            geo_region_share: m.score.geography.region_share,
-            rarity: m.rarity,
-            mutual_rule: m.score.mutual.name().into(),
-            triangular_definition: format!("{:?}", m.score.triangular).to_lowercase(),
-            modality: m.modality.iter().map(|x| x.name().to_string()).collect(),
-            rules: rules.iter().map(|r| r.to_string()).collect(),
-            exclusions: m.exclusions.as_ref().map(|e| {
-                format!("{} (window {} days, as of day {})", e.path.display(), e.window_days, e.as_of_days)
-            }),
-            development_status: path(&m.development_status_file),
-            actor_compatibility: path(&m.actor_compatibility_file),
-            blocked: self.blocked.clone(),
-            rerank: self.rerank.is_active().then_some(self.rerank),
-            triads_beam: self.triads,
-            export_matrices: path(&self.export_matrices),
+    /// The settings that decide the run's results, for its id: everything but where files
+    /// are read and written and how many threads ran (none of which changes a result).
+    pub fn identity(&self) -> RunConfig {
+        RunConfig {
+            matching: MatchConfig { profiles: None, ..self.matching.clone() },
+            out: PathBuf::new(),
+            model_dir: PathBuf::new(),
+            threads: 0,
+            export_matrices: None,
+            ..self.clone()
         }
+    }
+}
+
+/// `explain`, checked.
+pub struct ExplainConfig {
+    /// What and how to match.
+    pub matching: MatchConfig,
+    /// The partner whose list is explained.
+    pub partner: String,
+    /// The candidate.
+    pub candidate: String,
+    /// List length.
+    pub top_k: usize,
+}
+
+impl ExplainConfig {
+    /// Checks the flags.
+    pub fn resolve(args: &ExplainArgs) -> Result<Self, ConfigError> {
+        Ok(ExplainConfig {
+            matching: MatchConfig::resolve(&args.matching)?,
+            partner: args.partner.clone(),
+            candidate: args.candidate.clone(),
+            top_k: at_least("top-k", args.top_k, 1)?,
+        })
+    }
+}
+
+/// What `evaluate` scores: a finished run, or lists computed here.
+pub enum Evaluated {
+    /// The shortlists of a run directory.
+    Run(PathBuf),
+    /// Lists computed from profiles and settings, next to a baseline.
+    Matching(MatchConfig),
+}
+
+/// `evaluate`, checked.
+pub struct EvaluateConfig {
+    /// Known partnerships.
+    pub known: PathBuf,
+    /// What is evaluated.
+    pub evaluated: Evaluated,
+    /// The list length of the metrics.
+    pub k: usize,
+}
+
+impl EvaluateConfig {
+    /// Checks the flags.
+    pub fn resolve(args: &EvaluateArgs) -> Result<Self, ConfigError> {
+        Ok(EvaluateConfig {
+            known: args.known.clone(),
+            evaluated: match &args.run {
+                Some(dir) => Evaluated::Run(dir.clone()),
+                None => Evaluated::Matching(MatchConfig::resolve(&args.matching)?),
+            },
+            k: at_least("k", args.k, 1)?,
+        })
+    }
+}
+
+/// `tune`, checked.
+pub struct TuneConfig {
+    /// Profiles and the settings kept fixed.
+    pub matching: MatchConfig,
+    /// Known partnerships.
+    pub known: PathBuf,
+    /// Where the weights file goes.
+    pub out: PathBuf,
+    /// The metric maximised.
+    pub metric: Metric,
+    /// Its list length.
+    pub k: usize,
+    /// Folds of the cross-validation.
+    pub folds: usize,
+    /// Random weightings tried.
+    pub trials: usize,
+    /// Seed of the search and the folds.
+    pub seed: u64,
+}
+
+impl TuneConfig {
+    /// Checks the flags; the weights file defaults to `models/weights-<name>.toml`.
+    pub fn resolve(args: &TuneArgs) -> Result<Self, ConfigError> {
+        Ok(TuneConfig {
+            matching: MatchConfig::resolve(&args.matching)?,
+            known: args.known.clone(),
+            out: args.out.clone().unwrap_or_else(|| PathBuf::from(format!("models/weights-{}.toml", args.name))),
+            metric: args.metric,
+            k: at_least("k", args.k, 1)?,
+            folds: at_least("folds", args.folds, 2)?,
+            trials: args.trials,
+            seed: args.seed,
+        })
+    }
+}
+
+/// `sensitivity`, checked.
+pub struct SensitivityConfig {
+    /// Profiles and the weighting probed.
+    pub matching: MatchConfig,
+    /// How far each weight moves.
+    pub delta: f32,
+    /// List length.
+    pub top_k: usize,
+    /// Partners probed (`None`: every active partner).
+    pub sample: Option<usize>,
+}
+
+impl SensitivityConfig {
+    /// Checks the flags.
+    pub fn resolve(args: &SensitivityArgs) -> Result<Self, ConfigError> {
+        if !(args.delta.is_finite() && args.delta > 0.0) {
+            return Err(flag_error("delta", args.delta, "must be a positive number"));
+        }
+        Ok(SensitivityConfig {
+            matching: MatchConfig::resolve(&args.matching)?,
+            delta: args.delta,
+            top_k: at_least("top-k", args.top_k, 1)?,
+            sample: args.sample.map(|n| at_least("sample", n, 1)).transpose()?,
+        })
+    }
+}
+
+/// What a group is built around.
+pub enum Anchor {
+    /// A partner, by id.
+    Partner(String),
+    /// A theme, by id.
+    Theme(String),
+}
+
+/// `groups`, checked.
+pub struct GroupsConfig {
+    /// Profiles and settings.
+    pub matching: MatchConfig,
+    /// The anchor.
+    pub anchor: Anchor,
+    /// For a theme: the UN region members must be in.
+    pub region: Option<String>,
+    /// Look beyond the anchor partner's region.
+    pub worldwide: bool,
+    /// Members of a multi-stakeholder group.
+    pub size: usize,
+}
+
+impl GroupsConfig {
+    /// Checks the flags: an anchor, and a group size a multi-stakeholder partnership can
+    /// have (a workers' and an employers' organisation and two other groups).
+    pub fn resolve(args: &GroupsArgs) -> Result<Self, ConfigError> {
+        let anchor = match (&args.partner, &args.theme) {
+            (Some(id), _) => Anchor::Partner(id.clone()),
+            (None, Some(theme)) => Anchor::Theme(theme.clone()),
+            (None, None) => return Err(flag_error("partner", "", "give --partner ID or --theme THEME")),
+        };
+        Ok(GroupsConfig {
+            matching: MatchConfig::resolve(&args.matching)?,
+            anchor,
+            region: args.region.clone(),
+            worldwide: args.worldwide,
+            size: at_least("size", args.size, 4)?,
+        })
+    }
+}
+
+/// `campaign`, checked.
+pub struct CampaignConfig {
+    /// The run directory the proposals come from.
+    pub run: PathBuf,
+    /// Where `campaign.csv` and `campaign.json` go.
+    pub out: PathBuf,
+    /// The campaign's id.
+    pub campaign_id: String,
+    /// Pairs contacted recently, when given.
+    pub suppress: Option<PairWindow>,
+    /// Rows above which the allocation is greedy.
+    pub exact_limit: usize,
+}
+
+impl CampaignConfig {
+    /// Checks the flags.
+    pub fn resolve(args: &CampaignArgs) -> Result<Self, ConfigError> {
+        let as_of = as_of(args.as_of.as_deref())?;
+        Ok(CampaignConfig {
+            run: args.run.clone(),
+            out: args.out.clone(),
+            campaign_id: args.campaign_id.clone(),
+            suppress: args.suppress.as_ref().map(|path| PairWindow { path: path.clone(), window_days: args.suppress_days, as_of }),
+            exact_limit: args.exact_limit,
+        })
+    }
+}
+
+/// `report`, checked.
+pub struct ReportConfig {
+    /// The run directory.
+    pub run: PathBuf,
+    /// Known partnerships, for evaluation figures.
+    pub known: Option<PathBuf>,
+}
+
+impl ReportConfig {
+    /// Checks the flags.
+    pub fn resolve(args: &ReportArgs) -> Self {
+        ReportConfig { run: args.run.clone(), known: args.known.clone() }
+    }
+}
+
+/// `diff`, checked.
+pub struct DiffConfig {
+    /// The earlier run.
+    pub old: PathBuf,
+    /// The later run.
+    pub new: PathBuf,
+}
+
+impl DiffConfig {
+    /// Checks the flags.
+    pub fn resolve(args: &DiffArgs) -> Self {
+        DiffConfig { old: args.old.clone(), new: args.new.clone() }
+    }
+}
+
+/// `generate`, checked.
+#[derive(Clone, Debug)]
+pub struct GenerateConfig {
+    /// Synthetic profiles.
+    pub n: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Output file, `.csv` or `.parquet`.
+    pub out: PathBuf,
+    /// Put the 17 real country profiles first.
+    pub with_seed_countries: bool,
+}
+
+impl GenerateConfig {
+    /// Checks the flags.
+    pub fn resolve(args: &GenerateArgs) -> Self {
+        GenerateConfig { n: args.n, seed: args.seed, out: args.out.clone(), with_seed_countries: args.with_seed_countries }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    #[test]
+    fn the_flags_defaults_are_the_engines() {
+        let Command::Run(args) = Cli::parse_from(["sstc-match", "run"]).command else { panic!("run") };
+        let config = RunConfig::resolve(&args).unwrap();
+        assert_eq!(config.matching.score_settings(), default_score_settings(weights::default_weights()));
+    }
+
+    #[test]
+    fn a_run_config_survives_the_manifest() {
+        let Command::Run(args) = Cli::parse_from(["sstc-match", "run", "--mode", "blocked", "--modality", "south-south", "--weight", "values=0.4", "--exclusions", "x.csv", "--as-of", "2026-11-23"]).command else { panic!("run") };
+        let config = RunConfig::resolve(&args).unwrap();
+        let json = serde_json::to_string(&config).unwrap();
+        assert!(json.contains(r#""modality":["south_south"]"#) && json.contains(r#""as_of":"2026-11-23""#), "{json}");
+        assert_eq!(serde_json::from_str::<RunConfig>(&json).unwrap(), config);
     }
 }

@@ -203,3 +203,25 @@ mod tests {
         assert!(e.contains("w.toml") && e.contains("[weights]"), "{e}");
     }
 }
+
+/// Weights as a `term → weight` map in serde (the manifest, a config file): every term
+/// written; on reading, unknown terms are errors and terms left out keep their default.
+pub mod by_name {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    /// Writes the map.
+    pub fn serialize<S: Serializer>(weights: &Weights, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(to_map(weights))
+    }
+
+    /// Reads and checks the map.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Weights, D::Error> {
+        let map = BTreeMap::<String, f32>::deserialize(deserializer)?;
+        let mut weights = default_weights();
+        for (name, value) in map {
+            set(&mut weights, "weights", &name, &value.to_string()).map_err(serde::de::Error::custom)?;
+        }
+        Ok(weights)
+    }
+}

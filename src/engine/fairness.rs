@@ -11,15 +11,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::commands::evaluate::metrics::gini;
 use crate::engine::features::PartnerFeatures;
 use crate::engine::rank::Shortlist;
 use crate::engine::reference::Reference;
 
 /// Exposure of one group.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GroupExposure {
     /// The group.
     pub group: String,
@@ -30,7 +29,7 @@ pub struct GroupExposure {
 }
 
 /// Fairness figures of a set of lists.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Fairness {
     /// Share of active partners appearing in at least one list.
     pub coverage: f64,
@@ -103,4 +102,16 @@ pub fn fairness(lists: &[Shortlist], f: &PartnerFeatures, reference: &Reference)
         by_actor_type: groups(&|i| Some(reference.actor_types.id(f.actor[i] as usize).to_string())),
         focus_groups: groups(&|i| focus_group(reference.actor_types.id(f.actor[i] as usize)).map(str::to_string)),
     }
+}
+
+/// Gini coefficient of non-negative values (0 when all are equal or all zero).
+pub fn gini(values: &mut [f64]) -> f64 {
+    let n = values.len();
+    let total: f64 = values.iter().sum();
+    if n == 0 || total <= 0.0 {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    let weighted: f64 = values.iter().enumerate().map(|(i, v)| (i + 1) as f64 * v).sum();
+    (2.0 * weighted) / (n as f64 * total) - (n as f64 + 1.0) / n as f64
 }

@@ -23,19 +23,21 @@ pub mod triads;
 
 use tracing::info;
 
-use crate::config::MatchConfig;
+use crate::config::{ConfigError, MatchConfig};
 use crate::error::Error;
+use crate::io::manifest::SettingsFile;
+use crate::io::table::{StringTable, TableSource};
 use crate::telemetry::{Progress, StageClock};
 use crate::PartnerIdx;
 use features::{FeatureSettings, PartnerFeatures};
 use ingest::{ingest, Ingested};
 use profile::Profile;
 use rank::{Candidates, Scan};
-use reference::Reference;
+use reference::{default_profiles, Reference};
 use rules::exclusions::ExclusionStats;
 use rules::{Exclusions, ModalityFilter, RuleSet};
 use score::columns::Columns;
-use score::Scorer;
+use score::{ScoreSettings, Scorer};
 
 /// Everything a command that matches needs, prepared once from a checked configuration:
 /// the valid profiles (id-sorted, so an id's index is found by binary search), their
@@ -49,32 +51,59 @@ pub struct Engine {
     pub rules: RuleSet,
     /// Counters of the exclusions table, when one was given.
     pub exclusion_stats: Option<ExclusionStats>,
-    config: MatchConfig,
+    /// The profile table's name: its path, or the built-in set's name.
+    pub source_name: String,
+    /// The settings files read besides the profiles, with their digests.
+    pub settings_files: Vec<SettingsFile>,
+    settings: ScoreSettings,
+    compatibility: Vec<f32>,
+}
+
+/// Reads a settings file named by `flag`, with its digest; a problem names the file.
+fn settings_table(path: &std::path::Path, flag: &str, files: &mut Vec<SettingsFile>) -> Result<StringTable, ConfigError> {
+    let name = path.display().to_string();
+    let (table, sha256) = StringTable::read_hashed(&TableSource::File(path.to_path_buf())).map_err(|e| ConfigError::File { path: name.clone(), reason: e.to_string() })?;
+    files.push(SettingsFile { flag: flag.to_string(), path: name, sha256 });
+    Ok(table)
 }
 
 impl Engine {
-    /// Ingests the profiles, builds features and the rule set.
+    /// Ingests the profiles, reads the settings files, builds features and the rule set.
     pub fn prepare(config: &MatchConfig, clock: &mut StageClock, progress: Progress) -> Result<Engine, Error> {
         let reference = Reference::builtin();
+        let mut settings_files = Vec::new();
+        fn file_error(path: &std::path::Path) -> impl FnOnce(String) -> ConfigError + '_ {
+            move |reason| ConfigError::File { path: path.display().to_string(), reason }
+        }
+        let compatibility = match &config.actor_compatibility {
+            None => reference.actor_compatibility.clone(),
+            Some(path) => reference::compatibility(&settings_table(path, "actor-compatibility", &mut settings_files)?, &reference.actor_types).map_err(file_error(path))?,
+        };
+        let development_overrides = match &config.development_status {
+            None => Default::default(),
+            Some(path) => features::development_overrides(&settings_table(path, "development-status", &mut settings_files)?, reference).map_err(file_error(path))?,
+        };
+        let source = match &config.profiles {
+            Some(path) => TableSource::File(path.clone()),
+            None => default_profiles(),
+        };
         let spinner = progress.stage("ingest", 0);
-        let ingested = clock.time("ingest", || ingest(&config.profiles, reference))?;
+        let ingested = clock.time("ingest", || ingest(&source, reference))?;
         spinner.finish_and_clear();
         info!(target: "sstc_match::ingest", rows = ingested.rows_read, rejected = ingested.rows_rejected, valid = ingested.profiles.len());
-        let settings = FeatureSettings {
-            rarity: config.rarity,
-            development_overrides: config.development_overrides.clone(),
-        };
+        let settings = FeatureSettings { rarity: config.rarity, development_overrides };
         let features = clock.time("features", || PartnerFeatures::build(&ingested.profiles, reference, &settings));
         let (exclusions, exclusion_stats) = match &config.exclusions {
-            Some(settings) => {
-                let (exclusions, stats) = Exclusions::load(settings, &ingested.profiles)?;
+            Some(window) => {
+                let (exclusions, stats, sha256) = Exclusions::load(window, &ingested.profiles)?;
+                settings_files.push(SettingsFile { flag: "exclusions".into(), path: window.path.display().to_string(), sha256 });
                 (Some(exclusions), Some(stats))
             }
             None => (None, None),
         };
         let modality = (!config.modality.is_empty()).then(|| ModalityFilter {
             keep: config.modality.clone(),
-            triangular: config.score.triangular,
+            triangular: config.triangular_definition,
         });
         let rules = RuleSet::new(&config.disabled_rules, modality, exclusions);
         Ok(Engine {
@@ -82,10 +111,12 @@ impl Engine {
             features,
             rules,
             exclusion_stats,
-            config: config.clone(),
+            source_name: source.display_name(),
+            settings_files,
+            settings: config.score_settings(),
+            compatibility,
         })
     }
-
     /// The valid profiles, sorted by id (a profile's index is its [`PartnerIdx`]).
     pub fn profiles(&self) -> &[Profile] {
         &self.ingested.profiles
@@ -108,7 +139,7 @@ impl Engine {
 
     /// The scorer of pairs under the configured weights and settings.
     pub fn scorer(&self) -> Scorer<'_> {
-        Scorer::new(&self.features, &self.config.actor_compatibility, self.config.score)
+        Scorer::new(&self.features, &self.compatibility, self.settings)
     }
 
     /// The scan of every partner as a candidate, under the rules in force (its columns are
@@ -116,4 +147,16 @@ impl Engine {
     pub fn scan(&self) -> Scan<'_> {
         Scan::new(self.scorer(), &self.rules, Candidates::Owned(Box::new(Columns::in_index_order(&self.scorer()))))
     }
+}
+
+/// Every (len/n)-th partner of `items`, n at most, spread over the list (deterministic): a
+/// sample of partners for a check or a probe.
+pub fn spread(items: &[PartnerIdx], n: usize) -> Vec<PartnerIdx> {
+    if n == 0 || items.is_empty() {
+        return Vec::new();
+    }
+    let step = (items.len() as f64 / n as f64).max(1.0);
+    let mut picked: Vec<PartnerIdx> = (0..n.min(items.len())).map(|i| items[(i as f64 * step) as usize]).collect();
+    picked.dedup();
+    picked
 }

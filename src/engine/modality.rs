@@ -24,24 +24,32 @@
 
 use crate::engine::features::{kind, PartnerFeatures};
 
-/// The kinds of cooperation a pair can be.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// The kinds of cooperation a pair can be. Flags spell them in kebab case
+/// (`south-south`, snake case accepted too); outputs and the manifest in snake case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Modality {
     /// Two or more developing countries' partners.
+    #[value(alias = "south_south")]
     SouthSouth,
     /// A South-South exchange supported by a third partner (one leg of the triangle).
     Triangular,
     /// Local governments cooperating peer to peer.
+    #[value(alias = "city_to_city")]
     CityToCity,
     /// A northern and a southern local government.
     Decentralised,
     /// A developed-country partner with a developing-country partner.
+    #[value(alias = "north_south")]
     NorthSouth,
     /// Two developed-country partners.
+    #[value(alias = "north_north")]
     NorthNorth,
     /// A trade union with a social and solidarity economy unit.
+    #[value(alias = "trade_union_sse")]
     TradeUnionSse,
     /// A pair that includes a multi-stakeholder initiative.
+    #[value(alias = "multi_stakeholder")]
     MultiStakeholder,
 }
 
@@ -72,12 +80,6 @@ impl Modality {
         }
     }
 
-    /// Parses a name (`-` and `_` both accepted).
-    pub fn from_name(name: &str) -> Option<Modality> {
-        let name = name.replace('-', "_");
-        Modality::ALL.into_iter().find(|m| m.name() == name)
-    }
-
     /// Words for a sentence: "South-South", "city-to-city", ...
     pub fn describe(self) -> &'static str {
         match self {
@@ -93,8 +95,10 @@ impl Modality {
     }
 }
 
-/// Which triangular definition is in force.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which triangular definition is in force (`a`, `b` or `c`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[value(rename_all = "lower")]
 pub enum TriangularDefinition {
     /// Southern provider + southern beneficiary + northern funder.
     A,

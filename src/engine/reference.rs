@@ -205,7 +205,7 @@ impl Reference {
             }
         }
         let actor_compatibility =
-            compatibility_table(&embedded!("data/mappings/actor_compatibility.csv"), &actor_types)?;
+            compatibility(&read(embedded!("data/mappings/actor_compatibility.csv"))?, &actor_types)?;
         let nouns = read(embedded!("data/mappings/actor_type_nouns.csv"))?;
         let noun_ids = column(&nouns, "id")?;
         let noun_texts = column(&nouns, "noun")?;
@@ -386,11 +386,7 @@ fn cities(table: &StringTable, country_index: &HashMap<String, u16>) -> Result<V
 
 /// Reads an actor-type compatibility table (a square matrix with an `actor_type` column and
 /// one column per actor type), checking it is complete, symmetric and within [0, 1].
-pub fn compatibility_table(source: &TableSource, actor_types: &Vocabulary) -> Result<Vec<f32>, String> {
-    compatibility(&read(source.clone())?, actor_types)
-}
-
-fn compatibility(table: &StringTable, actor_types: &Vocabulary) -> Result<Vec<f32>, String> {
+pub fn compatibility(table: &StringTable, actor_types: &Vocabulary) -> Result<Vec<f32>, String> {
     let n = actor_types.len();
     let mut matrix = vec![f32::NAN; n * n];
     let row_key = table

@@ -250,7 +250,7 @@ impl Staging {
             source: e.into_error(),
         })?;
         file.sync_all().map_err(at(&path))?;
-        self.published.push((name, crate::engine::ingest::hex(&hasher.finalize())));
+        self.published.push((name, crate::io::table::hex(&hasher.finalize())));
         Ok(())
     }
 

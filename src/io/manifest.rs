@@ -6,12 +6,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::config::ResolvedConfig;
+use crate::config::RunConfig;
 
 /// Everything recorded about one run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunManifest {
     /// Deterministic id: a hash of the input, the configuration and the engine version.
     pub run_id: String,
@@ -26,7 +26,7 @@ pub struct RunManifest {
     /// The profile table.
     pub input: InputRecord,
     /// Resolved configuration, weights included.
-    pub config: ResolvedConfig,
+    pub config: RunConfig,
     /// The cluster model used.
     pub model: ModelRecord,
     /// Counts of rows, partners, pairs.
@@ -50,7 +50,7 @@ pub struct RunManifest {
 }
 
 /// The input table.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InputRecord {
     /// Path or built-in name.
     pub path: String,
@@ -66,10 +66,23 @@ pub struct InputRecord {
     pub problems: usize,
     /// Columns present but not in the contract (ignored).
     pub ignored_columns: Vec<String>,
+    /// Settings files read besides the profiles.
+    pub settings_files: Vec<SettingsFile>,
+}
+
+/// A settings file read besides the profiles (its content is part of the run id).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SettingsFile {
+    /// The flag that named it, without dashes.
+    pub flag: String,
+    /// Its path.
+    pub path: String,
+    /// sha256 of its bytes.
+    pub sha256: String,
 }
 
 /// The cluster model.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelRecord {
     /// The centroids file.
     pub path: String,
@@ -84,7 +97,7 @@ pub struct ModelRecord {
 }
 
 /// Counts of a run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Counts {
     /// Valid profiles.
     pub profiles: usize,
@@ -101,7 +114,7 @@ pub struct Counts {
 }
 
 /// Wall time of one stage.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StageTiming {
     /// Stage name.
     pub stage: String,
@@ -123,7 +136,7 @@ pub fn peak_rss_mb() -> f64 {
 }
 
 /// What blocked mode did.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BlockingRecord {
     /// Leaf blocks of the tree.
     pub leaves: usize,
@@ -144,7 +157,7 @@ pub struct BlockingRecord {
 }
 
 /// One block of a country's partners of one actor type.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LargestBlock {
     /// ISO 3166 alpha-3 code of the country.
     pub country: String,
@@ -170,7 +183,7 @@ impl LargestBlock {
 }
 
 /// Fair-exposure figures before and after re-ranking.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FairnessRecord {
     /// The lists ranked by score alone.
     pub plain: crate::engine::fairness::Fairness,

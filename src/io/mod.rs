@@ -5,4 +5,5 @@
 
 pub mod atomic;
 pub mod manifest;
+pub mod pairs;
 pub mod table;

@@ -179,6 +179,14 @@ impl StringTable {
         Self::parse(source.read_bytes()?, format, source.display_name())
     }
 
+    /// Reads a whole source and the sha256 of its bytes (hex), reading the file once.
+    pub fn read_hashed(source: &TableSource) -> Result<(Self, String), TableError> {
+        use sha2::{Digest, Sha256};
+        let bytes = source.read_bytes()?;
+        let sha256 = hex(&Sha256::digest(&bytes));
+        Ok((Self::parse(bytes, source.format()?, source.display_name())?, sha256))
+    }
+
     /// Parses bytes already read (so a caller that hashes them reads the file once).
     pub fn parse(bytes: Vec<u8>, format: TableFormat, source_name: String) -> Result<Self, TableError> {
         if bytes.is_empty() {
@@ -402,6 +410,11 @@ where
         },
         reason: e.to_string(),
     })
+}
+
+/// Lower-case hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Writes a frame in the given format to `sink`; `target` names it in errors.

@@ -10,7 +10,7 @@ use sstc_match::io::table::{StringTable, TableSource};
 /// A generated profile table of `n` rows (CSV) in `dir`.
 pub fn generated(dir: &Dir, n: usize, seed: u64) -> PathBuf {
     let out = dir.path(&format!("g{n}-{seed}.csv"));
-    sstc_match::commands::generate::write(&sstc_match::cli::GenerateArgs {
+    sstc_match::commands::generate::write(&sstc_match::config::GenerateConfig {
         n,
         seed,
         out: out.clone(),

@@ -29,12 +29,12 @@ use std::path::Path;
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::cli::CampaignArgs;
+use crate::config::CampaignConfig;
 use crate::error::Error;
 use crate::commands::evaluate::EvalError;
 use crate::io::atomic::write_with;
 use crate::output::{write_error, OutputError};
-use crate::engine::rules::exclusions::parse_day;
+use crate::io::pairs::{read_recent, PairWindow};
 use crate::io::table::{write_frame, StringTable, TableFormat, TableSource};
 use flow::{allocate, allocate_greedy, upper_bound, Proposal};
 
@@ -77,31 +77,15 @@ pub struct CampaignSummary {
     pub optimality_gap_at_most: f64,
 }
 
-fn suppressed_pairs(path: &Path, days: u32, as_of: i64) -> Result<HashSet<(String, String)>, Error> {
-    let table = StringTable::read(&TableSource::File(path.to_path_buf()))?;
-    let (Some(a), Some(b)) = (table.position("source_id"), table.position("target_id")) else {
-        return Err(EvalError::Columns {
-            file: table.source_name().to_string(),
-        }
-        .into());
-    };
-    let date = table.position("date");
-    let mut pairs = HashSet::new();
-    for row in 0..table.height() {
-        let recent = match date.and_then(|c| table.cell(c, row)) {
-            None => true,
-            Some(text) => parse_day(text).is_some_and(|day| as_of - day <= days as i64),
-        };
-        if let (true, Some(x), Some(y)) = (recent, table.cell(a, row), table.cell(b, row)) {
-            pairs.insert((x.to_string(), y.to_string()));
-            pairs.insert((y.to_string(), x.to_string()));
-        }
-    }
-    Ok(pairs)
+/// The pairs of the suppression table in force, both orders.
+fn suppressed_pairs(window: &PairWindow) -> Result<HashSet<(String, String)>, Error> {
+    let recent = read_recent(window, "suppression")?;
+    Ok(recent.pairs.into_iter().flat_map(|(a, b)| [(a.clone(), b.clone()), (b, a)]).collect())
 }
 
 /// Runs `campaign`; returns the summary.
-pub fn run(args: &CampaignArgs) -> Result<CampaignSummary, Error> {
+pub fn run(config: &CampaignConfig) -> Result<CampaignSummary, Error> {
+    let args = config;
     let shortlist_path = args.run.join("shortlist.csv");
     if !shortlist_path.exists() {
         return Err(EvalError::NoRun {
@@ -112,16 +96,8 @@ pub fn run(args: &CampaignArgs) -> Result<CampaignSummary, Error> {
     let table = StringTable::read(&TableSource::File(shortlist_path))?;
     let rows = table.records();
     let cell = |row: &BTreeMap<&str, &str>, name: &str| row.get(name).copied().unwrap_or_default().to_string();
-    let as_of = match &args.as_of {
-        Some(text) => parse_day(text).ok_or_else(|| crate::config::ConfigError::Flag {
-            flag: "as-of",
-            value: text.clone(),
-            reason: "expected YYYY-MM-DD".into(),
-        })?,
-        None => (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) / 86_400) as i64,
-    };
     let suppressed = match &args.suppress {
-        Some(path) => suppressed_pairs(path, args.suppress_days, as_of)?,
+        Some(window) => suppressed_pairs(window)?,
         None => HashSet::new(),
     };
 

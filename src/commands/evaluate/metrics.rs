@@ -13,6 +13,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use crate::engine::fairness::gini;
+
 /// Partner id → candidate ids, best first.
 pub type Lists = BTreeMap<String, Vec<String>>;
 
@@ -36,6 +38,45 @@ pub struct Accuracy {
     pub map: f64,
     /// Share of queries with at least one hit in the top k.
     pub hit_rate: f64,
+}
+
+/// The accuracy metric `tune` maximises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub enum Metric {
+    /// nDCG@k.
+    Ndcg,
+    /// MAP@k.
+    Map,
+    /// MRR@k.
+    Mrr,
+    /// Recall@k.
+    Recall,
+    /// Precision@k.
+    Precision,
+    /// Hit rate.
+    HitRate,
+}
+
+impl Metric {
+    /// Its value in `a`.
+    pub fn of(self, a: &Accuracy) -> f64 {
+        match self {
+            Metric::Ndcg => a.ndcg,
+            Metric::Map => a.map,
+            Metric::Mrr => a.mrr,
+            Metric::Recall => a.recall,
+            Metric::Precision => a.precision,
+            Metric::HitRate => a.hit_rate,
+        }
+    }
+
+    /// The flag spelling.
+    pub fn name(self) -> String {
+        use clap::ValueEnum;
+        self.to_possible_value().expect("every metric has a name").get_name().to_string()
+    }
 }
 
 /// The metrics of one query.
@@ -112,18 +153,6 @@ pub fn exposure(lists: &Lists) -> HashMap<&str, f64> {
         }
     }
     out
-}
-
-/// Gini coefficient of non-negative values (0 when all are equal or all zero).
-pub fn gini(values: &mut [f64]) -> f64 {
-    let n = values.len();
-    let total: f64 = values.iter().sum();
-    if n == 0 || total <= 0.0 {
-        return 0.0;
-    }
-    values.sort_by(f64::total_cmp);
-    let weighted: f64 = values.iter().enumerate().map(|(i, v)| (i + 1) as f64 * v).sum();
-    (2.0 * weighted) / (n as f64 * total) - (n as f64 + 1.0) / n as f64
 }
 
 /// Coverage, exposure Gini and intra-list diversity. `catalogue` is every partner id;

@@ -19,14 +19,13 @@ pub mod raw;
 pub mod sensitivity;
 pub mod tune;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::cli::EvaluateArgs;
-use crate::config::MatchConfig;
+use crate::config::{EvaluateConfig, Evaluated};
 use crate::error::Error;
 use crate::engine::features::{PartnerFeatures, DENSE_WIDTH};
 use crate::engine::Engine;
@@ -338,26 +337,26 @@ pub fn run_lists(dir: &Path, reference: &Reference) -> Result<(Lists, BTreeMap<S
 }
 
 /// Runs `evaluate`.
-pub fn run(args: &EvaluateArgs) -> Result<Evaluation, Error> {
+pub fn run(config: &EvaluateConfig) -> Result<Evaluation, Error> {
     let reference = Reference::builtin();
-    if let Some(dir) = &args.run {
-        let (lists, kinds) = run_lists(dir, reference)?;
-        let catalogue: Vec<String> = kinds.keys().cloned().collect();
-        let known = Known::load(&args.known, &|id| kinds.contains_key(id))?;
-        let method = Method {
-            name: format!("run {}", dir.display()),
-            lists,
-        };
-        return Ok(evaluate(&[method], &known, args.k, &catalogue, &kinds));
-    }
-    let matching = MatchConfig::resolve(&args.matching)?;
-    let engine = Engine::prepare(&matching, &mut StageClock::default(), Progress::hidden())?;
-    let features = &engine.features;
+    let matching = match &config.evaluated {
+        Evaluated::Matching(matching) => matching,
+        Evaluated::Run(dir) => {
+            let (lists, kinds) = run_lists(dir, reference)?;
+            let catalogue: Vec<String> = kinds.keys().cloned().collect();
+            let known = Known::load(&config.known, &|id| kinds.contains_key(id))?;
+            let method = Method {
+                name: format!("run {}", dir.display()),
+                lists,
+            };
+            return Ok(evaluate(&[method], &known, config.k, &catalogue, &kinds));
+        }
+    };
+    let engine = Engine::prepare(matching, &mut StageClock::default(), Progress::hidden())?;
     let profiles = engine.profiles();
-    let ids: BTreeSet<&str> = profiles.iter().map(|p| p.id.as_str()).collect();
-    let known = Known::load(&args.known, &|id| ids.contains(id))?;
-    let active: Vec<PartnerIdx> = (0..profiles.len() as PartnerIdx).filter(|&i| profiles[i as usize].active).collect();
-    let lists = RawTable::build(&engine, &active).lists(&matching.score.weights, args.k, profiles);
+    let known = Known::load(&config.known, &|id| engine.index_of(id).is_some())?;
+    let active = engine.active();
+    let lists = RawTable::build(&engine, &active).lists(&matching.weights, config.k, profiles);
     let methods = [
         Method {
             name: "engine".into(),
@@ -365,9 +364,9 @@ pub fn run(args: &EvaluateArgs) -> Result<Evaluation, Error> {
         },
         Method {
             name: "baseline (cosine)".into(),
-            lists: cosine_lists(features, &active, args.k, profiles),
+            lists: cosine_lists(&engine.features, &active, config.k, profiles),
         },
     ];
     let catalogue: Vec<String> = profiles.iter().map(|p| p.id.clone()).collect();
-    Ok(evaluate(&methods, &known, args.k, &catalogue, &kinds_of(profiles, reference)))
+    Ok(evaluate(&methods, &known, config.k, &catalogue, &kinds_of(profiles, reference)))
 }

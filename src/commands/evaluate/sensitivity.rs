@@ -8,14 +8,13 @@ use std::fmt::Write;
 
 use super::metrics::Lists;
 use super::raw::RawTable;
-use crate::cli::SensitivityArgs;
-use crate::config::MatchConfig;
+use crate::config::SensitivityConfig;
 use crate::error::Error;
-use crate::engine::Engine;
+use crate::engine::{spread, Engine};
 use crate::telemetry::StageClock;
 use crate::engine::score::{Term, Weights};
 use crate::telemetry::Progress;
-use crate::PartnerIdx;
+
 
 /// Kendall's tau between the orders of the items two lists share (None below two).
 pub fn kendall_tau(a: &[String], b: &[String]) -> Option<f64> {
@@ -53,25 +52,24 @@ fn compare(base: &Lists, other: &Lists, k: usize) -> (f64, f64) {
 }
 
 /// Runs `sensitivity`.
-pub fn run(args: &SensitivityArgs) -> Result<String, Error> {
-    let matching = MatchConfig::resolve(&args.matching)?;
-    let engine = Engine::prepare(&matching, &mut StageClock::default(), Progress::hidden())?;
+pub fn run(config: &SensitivityConfig) -> Result<String, Error> {
+
+    let engine = Engine::prepare(&config.matching, &mut StageClock::default(), Progress::hidden())?;
     let profiles = engine.profiles();
-    let mut partners: Vec<PartnerIdx> = (0..profiles.len() as PartnerIdx).filter(|&i| profiles[i as usize].active).collect();
-    if let Some(n) = args.sample.filter(|&n| n < partners.len()) {
-        // Every (len/n)-th partner: deterministic and spread over the id order.
-        let step = partners.len() as f64 / n as f64;
-        partners = (0..n).map(|i| partners[(i as f64 * step) as usize]).collect();
-    }
+    let active = engine.active();
+    let partners = match config.sample {
+        Some(n) => spread(&active, n),
+        None => active,
+    };
     let table = RawTable::build(&engine, &partners);
-    let weights = matching.score.weights;
-    let base = table.lists(&weights, args.top_k, profiles);
+    let weights = config.matching.weights;
+    let base = table.lists(&weights, config.top_k, profiles);
     let mut out = format!(
         "{} partners, top {}, each weight moved by ±{}; overlap@{} with the base lists and Kendall tau of the shared candidates\n\n",
         partners.len(),
-        args.top_k,
-        args.delta,
-        args.top_k
+        config.top_k,
+        config.delta,
+        config.top_k
     );
     let _ = writeln!(out, "| term | weight | −δ overlap | −δ tau | +δ overlap | +δ tau |\n|---|---|---|---|---|---|");
     for term in Term::ALL {
@@ -79,12 +77,12 @@ pub fn run(args: &SensitivityArgs) -> Result<String, Error> {
         let mut cells = Vec::new();
         for sign in [-1.0f32, 1.0] {
             let mut moved = weights.0;
-            moved[t] = (moved[t] + sign * args.delta).max(0.0);
+            moved[t] = (moved[t] + sign * config.delta).max(0.0);
             if moved.iter().all(|&w| w == 0.0) {
                 cells.push("– | –".to_string());
                 continue;
             }
-            let (overlap, tau) = compare(&base, &table.lists(&Weights(moved), args.top_k, profiles), args.top_k);
+            let (overlap, tau) = compare(&base, &table.lists(&Weights(moved), config.top_k, profiles), config.top_k);
             cells.push(format!("{overlap:.3} | {tau:.3}"));
         }
         let _ = writeln!(out, "| {} | {:.3} | {} |", term.name(), weights.0[t], cells.join(" | "));

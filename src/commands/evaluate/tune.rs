@@ -12,45 +12,37 @@
 //! only), so each weighting's lists are computed once ([`RawTable`]).
 
 use std::fmt::Write;
-use std::path::PathBuf;
-
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::metrics::{accuracy, Accuracy, Lists};
+use super::metrics::{accuracy, Lists, Metric};
 use super::raw::RawTable;
 use super::{Known, KnownPair};
-use crate::cli::TuneArgs;
 use crate::config::weights::to_map;
-use crate::config::MatchConfig;
+use crate::config::TuneConfig;
+use crate::engine::score::{Term, Weights, TERM_COUNT};
+use crate::engine::Engine;
 use crate::error::Error;
 use crate::io::atomic::write_file_atomic;
-use crate::engine::Engine;
-use crate::telemetry::StageClock;
-use crate::engine::score::{Term, Weights, TERM_COUNT};
-use crate::telemetry::Progress;
+use crate::telemetry::{Progress, StageClock};
 use crate::PartnerIdx;
 
-/// The metric a tuning maximises.
-pub fn metric_of(name: &str, a: &Accuracy) -> f64 {
-    match name {
-        "precision" => a.precision,
-        "recall" => a.recall,
-        "mrr" => a.mrr,
-        "map" => a.map,
-        "hit_rate" => a.hit_rate,
-        _ => a.ndcg,
-    }
+/// Why `tune` cannot tune.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: no known partnership names two partners among the profiles, so there is nothing to tune on; check the ids against the profiles (no weights file was written)")]
+pub struct NothingToTune {
+    /// The known-partnerships file.
+    pub file: String,
 }
 
-fn score(lists: &Lists, pairs: &[&KnownPair], k: usize, metric: &str) -> f64 {
+fn score(lists: &Lists, pairs: &[&KnownPair], k: usize, metric: Metric) -> f64 {
     let known = Known {
         pairs: pairs.iter().map(|p| (*p).clone()).collect(),
         unknown_rows: Vec::new(),
     };
     let relevant = known.relevant();
-    metric_of(metric, &accuracy(lists, &relevant, k, relevant.keys()))
+    metric.of(&accuracy(lists, &relevant, k, relevant.keys()))
 }
 
 /// A draw from the flat Dirichlet over the terms (normalised exponentials).
@@ -64,57 +56,56 @@ fn random_weights(rng: &mut impl Rng) -> Weights {
 }
 
 /// Runs `tune`; returns the report and writes the weights file.
-pub fn run(args: &TuneArgs) -> Result<String, Error> {
-    let matching = MatchConfig::resolve(&args.matching)?;
-    let engine = Engine::prepare(&matching, &mut StageClock::default(), Progress::hidden())?;
+pub fn run(config: &TuneConfig) -> Result<String, Error> {
+    let engine = Engine::prepare(&config.matching, &mut StageClock::default(), Progress::hidden())?;
     let profiles = engine.profiles();
-    let index = |id: &str| profiles.binary_search_by(|p| p.id.as_str().cmp(id)).ok();
-    let known = Known::load(&args.known, &|id| index(id).is_some())?;
+    let known = Known::load(&config.known, &|id| engine.index_of(id).is_some())?;
+    if known.pairs.is_empty() {
+        return Err(NothingToTune { file: config.known.display().to_string() }.into());
+    }
     let mut queries: Vec<PartnerIdx> = known
         .pairs
         .iter()
         .flat_map(|p| [&p.source, &p.target])
-        .filter_map(|id| index(id))
-        .filter(|&i| profiles[i].active)
-        .map(|i| i as PartnerIdx)
+        .filter_map(|id| engine.index_of(id))
+        .filter(|&i| profiles[i as usize].active)
         .collect();
     queries.sort_unstable();
     queries.dedup();
     let table = RawTable::build(&engine, &queries);
 
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
-    let defaults = matching.score.weights;
+    let (k, metric) = (config.k, config.metric);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed);
+    let defaults = config.matching.weights;
     let mut candidates = vec![defaults];
-    candidates.extend((0..args.trials).map(|_| random_weights(&mut rng)));
-    let lists: Vec<Lists> = candidates.iter().map(|w| table.lists(w, args.k, profiles)).collect();
+    candidates.extend((0..config.trials).map(|_| random_weights(&mut rng)));
+    let lists: Vec<Lists> = candidates.iter().map(|w| table.lists(w, k, profiles)).collect();
+    // The weighting best on `pairs` (ties: the earlier, so the defaults win a tie).
+    let best = |pairs: &[&KnownPair]| {
+        (0..candidates.len())
+            .max_by(|&a, &b| score(&lists[a], pairs, k, metric).total_cmp(&score(&lists[b], pairs, k, metric)).then(b.cmp(&a)))
+            .expect("the defaults are a candidate")
+    };
 
     let mut pairs: Vec<&KnownPair> = known.pairs.iter().collect();
     pairs.shuffle(&mut rng);
-    let folds = args.folds.clamp(2, pairs.len().max(2));
+    let folds = config.folds.min(pairs.len().max(2));
     let mut out = String::new();
-    let metric = format!("{}@{}", args.metric, args.k);
+    let label = format!("{}@{k}", metric.name());
     let _ = writeln!(
         out,
-        "{} known partnerships, {} folds, {} random weightings + the defaults, maximising {metric}\n",
+        "{} known partnerships, {folds} folds{}, {} random weightings + the defaults, maximising {label}\n",
         pairs.len(),
-        folds,
-        args.trials
+        if folds < config.folds { format!(" (of {} asked: one pair per fold at most)", config.folds) } else { String::new() },
+        config.trials
     );
     let _ = writeln!(out, "| fold | held-out pairs | tuned (out of fold) | defaults (same pairs) | gain |\n|---|---|---|---|---|");
     let (mut tuned_sum, mut default_sum) = (0.0, 0.0);
     for fold in 0..folds {
-        let in_fold = |i: usize| i % folds == fold;
-        let held: Vec<&KnownPair> = pairs.iter().enumerate().filter(|(i, _)| in_fold(*i)).map(|(_, p)| *p).collect();
-        let train: Vec<&KnownPair> = pairs.iter().enumerate().filter(|(i, _)| !in_fold(*i)).map(|(_, p)| *p).collect();
-        let best = (0..candidates.len())
-            .max_by(|&a, &b| {
-                score(&lists[a], &train, args.k, &args.metric)
-                    .total_cmp(&score(&lists[b], &train, args.k, &args.metric))
-                    .then(b.cmp(&a))
-            })
-            .expect("candidates");
-        let tuned = score(&lists[best], &held, args.k, &args.metric);
-        let default = score(&lists[0], &held, args.k, &args.metric);
+        let in_fold = |held: bool| -> Vec<&KnownPair> { pairs.iter().enumerate().filter(|(i, _)| (i % folds == fold) == held).map(|(_, p)| *p).collect() };
+        let (held, train) = (in_fold(true), in_fold(false));
+        let tuned = score(&lists[best(&train)], &held, k, metric);
+        let default = score(&lists[0], &held, k, metric);
         tuned_sum += tuned;
         default_sum += default;
         let _ = writeln!(out, "| {} | {} | {tuned:.3} | {default:.3} | {:+.3} |", fold + 1, held.len(), tuned - default);
@@ -123,39 +114,29 @@ pub fn run(args: &TuneArgs) -> Result<String, Error> {
     let _ = writeln!(out, "| mean | | {tuned_mean:.3} | {default_mean:.3} | {:+.3} |", tuned_mean - default_mean);
 
     let all: Vec<&KnownPair> = known.pairs.iter().collect();
-    let chosen = (0..candidates.len())
-        .max_by(|&a, &b| {
-            score(&lists[a], &all, args.k, &args.metric)
-                .total_cmp(&score(&lists[b], &all, args.k, &args.metric))
-                .then(b.cmp(&a))
-        })
-        .expect("candidates");
+    let chosen = best(&all);
     let weights = candidates[chosen];
     let _ = writeln!(
         out,
-        "\nChosen weights ({metric} on all pairs {:.3}, defaults {:.3}):",
-        score(&lists[chosen], &all, args.k, &args.metric),
-        score(&lists[0], &all, args.k, &args.metric)
+        "\nChosen weights ({label} on all pairs {:.3}, defaults {:.3}):",
+        score(&lists[chosen], &all, k, metric),
+        score(&lists[0], &all, k, metric)
     );
     for term in Term::ALL {
         let _ = writeln!(out, "  {:<16} {:.3}  (default {:.3})", term.name(), weights.0[term as usize], defaults.0[term as usize]);
     }
-    let path = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("models/weights-{}.toml", args.name)));
+    let path = &config.out;
     let mut file = format!(
-        "# sstc-match weights tuned by `sstc-match tune` for {metric}: {} folds, {} random weightings, seed {}.\n\
+        "# sstc-match weights tuned by `sstc-match tune` for {label}: {folds} folds, {} random weightings, seed {}.\n\
          # Out of fold: tuned {tuned_mean:.3} vs defaults {default_mean:.3}. Use with: sstc-match run --weights {}\n[weights]\n",
-        folds,
-        args.trials,
-        args.seed,
+        config.trials,
+        config.seed,
         path.display()
     );
     for (name, value) in to_map(&weights) {
         let _ = writeln!(file, "{name} = {value}");
     }
-    write_file_atomic(&path, file.as_bytes())?;
+    write_file_atomic(path, file.as_bytes())?;
     let _ = writeln!(out, "\nwritten to {}", path.display());
     Ok(out)
 }

@@ -12,7 +12,7 @@ pub mod synthetic;
 
 use polars::prelude::*;
 
-use crate::cli::GenerateArgs;
+use crate::config::GenerateConfig;
 use crate::error::Error;
 use crate::io::atomic;
 use crate::output::{write_error, OutputError};
@@ -122,26 +122,26 @@ pub fn frame(records: &[ProfileRecord], reference: &Reference) -> PolarsResult<D
 }
 
 /// Runs `generate`: writes the file, returns the number of profiles.
-pub fn write(args: &GenerateArgs) -> Result<usize, Error> {
+pub fn write(config: &GenerateConfig) -> Result<usize, Error> {
     let reference = Reference::builtin();
-    let format = TableFormat::from_path(&args.out)?;
-    let target = args.out.display().to_string();
-    let seeds = if args.with_seed_countries {
+    let format = TableFormat::from_path(&config.out)?;
+    let target = config.out.display().to_string();
+    let seeds = if config.with_seed_countries {
         seed_countries::profiles(reference)
     } else {
         Vec::new()
     };
-    let generator = synthetic::Generator::new(reference, args.seed);
-    let blocks = args.n.div_ceil(BLOCK);
+    let generator = synthetic::Generator::new(reference, config.seed);
+    let blocks = config.n.div_ceil(BLOCK);
     let mut written = 0;
-    atomic::write_with(&args.out, |sink| -> Result<(), OutputError> {
+    atomic::write_with(&config.out, |sink| -> Result<(), OutputError> {
         let schema = frame(&[], reference).map_err(write_error(&target))?.schema().as_ref().clone();
         let write_blocks = |write_batch: &mut dyn FnMut(&DataFrame) -> PolarsResult<()>| {
             if !seeds.is_empty() {
                 write_batch(&frame(&seeds, reference)?)?;
             }
             for block in 0..blocks {
-                let rows = BLOCK.min(args.n - block * BLOCK);
+                let rows = BLOCK.min(config.n - block * BLOCK);
                 write_batch(&frame(&generator.block(block, rows), reference)?)?;
             }
             Ok(())
@@ -159,7 +159,7 @@ pub fn write(args: &GenerateArgs) -> Result<usize, Error> {
                 writer.finish().map_err(write_error(&target))?;
             }
         }
-        written = seeds.len() + args.n;
+        written = seeds.len() + config.n;
         Ok(())
     })?;
     Ok(written)

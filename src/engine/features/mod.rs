@@ -15,6 +15,7 @@ use ndarray::Array2;
 
 use crate::engine::profile::{EntityKind, IdSet, Profile, VALUE_COUNT};
 use crate::engine::reference::Reference;
+use crate::io::table::StringTable;
 use crate::PartnerIdx;
 
 /// Up to this many languages per partner take part in the language term (primary first).
@@ -83,6 +84,29 @@ pub struct PartnerFeatures {
     pub city_class: Vec<u8>,
     /// [`kind`] flags: what kinds of cooperation the partner's actor type takes part in.
     pub kind: Vec<u8>,
+}
+
+/// Development status per country index (true = South) from a table with `country_iso3` and
+/// `status` (`south`/`developing` or `north`/`developed`); the error says what to fix.
+pub fn development_overrides(table: &StringTable, reference: &Reference) -> Result<HashMap<u16, bool>, String> {
+    let (Some(country), Some(status)) = (table.position("country_iso3"), table.position("status")) else {
+        return Err("needs columns country_iso3 and status (south or north)".into());
+    };
+    let mut overrides = HashMap::new();
+    for row in 0..table.height() {
+        let line = table.source_row(row) + 1;
+        let code = table.cell(country, row).unwrap_or_default();
+        let index = reference
+            .country(&code.to_ascii_uppercase())
+            .ok_or_else(|| format!("row {line}: unknown country code '{code}'"))?;
+        let south = match table.cell(status, row).map(str::to_ascii_lowercase).as_deref() {
+            Some("south") | Some("developing") => true,
+            Some("north") | Some("developed") => false,
+            other => return Err(format!("row {line}: status '{}' must be south or north", other.unwrap_or_default())),
+        };
+        overrides.insert(index, south);
+    }
+    Ok(overrides)
 }
 
 /// Settings of the feature stage that come from the run's configuration.

@@ -75,10 +75,7 @@ pub enum IngestError {
 
 /// Reads, validates and sorts the profiles of one table.
 pub fn ingest(source: &TableSource, reference: &Reference) -> Result<Ingested, IngestError> {
-    let format = source.format()?;
-    let bytes = source.read_bytes()?;
-    let sha256 = hex(&Sha256::digest(&bytes));
-    let table = StringTable::parse(bytes, format, source.display_name())?;
+    let (table, sha256) = StringTable::read_hashed(source)?;
     let columns = Columns::locate(&table, reference)?;
     let file = table.source_name().to_string();
 
@@ -186,7 +183,3 @@ pub fn content_digest(table: &StringTable) -> String {
     format!("{high:032x}{low:032x}")
 }
 
-/// Lower-case hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}

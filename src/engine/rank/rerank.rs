@@ -16,7 +16,8 @@ use crate::engine::features::PartnerFeatures;
 use crate::engine::rank::{Hit, Shortlist};
 
 /// Re-ranking settings.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Rerank {
     /// Weight of the score against diversity (1 = plain ranking).
     pub lambda: f32,

@@ -28,7 +28,7 @@ use crate::engine::score::kernel::Query;
 use crate::engine::modality::{classify, Modality, TriangularDefinition};
 use crate::PartnerIdx;
 
-pub use exclusions::{ExclusionSettings, Exclusions};
+pub use exclusions::Exclusions;
 
 /// A hard constraint on a pair. An enum rather than trait objects: the rules are checked for
 /// every pair of the exhaustive scan, and a `match` inlines where a virtual call cannot.
@@ -122,8 +122,26 @@ impl ModalityFilter {
     }
 }
 
-/// The rules a run can switch off.
-pub const OPTIONAL_RULES: [&str; 2] = ["shared_theme", "demand_driven"];
+/// The rules a run can switch off (`--disable-rule`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub enum OptionalRule {
+    /// `shared_theme`.
+    SharedTheme,
+    /// `demand_driven`.
+    DemandDriven,
+}
+
+impl OptionalRule {
+    /// The rule it switches off.
+    fn rule(self) -> Rule {
+        match self {
+            OptionalRule::SharedTheme => Rule::SharedTheme,
+            OptionalRule::DemandDriven => Rule::DemandDriven,
+        }
+    }
+}
 
 /// The ordered rule list of a run.
 #[derive(Clone)]
@@ -135,12 +153,12 @@ impl RuleSet {
     /// The always-on rules, the optional ones not in `disabled`, then the modality filter and
     /// exclusions when given.
     pub fn new(
-        disabled: &[String],
+        disabled: &[OptionalRule],
         modality: Option<ModalityFilter>,
         exclusions: Option<Exclusions>,
     ) -> Self {
         let mut rules = vec![Rule::NoSelfMatch, Rule::CandidateActive];
-        rules.extend([Rule::SharedTheme, Rule::DemandDriven].into_iter().filter(|r| !disabled.iter().any(|d| d == r.name())));
+        rules.extend([OptionalRule::SharedTheme, OptionalRule::DemandDriven].into_iter().filter(|r| !disabled.contains(r)).map(OptionalRule::rule));
         rules.extend(modality.map(Rule::Modality));
         rules.extend(exclusions.map(|e| Rule::Exclusions(Arc::new(e))));
         RuleSet { rules }

@@ -109,7 +109,8 @@ pub type TermValues = [f32; TERM_COUNT];
 pub struct Weights(pub [f32; TERM_COUNT]);
 
 /// How the two directions of need coverage are fused into `mutual_benefit`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MutualRule {
     /// 2ab / (a + b): zero unless both directions are met; rewards balance.
     Harmonic,
