@@ -31,7 +31,7 @@ pub enum Error {
     /// Outputs could not be written.
     #[error(transparent)]
     Output(#[from] OutputError),
-    /// A dated pair table (exclusions, suppression) cannot be used.
+    /// A pair table (exclusions, suppression, known partnerships) cannot be used.
     #[error(transparent)]
     PairTable(#[from] crate::io::pairs::PairTableError),
     /// `explain` was given an id that is not among the valid profiles.
@@ -40,12 +40,15 @@ pub enum Error {
         /// The id given.
         id: String,
     },
-    /// The known-partnerships table cannot be used.
+    /// A finished run cannot be read.
     #[error(transparent)]
-    Eval(#[from] crate::commands::evaluate::EvalError),
+    RunDir(#[from] crate::io::run_dir::RunDirError),
     /// `tune` has no known partnership to tune on.
-    #[error(transparent)]
-    NothingToTune(#[from] crate::commands::evaluate::tune::NothingToTune),
+    #[error("{file}: no known partnership names two partners among the profiles, so there is nothing to tune on; check the ids against the profiles (no weights file was written)")]
+    NothingToTune {
+        /// The known-partnerships file.
+        file: String,
+    },
     /// The output directory cannot be taken (busy, foreign, full).
     #[error(transparent)]
     Publish(#[from] crate::output::PublishError),

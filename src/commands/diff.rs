@@ -13,46 +13,32 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::engine::cluster::store::{StoredModel, CENTROIDS_FILE};
 use crate::error::Error;
-use crate::commands::evaluate::EvalError;
-use crate::io::table::{StringTable, TableSource};
+use crate::io::run_dir::RunDir;
 
 /// One run as `diff` sees it.
 struct Run {
     manifest: Value,
     /// partner → (candidate → rank)
-    lists: BTreeMap<String, BTreeMap<String, usize>>,
+    lists: BTreeMap<String, BTreeMap<String, u32>>,
     /// partner → cluster
     clusters: BTreeMap<String, usize>,
     centroids: Option<Vec<Vec<f32>>>,
 }
 
 fn load(dir: &Path) -> Result<Run, Error> {
-    let no_run = || EvalError::NoRun {
-        dir: dir.display().to_string(),
-    };
-    let text = std::fs::read_to_string(dir.join("manifest.json")).map_err(|_| no_run())?;
-    let manifest: Value = serde_json::from_str(&text).map_err(|_| no_run())?;
-    let table = StringTable::read(&TableSource::File(dir.join("shortlist.csv")))?;
-    let column = |name: &str| table.position(name).ok_or_else(no_run);
-    let (partner, candidate, rank, cluster) =
-        (column("partner_id")?, column("candidate_id")?, column("rank")?, column("partner_cluster")?);
-    let mut lists: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    let run = RunDir::open(dir)?;
+    let mut lists: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
     let mut clusters = BTreeMap::new();
-    for row in 0..table.height() {
-        let cell = |c: usize| table.cell(c, row).unwrap_or_default().to_string();
-        lists
-            .entry(cell(partner))
-            .or_default()
-            .insert(cell(candidate), cell(rank).parse().unwrap_or(0));
-        clusters.insert(cell(partner), cell(cluster).parse().unwrap_or(0));
+    for row in run.shortlist()? {
+        clusters.insert(row.partner_id.clone(), row.partner_cluster as usize);
+        lists.entry(row.partner_id).or_default().insert(row.candidate_id, row.rank);
     }
-    let centroids = StoredModel::load(&dir.join(CENTROIDS_FILE))
-        .ok()
-        .map(|m| m.centroids.outer_iter().map(|r| r.to_vec()).collect());
+    let centroids = run.centroids()?.map(|m| m.centroids.outer_iter().map(|r| r.to_vec()).collect());
     Ok(Run {
-        manifest,
+        // Through the JSON text: a value straight from the typed manifest would widen f32
+        // settings (0.1 → 0.10000000149011612).
+        manifest: serde_json::from_str(&serde_json::to_string(&run.manifest).expect("a manifest serialises")).expect("JSON it wrote parses"),
         lists,
         clusters,
         centroids,
@@ -145,7 +131,7 @@ pub fn diff(old_dir: &Path, new_dir: &Path) -> Result<String, Error> {
 
     let (mut entered, mut left, mut changed) = (0usize, 0usize, 0usize);
     let mut churn: Vec<(usize, &String)> = Vec::new();
-    let mut moves: Vec<(usize, &String, &String, usize, usize)> = Vec::new();
+    let mut moves: Vec<(u32, &String, &String, u32, u32)> = Vec::new();
     for partner in old_partners.intersection(&new_partners) {
         let (a, b) = (&old.lists[*partner], &new.lists[*partner]);
         let inn = b.keys().filter(|c| !a.contains_key(*c)).count();

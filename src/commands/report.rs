@@ -11,15 +11,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::PathBuf;
 
-use serde_json::Value;
-
+use crate::commands::evaluate::{self, Known, Method};
 use crate::config::ReportConfig;
-use crate::error::Error;
-use crate::commands::evaluate::{self, EvalError, Known, Method};
-use crate::io::atomic::write_file_atomic;
 use crate::engine::reference::Reference;
 use crate::engine::score::Term;
-use crate::io::table::{StringTable, TableSource};
+use crate::error::Error;
+use crate::io::atomic::write_file_atomic;
+use crate::io::run_dir::{RunDir, ShortlistRow};
 
 const COLOURS: [&str; 7] = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"];
 
@@ -104,22 +102,14 @@ fn table(headers: &[&str], rows: &[Vec<String>], id: &str) -> String {
 
 /// Writes `report.html` into the run directory; returns its path.
 pub fn write(config: &ReportConfig) -> Result<PathBuf, Error> {
-    let dir = &config.run;
-    let no_run = || EvalError::NoRun {
-        dir: dir.display().to_string(),
-    };
-    let manifest: Value = std::fs::read_to_string(dir.join("manifest.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .ok_or_else(no_run)?;
-    let shortlist = StringTable::read(&TableSource::File(dir.join("shortlist.csv")))?;
-    let clusters = StringTable::read(&TableSource::File(dir.join("clusters.csv")))?;
+    let run = RunDir::open(&config.run)?;
+    let m = &run.manifest;
+    let rows = run.shortlist()?;
+    let clusters = run.clusters()?;
     let reference = Reference::builtin();
-    let rows = shortlist.records();
-    let get = |key: &str| manifest.pointer(key).map_or(String::new(), |v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
 
     let mut html = String::new();
-    let run_id = get("/run_id");
+    let run_id = &m.run_id;
     let _ = write!(
         html,
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>sstc-match run {id}</title><style>
@@ -130,51 +120,42 @@ table{{border-collapse:collapse;margin:.5em 0 1.5em}}td,th{{border:1px solid #cc
 details{{margin:.2em 0}}summary{{cursor:pointer}}.legend span{{display:inline-block;padding:0 6px;margin-right:4px;color:#fff;font-size:12px}}
 small{{color:#666}}</style></head><body>
 <h1>sstc-match run <code>{id}</code></h1>"#,
-        id = escape(&run_id)
+        id = escape(run_id)
     );
 
     let summary = vec![
-        vec!["started".into(), get("/started_at")],
-        vec!["finished".into(), get("/finished_at")],
-        vec!["version · commit".into(), format!("{} · {}", get("/version"), get("/git_commit"))],
-        vec!["input".into(), format!("{} (sha256 {})", get("/input/path"), get("/input/sha256"))],
-        vec!["rows read · rejected".into(), format!("{} · {}", get("/input/rows_read"), get("/input/rows_rejected"))],
-        vec!["active partners · shortlists · rows".into(), format!("{} · {} · {}", get("/counts/active_partners"), get("/counts/shortlists"), get("/counts/shortlist_rows"))],
-        vec!["pairs scored".into(), get("/counts/pairs_scored")],
-        vec!["peak memory".into(), format!("{} MB", get("/peak_rss_mb"))],
+        vec!["started".into(), m.started_at.clone()],
+        vec!["finished".into(), m.finished_at.clone()],
+        vec!["version · commit".into(), format!("{} · {}", m.version, m.git_commit)],
+        vec!["input".into(), format!("{} (sha256 {})", m.input.path, m.input.sha256)],
+        vec!["rows read · rejected".into(), format!("{} · {}", m.input.rows_read, m.input.rows_rejected)],
+        vec!["active partners · shortlists · rows".into(), format!("{} · {} · {}", m.counts.active_partners, m.counts.shortlists, m.counts.shortlist_rows)],
+        vec!["pairs scored".into(), m.counts.pairs_scored.to_string()],
+        vec!["peak memory".into(), format!("{} MB", m.peak_rss_mb)],
     ];
     let _ = write!(html, r#"<section id="summary"><h2>Run</h2>{}</section>"#, table(&["fact", "value"], &summary, "summary-table"));
-    let weights: Vec<Vec<String>> = Term::ALL
-        .iter()
-        .map(|t| vec![t.name().to_string(), get(&format!("/config/weights/{}", t.name()))])
-        .collect();
-    let timings: Vec<Vec<String>> = manifest["timings"]
-        .as_array()
-        .map(|a| a.iter().map(|t| vec![t["stage"].as_str().unwrap_or_default().to_string(), format!("{:.2} s", t["seconds"].as_f64().unwrap_or(0.0))]).collect())
-        .unwrap_or_default();
-    let rules: Vec<Vec<String>> = manifest["counts"]["pairs_removed_by_rule"]
-        .as_object()
-        .map(|o| o.iter().map(|(k, v)| vec![k.clone(), v.to_string()]).collect())
-        .unwrap_or_default();
+    let weights = m.config.matching.weights;
+    let weight_rows: Vec<Vec<String>> = Term::ALL.iter().map(|&t| vec![t.name().to_string(), weights.0[t as usize].to_string()]).collect();
+    let timings: Vec<Vec<String>> = m.timings.iter().map(|t| vec![t.stage.clone(), format!("{:.2} s", t.seconds)]).collect();
+    let rules: Vec<Vec<String>> = m.counts.pairs_removed_by_rule.iter().map(|(k, v)| vec![k.clone(), v.to_string()]).collect();
     let _ = write!(
         html,
         r#"<section id="settings"><h2>Weights, rules, stages</h2>{}{}{}</section>"#,
-        table(&["term", "weight"], &weights, "weights-table"),
+        table(&["term", "weight"], &weight_rows, "weights-table"),
         table(&["rule", "pairs removed"], &rules, "rules-table"),
         table(&["stage", "time"], &timings, "timings-table")
     );
 
-    let scores: Vec<f64> = rows.iter().filter_map(|r| r.get("score").and_then(|s| s.parse().ok())).collect();
+    let scores: Vec<f64> = rows.iter().map(|r| r.score).collect();
     let _ = write!(html, r#"<section id="scores"><h2>Score distribution ({} shortlist rows)</h2>{}</section>"#, scores.len(), histogram(&scores));
 
     let mut exposure: BTreeMap<String, f64> = BTreeMap::new();
     for r in &rows {
         let region = reference
-            .country(r.get("candidate_country").copied().unwrap_or_default())
+            .country(&r.candidate_country)
             .map(|c| reference.sub_regions[reference.countries[c as usize].sub_region as usize].clone())
             .unwrap_or_else(|| "(unknown)".into());
-        let rank: f64 = r.get("rank").and_then(|s| s.parse().ok()).unwrap_or(1.0);
-        *exposure.entry(region).or_default() += 1.0 / (rank + 1.0).log2();
+        *exposure.entry(region).or_default() += 1.0 / (r.rank as f64 + 1.0).log2();
     }
     let mut exposure: Vec<(String, f64)> = exposure.into_iter().collect();
     exposure.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -191,7 +172,7 @@ small{{color:#666}}</style></head><body>
     );
 
     if let Some(known_path) = &config.known {
-        let (lists, kinds) = evaluate::run_lists(dir, reference)?;
+        let (lists, kinds) = evaluate::run_lists(&run, reference)?;
         let catalogue: Vec<String> = kinds.keys().cloned().collect();
         let known = Known::load(known_path, &|id| kinds.contains_key(id))?;
         let evaluation = evaluate::evaluate(&[Method { name: "this run".into(), lists }], &known, 10, &catalogue, &kinds);
@@ -216,19 +197,15 @@ small{{color:#666}}</style></head><body>
         );
     }
 
-    let total_weight: f64 = Term::ALL
-        .iter()
-        .filter_map(|t| manifest.pointer(&format!("/config/weights/{}", t.name())).and_then(Value::as_f64))
-        .sum::<f64>()
-        .max(1e-9);
+    let total_weight: f64 = weights.0.iter().map(|&w| w as f64).sum::<f64>().max(1e-9);
     let mut legend = String::from(r#"<p class="legend">"#);
     for (i, t) in Term::ALL.iter().enumerate() {
         let _ = write!(legend, r#"<span style="background:{}">{}</span>"#, COLOURS[i], t.name());
     }
     legend.push_str("</p>");
-    let mut by_partner: BTreeMap<&str, Vec<&BTreeMap<&str, &str>>> = BTreeMap::new();
+    let mut by_partner: BTreeMap<&str, Vec<&ShortlistRow>> = BTreeMap::new();
     for r in &rows {
-        by_partner.entry(r.get("partner_id").copied().unwrap_or_default()).or_default().push(r);
+        by_partner.entry(&r.partner_id).or_default().push(r);
     }
     let _ = write!(html, r#"<section id="shortlists"><h2>Shortlists ({} partners)</h2>{legend}"#, by_partner.len());
     for (partner, list) in &by_partner {
@@ -237,17 +214,16 @@ small{{color:#666}}</style></head><body>
             html,
             r#"<details class="partner" data-partner="{}"><summary>{} <small>({}, {}) — {} candidates</small></summary><table class="shortlist"><thead><tr><th>#</th><th>candidate</th><th>score</th><th>terms</th><th>roles · modality</th><th>reason</th></tr></thead><tbody>"#,
             escape(partner),
-            escape(first.get("partner_name").copied().unwrap_or_default()),
+            escape(&first.partner_name),
             escape(partner),
-            escape(first.get("partner_country").copied().unwrap_or_default()),
+            escape(&first.partner_country),
             list.len()
         );
         for r in list {
-            let cell = |c: &str| escape(r.get(c).copied().unwrap_or_default());
             let mut bar = String::from(r#"<div class="bar">"#);
             let mut tip = Vec::new();
             for (i, t) in Term::ALL.iter().enumerate() {
-                let value: f64 = r.get(format!("term_{}", t.name()).as_str()).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+                let value = r.terms[i];
                 tip.push(format!("{} {value:.3}", t.name()));
                 let _ = write!(bar, r#"<span class="term term-{}" style="width:{:.2}%;background:{}"></span>"#, t.name(), 100.0 * value / total_weight, COLOURS[i]);
             }
@@ -255,21 +231,21 @@ small{{color:#666}}</style></head><body>
             let _ = write!(
                 html,
                 r#"<tr class="candidate"><td>{}</td><td>{}<br><small>{} · {} · {}</small></td><td>{}</td><td>{bar}</td><td>{} · {}</td><td>{}</td></tr>"#,
-                cell("rank"),
-                cell("candidate_name"),
-                cell("candidate_id"),
-                cell("candidate_country"),
-                cell("candidate_actor_type"),
-                cell("score"),
-                cell("direction"),
-                cell("modality"),
-                cell("reason")
+                r.rank,
+                escape(&r.candidate_name),
+                escape(&r.candidate_id),
+                escape(&r.candidate_country),
+                escape(&r.candidate_actor_type),
+                r.score,
+                escape(&r.direction),
+                escape(&r.modality),
+                escape(&r.reason)
             );
         }
         html.push_str("</tbody></table></details>");
     }
     html.push_str("</section></body></html>\n");
-    let path = dir.join("report.html");
+    let path = run.path.join("report.html");
     write_file_atomic(&path, html.as_bytes())?;
     Ok(path)
 }

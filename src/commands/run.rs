@@ -15,7 +15,7 @@ use tracing::info;
 
 use crate::config::RunConfig;
 use crate::engine::candidates::{self, Blocks};
-use crate::engine::cluster::store::{StoredModel, CENTROIDS_FILE};
+use crate::engine::cluster::store::StoredModel;
 use crate::engine::cluster::{self, ClusterModel};
 use crate::engine::fairness::fairness;
 use crate::engine::features::PartnerFeatures;
@@ -29,7 +29,9 @@ use crate::io::atomic;
 use crate::io::manifest::{peak_rss_mb, BlockingRecord, Counts, FairnessRecord, InputRecord, LargestBlock, ModelRecord};
 use crate::io::table::TableFormat;
 use crate::output::shortlist::{self, ShortlistContext};
-use crate::output::{self, RunManifest, Staging};
+use crate::io::manifest::RunManifest;
+use crate::io::run_dir::{self, CENTROIDS, TRIADS_CSV, TRIADS_PARQUET};
+use crate::output::{self, Staging};
 use crate::telemetry::{Progress, StageClock};
 use crate::PartnerIdx;
 
@@ -126,14 +128,14 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
             // a fitted model is also saved for reuse.
             let stored = StoredModel::new(model, &ingested.sha256);
             let json = serde_json::to_vec_pretty(&stored).map_err(output::OutputError::from)?;
-            let mut file = staging.create(CENTROIDS_FILE)?;
+            let mut file = staging.create(CENTROIDS)?;
             std::io::Write::write_all(&mut file, &json).map_err(|e| output::OutputIoError {
-                path: CENTROIDS_FILE.into(),
+                path: CENTROIDS.into(),
                 source: e,
             })?;
             staging.finish(file)?;
             if !config.reuse_model {
-                atomic::write_file_atomic(&config.model_dir.join(CENTROIDS_FILE), &json)?;
+                atomic::write_file_atomic(&config.model_dir.join(CENTROIDS), &json)?;
             }
         }
         Ok(rows)
@@ -158,7 +160,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         },
         config: config.clone(),
         model: ModelRecord {
-            path: config.model_dir.join(CENTROIDS_FILE).display().to_string(),
+            path: config.model_dir.join(CENTROIDS).display().to_string(),
             reused: config.reuse_model,
             k: model.as_ref().map_or(0, ClusterModel::k),
             trained_on: model.as_ref().map_or(0, |m| m.trained_on),
@@ -185,7 +187,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         outputs: staging.finished().iter().cloned().collect(),
         exit_code: if ingested.rows_rejected > 0 { 1 } else { 0 },
     };
-    output::publish(staging, &manifest)?;
+    run_dir::publish(staging, &manifest)?;
     info!(target: "sstc_match::output", run_id = %manifest.run_id, rows = shortlist_rows, dir = %config.out.display());
     Ok(manifest)
 }
@@ -241,8 +243,8 @@ fn write_triads(
 ) -> Result<(), Error> {
     let triads = search.all(active);
     let mut frame = triads::frame(&triads, search, profiles, Reference::builtin(), run_id).map_err(output::write_error("triads"))?;
-    output::write_table(staging, "triads.csv", &mut frame, TableFormat::Csv)?;
-    output::write_table(staging, "triads.parquet", &mut frame, TableFormat::Parquet)?;
+    output::write_table(staging, TRIADS_CSV, &mut frame, TableFormat::Csv)?;
+    output::write_table(staging, TRIADS_PARQUET, &mut frame, TableFormat::Parquet)?;
     Ok(())
 }
 
@@ -253,7 +255,7 @@ fn cluster_stage(
     active: &[PartnerIdx],
 ) -> Result<(Option<ClusterModel>, Vec<u32>), Error> {
     let model = if config.reuse_model {
-        StoredModel::load(&config.model_dir.join(CENTROIDS_FILE))?
+        StoredModel::load(&config.model_dir.join(CENTROIDS))?
     } else {
         // With no active partner left, the clusters still describe the valid profiles.
         let all: Vec<PartnerIdx>;

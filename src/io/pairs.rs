@@ -1,15 +1,18 @@
-//! Dated pair tables: pairs of partners that already partner or were contacted recently.
+//! Pair tables: pairs of partners that already partner, were contacted recently, or are known
+//! real partnerships.
 //!
 //! Input: a CSV or Parquet table with `source_id`, `target_id` and optionally `date`
-//! (`YYYY-MM-DD`, when the partnership or contact happened), a window in days and an as-of
-//! [`Day`]. Output: [`RecentPairs`], the id pairs in force (a row without a date always
-//! counts; a dated row while `as_of − date ≤ window` days) and how many rows expired. The
-//! `exclusions` rule of a run and `campaign --suppress` both read their tables here, so a
-//! date means the same thing to both and a date that does not parse is an error naming its
-//! row, never a silent "not recent".
+//! (`YYYY-MM-DD`, when the partnership or contact happened) and `modality`; for dated use, a
+//! window in days and an as-of [`Day`]. Output: [`PairRow`]s ([`read_pairs`]), or
+//! [`RecentPairs`], the id pairs in force (a row without a date always counts; a dated row
+//! while `as_of − date ≤ window` days) and how many rows expired ([`read_recent`]). The
+//! `exclusions` rule of a run, `campaign --suppress` and the known partnerships of
+//! `evaluate` and `tune` all read their tables here, so a date means the same thing to all
+//! and a date that does not parse, or a row without an id, is an error naming its row,
+//! never a silent "not recent".
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -71,6 +74,43 @@ pub struct PairWindow {
     pub as_of: Day,
 }
 
+/// What a pair table is for: it names the table in messages and says which columns it may
+/// have besides the two ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PairTable {
+    /// `run --exclusions`: existing or recently contacted pairs.
+    Exclusions,
+    /// `campaign --suppress`: pairs contacted recently.
+    Suppression,
+    /// `evaluate`/`tune --known`: real partnerships.
+    Known,
+}
+
+impl fmt::Display for PairTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PairTable::Exclusions => "exclusions table needs columns source_id and target_id (date optional, YYYY-MM-DD)",
+            PairTable::Suppression => "suppression table needs columns source_id and target_id (date optional, YYYY-MM-DD)",
+            PairTable::Known => "known-partnerships table needs columns source_id and target_id (modality optional)",
+        })
+    }
+}
+
+/// One row of a pair table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PairRow {
+    /// 1-based data row.
+    pub row: usize,
+    /// `source_id`.
+    pub source: String,
+    /// `target_id`.
+    pub target: String,
+    /// `date`, when given.
+    pub date: Option<Day>,
+    /// `modality`, when given.
+    pub modality: Option<String>,
+}
+
 /// The pairs of a table in force, by id, as written (one order per row).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecentPairs {
@@ -84,19 +124,19 @@ pub struct RecentPairs {
     pub sha256: String,
 }
 
-/// A dated pair table that cannot be used (the command stops, exit 2).
+/// A pair table that cannot be used (the command stops, exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum PairTableError {
     /// The table cannot be read.
     #[error(transparent)]
     Table(#[from] TableError),
     /// A required column is missing.
-    #[error("{file}: the {what} table needs columns source_id and target_id (date optional, YYYY-MM-DD); its header has: {found}")]
+    #[error("{file}: the {kind}; its header has: {found}")]
     Columns {
         /// The file.
         file: String,
-        /// What the table is for ("exclusions", "suppression").
-        what: &'static str,
+        /// What the table is for.
+        kind: PairTable,
         /// The columns it has.
         found: String,
     },
@@ -122,32 +162,48 @@ pub enum PairTableError {
     },
 }
 
-/// Reads the pairs of `window.path` in force on `window.as_of`; `what` names the table in
-/// errors.
-pub fn read_recent(window: &PairWindow, what: &'static str) -> Result<RecentPairs, PairTableError> {
-    let (table, sha256) = StringTable::read_hashed(&TableSource::File(window.path.clone()))?;
+/// Reads every row of a pair table, checking its columns, ids and dates; also returns the
+/// sha256 of its bytes.
+pub fn read_pairs(path: &Path, kind: PairTable) -> Result<(Vec<PairRow>, String), PairTableError> {
+    let (table, sha256) = StringTable::read_hashed(&TableSource::File(path.to_path_buf()))?;
     let file = table.source_name().to_string();
     let (Some(source), Some(target)) = (table.position("source_id"), table.position("target_id")) else {
-        return Err(PairTableError::Columns { file, what, found: table.column_names().join(", ") });
+        return Err(PairTableError::Columns { file, kind, found: table.column_names().join(", ") });
     };
-    let date = table.position("date");
-    let mut recent = RecentPairs { rows: table.height(), sha256, ..RecentPairs::default() };
-    for row in 0..table.height() {
-        let line = table.source_row(row) + 1;
-        let id = |column: usize, name: &'static str| table.cell(column, row).ok_or(PairTableError::MissingId { file: file.clone(), row: line, column: name });
-        let (a, b) = (id(source, "source_id")?, id(target, "target_id")?);
-        if let Some(text) = date.and_then(|c| table.cell(c, row)) {
-            let day = Day::parse(text).ok_or_else(|| PairTableError::Date { file: file.clone(), row: line, value: text.to_string() })?;
-            if window.as_of.0 - day.0 > window.window_days as i64 {
-                recent.expired += 1;
-                continue;
-            }
+    let (date, modality) = (table.position("date"), table.position("modality"));
+    let rows: Vec<PairRow> = (0..table.height())
+        .map(|row| {
+            let line = table.source_row(row) + 1;
+            let id = |column: usize, name: &'static str| table.cell(column, row).map(str::to_string).ok_or(PairTableError::MissingId { file: file.clone(), row: line, column: name });
+            let date = match date.and_then(|c| table.cell(c, row)) {
+                Some(text) => Some(Day::parse(text).ok_or_else(|| PairTableError::Date { file: file.clone(), row: line, value: text.to_string() })?),
+                None => None,
+            };
+            Ok(PairRow {
+                row: line,
+                source: id(source, "source_id")?,
+                target: id(target, "target_id")?,
+                date,
+                modality: modality.and_then(|c| table.cell(c, row)).map(str::to_string),
+            })
+        })
+        .collect::<Result<_, PairTableError>>()?;
+    Ok((rows, sha256))
+}
+
+/// Reads the pairs of `window.path` in force on `window.as_of`.
+pub fn read_recent(window: &PairWindow, kind: PairTable) -> Result<RecentPairs, PairTableError> {
+    let (rows, sha256) = read_pairs(&window.path, kind)?;
+    let mut recent = RecentPairs { rows: rows.len(), sha256, ..RecentPairs::default() };
+    for row in rows {
+        if row.date.is_some_and(|day| window.as_of.0 - day.0 > window.window_days as i64) {
+            recent.expired += 1;
+        } else {
+            recent.pairs.push((row.source, row.target));
         }
-        recent.pairs.push((a.to_string(), b.to_string()));
     }
     Ok(recent)
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,10 +23,10 @@ use polars::prelude::*;
 
 use crate::engine::cluster::ClusterSummary;
 use crate::engine::ingest::Rejection;
+use crate::io::run_dir::{CLUSTERS, REJECTS};
 use crate::io::table::{write_frame, TableError, TableFormat};
 
 pub use crate::io::atomic::{OutputIoError, PublishError, Staging};
-pub use crate::io::manifest::RunManifest;
 
 /// Why outputs could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -79,8 +79,8 @@ pub fn write_rejects(staging: &mut Staging, rejects: &[Rejection]) -> Result<(),
             column("reason", &|r| r.reason.clone()),
         ],
     )
-    .map_err(write_error("rejects.csv"))?;
-    write_csv(staging, "rejects.csv", frame)
+    .map_err(write_error(REJECTS))?;
+    write_csv(staging, REJECTS, frame)
 }
 
 /// Writes `clusters.csv`.
@@ -113,19 +113,6 @@ pub fn write_clusters(staging: &mut Staging, clusters: &[ClusterSummary]) -> Res
             text("top_themes", &|c| list(&c.top_themes)),
         ],
     )
-    .map_err(write_error("clusters.csv"))?;
-    write_csv(staging, "clusters.csv", frame)
-}
-
-/// Writes `manifest.json` (call last) and publishes the staged directory.
-pub fn publish(mut staging: Staging, manifest: &RunManifest) -> Result<(), OutputError> {
-    let mut file = staging.create("manifest.json")?;
-    serde_json::to_writer_pretty(&mut file, manifest)?;
-    std::io::Write::write_all(&mut file, b"\n").map_err(|e| OutputIoError {
-        path: "manifest.json".into(),
-        source: e,
-    })?;
-    staging.finish(file)?;
-    staging.commit()?;
-    Ok(())
+    .map_err(write_error(CLUSTERS))?;
+    write_csv(staging, CLUSTERS, frame)
 }

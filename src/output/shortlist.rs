@@ -33,6 +33,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use crate::io::atomic::Staging;
+use crate::io::run_dir::{SHORTLIST_CSV, SHORTLIST_PARQUET};
 use super::sentence::reason;
 use super::{write_error, OutputError};
 use crate::engine::profile::{IdSet, Profile};
@@ -72,16 +73,16 @@ pub fn write(
     lists: &[Shortlist],
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<usize, OutputError> {
-    let mut csv_file = staging.create("shortlist.csv")?;
-    let mut parquet_file = staging.create("shortlist.parquet")?;
+    let mut csv_file = staging.create(SHORTLIST_CSV)?;
+    let mut parquet_file = staging.create(SHORTLIST_PARQUET)?;
     let schema = frame(context, Vec::new())?.schema().as_ref().clone();
     let mut csv = CsvWriter::new(&mut csv_file)
         .include_header(true)
         .batched(&schema)
-        .map_err(write_error("shortlist.csv"))?;
+        .map_err(write_error(SHORTLIST_CSV))?;
     let mut parquet = ParquetWriter::new(&mut parquet_file)
         .batched(&schema)
-        .map_err(write_error("shortlist.parquet"))?;
+        .map_err(write_error(SHORTLIST_PARQUET))?;
     // A pipeline: the pool explains and frames batch after batch while a thread per format
     // encodes the frames. Polars encodes on a pool of its own; a worker of ours waiting for
     // it would leave a core idle (measured at 100k: 75 % of two cores busy when the encoders
@@ -91,15 +92,15 @@ pub fn write(
         let (to_parquet, parquet_frames) = sync_channel::<Arc<DataFrame>>(1);
         let csv_writer = scope.spawn(move || -> Result<(), OutputError> {
             for frame in csv_frames {
-                csv.write_batch(&frame).map_err(write_error("shortlist.csv"))?;
+                csv.write_batch(&frame).map_err(write_error(SHORTLIST_CSV))?;
             }
-            csv.finish().map_err(write_error("shortlist.csv"))
+            csv.finish().map_err(write_error(SHORTLIST_CSV))
         });
         let parquet_writer = scope.spawn(move || -> Result<(), OutputError> {
             for frame in parquet_frames {
-                parquet.write_batch(&frame).map_err(write_error("shortlist.parquet"))?;
+                parquet.write_batch(&frame).map_err(write_error(SHORTLIST_PARQUET))?;
             }
-            parquet.finish().map_err(write_error("shortlist.parquet")).map(|_| ())
+            parquet.finish().map_err(write_error(SHORTLIST_PARQUET)).map(|_| ())
         });
         let mut rows_written = 0;
         for batch in lists.chunks(BATCH) {

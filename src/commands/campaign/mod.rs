@@ -31,11 +31,11 @@ use serde::Serialize;
 
 use crate::config::CampaignConfig;
 use crate::error::Error;
-use crate::commands::evaluate::EvalError;
 use crate::io::atomic::write_with;
 use crate::output::{write_error, OutputError};
-use crate::io::pairs::{read_recent, PairWindow};
-use crate::io::table::{write_frame, StringTable, TableFormat, TableSource};
+use crate::io::pairs::{read_recent, PairTable, PairWindow};
+use crate::io::run_dir::{RunDir, ShortlistRow};
+use crate::io::table::{write_frame, TableFormat};
 use flow::{allocate, allocate_greedy, upper_bound, Proposal};
 
 /// Scores are scaled to integers for the exact flow (a millionth of a point).
@@ -79,62 +79,49 @@ pub struct CampaignSummary {
 
 /// The pairs of the suppression table in force, both orders.
 fn suppressed_pairs(window: &PairWindow) -> Result<HashSet<(String, String)>, Error> {
-    let recent = read_recent(window, "suppression")?;
+    let recent = read_recent(window, PairTable::Suppression)?;
     Ok(recent.pairs.into_iter().flat_map(|(a, b)| [(a.clone(), b.clone()), (b, a)]).collect())
 }
 
 /// Runs `campaign`; returns the summary.
 pub fn run(config: &CampaignConfig) -> Result<CampaignSummary, Error> {
-    let args = config;
-    let shortlist_path = args.run.join("shortlist.csv");
-    if !shortlist_path.exists() {
-        return Err(EvalError::NoRun {
-            dir: args.run.display().to_string(),
-        }
-        .into());
-    }
-    let table = StringTable::read(&TableSource::File(shortlist_path))?;
-    let rows = table.records();
-    let cell = |row: &BTreeMap<&str, &str>, name: &str| row.get(name).copied().unwrap_or_default().to_string();
-    let suppressed = match &args.suppress {
+    let rows = RunDir::open(&config.run)?.shortlist()?;
+    let suppressed = match &config.suppress {
         Some(window) => suppressed_pairs(window)?,
         None => HashSet::new(),
     };
 
     // Partners by id, with their capacity (both columns come from the same profile).
-    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
     let mut capacity: Vec<u32> = Vec::new();
-    let mut intern = |id: String, cap: &str| -> usize {
-        let cap = cap.parse::<u32>().unwrap_or(u32::MAX);
+    let mut intern = |id, cap: Option<u32>| -> usize {
         let next = index.len();
         let i = *index.entry(id).or_insert(next);
         if i == capacity.len() {
-            capacity.push(cap);
+            capacity.push(cap.unwrap_or(u32::MAX));
         }
         i
     };
-    let mut kept = Vec::new();
+    let mut kept: Vec<&ShortlistRow> = Vec::new();
     let mut proposals = Vec::new();
-    for (r, row) in rows.iter().enumerate() {
-        let (partner, candidate) = (cell(row, "partner_id"), cell(row, "candidate_id"));
-        if suppressed.contains(&(partner.clone(), candidate.clone())) {
+    for row in &rows {
+        if suppressed.contains(&(row.partner_id.clone(), row.candidate_id.clone())) {
             continue;
         }
-        let recipient = intern(partner, row.get("partner_capacity").copied().unwrap_or_default());
-        let proposed = intern(candidate, row.get("candidate_capacity").copied().unwrap_or_default());
-        let score: f64 = cell(row, "score").parse().unwrap_or(0.0);
-        kept.push(r);
+        let recipient = intern(&row.partner_id, row.partner_capacity);
+        let proposed = intern(&row.candidate_id, row.candidate_capacity);
+        kept.push(row);
         proposals.push(Proposal {
             recipient,
             proposed,
-            gain: (score * SCALE).round().max(1.0) as i64,
+            gain: (row.score * SCALE).round().max(1.0) as i64,
         });
     }
     // A partner's capacity can exceed the number of rows it is in: cap it there (no effect on
     // the optimum, keeps the flow network's numbers small).
     let rows_per_partner = proposals.len() as u32;
     capacity.iter_mut().for_each(|c| *c = (*c).min(rows_per_partner));
-    let exact = proposals.len() <= args.exact_limit;
+    let exact = proposals.len() <= config.exact_limit;
     let chosen = if exact { allocate(&proposals, &capacity) } else { allocate_greedy(&proposals, &capacity) };
     let gap = if exact {
         0.0
@@ -144,12 +131,11 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignSummary, Error> {
         if bound > 0.0 { ((1.0 - got as f64 / bound) * 1e6).round() / 1e6 } else { 0.0 }
     };
 
-    let score_of = |r: usize| cell(&rows[r], "score").parse::<f64>().unwrap_or(0.0);
-    let unconstrained: f64 = kept.iter().map(|&r| score_of(r)).sum();
-    let allocated: f64 = chosen.iter().map(|&i| score_of(kept[i])).sum();
+    let unconstrained: f64 = kept.iter().map(|r| r.score).sum();
+    let allocated: f64 = chosen.iter().map(|&i| kept[i].score).sum();
     let summary = CampaignSummary {
-        campaign_id: args.campaign_id.clone(),
-        run_id: rows.first().map(|r| cell(r, "run_id")).unwrap_or_default(),
+        campaign_id: config.campaign_id.clone(),
+        run_id: rows.first().map(|r| r.run_id.clone()).unwrap_or_default(),
         candidates: rows.len(),
         suppressed: rows.len() - kept.len(),
         proposals: chosen.len(),
@@ -160,46 +146,38 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignSummary, Error> {
         optimality_gap_at_most: gap,
     };
 
-    const COLUMNS: [&str; 16] = [
-        "partner_id",
-        "partner_name",
-        "partner_contact_name",
-        "partner_contact_email",
-        "candidate_id",
-        "candidate_name",
-        "candidate_contact_name",
-        "candidate_contact_email",
-        "score",
-        "rank",
-        "direction",
-        "provider_id",
-        "beneficiary_id",
-        "modality",
-        "reason",
-        "run_id",
+    let selected: Vec<&ShortlistRow> = chosen.iter().map(|&i| kept[i]).collect();
+    let text = |name: &str, f: &dyn Fn(&ShortlistRow) -> String| Column::new(name.into(), selected.iter().map(|r| spreadsheet_safe(&f(r))).collect::<Vec<String>>());
+    let optional = |value: &Option<String>| value.clone().unwrap_or_default();
+    let columns = vec![
+        text("campaign_id", &|_| config.campaign_id.clone()),
+        text("proposal_id", &|r| format!("{}:{}:{}", config.campaign_id, r.partner_id, r.candidate_id)),
+        text("partner_id", &|r| r.partner_id.clone()),
+        text("partner_name", &|r| r.partner_name.clone()),
+        text("partner_contact_name", &|r| optional(&r.partner_contact_name)),
+        text("partner_contact_email", &|r| optional(&r.partner_contact_email)),
+        text("candidate_id", &|r| r.candidate_id.clone()),
+        text("candidate_name", &|r| r.candidate_name.clone()),
+        text("candidate_contact_name", &|r| optional(&r.candidate_contact_name)),
+        text("candidate_contact_email", &|r| optional(&r.candidate_contact_email)),
+        Column::new("score".into(), selected.iter().map(|r| r.score).collect::<Vec<f64>>()),
+        Column::new("rank".into(), selected.iter().map(|r| r.rank).collect::<Vec<u32>>()),
+        text("direction", &|r| r.direction.clone()),
+        text("provider_id", &|r| optional(&r.provider_id)),
+        text("beneficiary_id", &|r| optional(&r.beneficiary_id)),
+        text("modality", &|r| r.modality.clone()),
+        text("reason", &|r| r.reason.clone()),
     ];
-    let selected: Vec<&BTreeMap<&str, &str>> = chosen.iter().map(|&i| &rows[kept[i]]).collect();
-    let text = |f: &dyn Fn(&BTreeMap<&str, &str>) -> String| selected.iter().map(|r| spreadsheet_safe(&f(r))).collect::<Vec<String>>();
-    let mut columns = vec![
-        Column::new("campaign_id".into(), text(&|_| args.campaign_id.clone())),
-        Column::new(
-            "proposal_id".into(),
-            text(&|r| format!("{}:{}:{}", args.campaign_id, cell(r, "partner_id"), cell(r, "candidate_id"))),
-        ),
-    ];
-    for name in &COLUMNS[..COLUMNS.len() - 1] {
-        columns.push(Column::new((*name).into(), text(&|r| cell(r, name))));
-    }
     let mut frame = DataFrame::new(selected.len(), columns).map_err(write_error("campaign.csv"))?;
-    std::fs::create_dir_all(&args.out).map_err(|e| crate::output::OutputIoError {
-        path: args.out.clone(),
+    std::fs::create_dir_all(&config.out).map_err(|e| crate::output::OutputIoError {
+        path: config.out.clone(),
         source: e,
     })?;
-    write_with(&args.out.join("campaign.csv"), |sink| -> Result<(), OutputError> {
+    write_with(&config.out.join("campaign.csv"), |sink| -> Result<(), OutputError> {
         Ok(write_frame(&mut frame, TableFormat::Csv, sink, "campaign.csv")?)
     })?;
     let json = serde_json::to_vec_pretty(&summary).map_err(OutputError::from)?;
-    crate::io::atomic::write_file_atomic(&args.out.join("campaign.json"), &json)?;
+    crate::io::atomic::write_file_atomic(&config.out.join("campaign.json"), &json)?;
     Ok(summary)
 }
 

@@ -1,7 +1,7 @@
 //! Evaluate: how good is a weighting against known partnerships?
 //!
 //! Input: a table of known partnerships (`source_id`, `target_id`, optional `modality`,
-//! `directed`) and either a finished run (`--run DIR`: its `shortlist.csv`) or profiles and
+//! `directed`) and either a finished run (`--run DIR`: its shortlist) or profiles and
 //! matching settings (lists computed here, for the engine and for a plain baseline, cosine
 //! similarity of the dense feature rows). Output: an [`Evaluation`] rendered as Markdown:
 //! accuracy ([`metrics::Accuracy`]) and beyond-accuracy figures overall, found-in-top-k per
@@ -26,15 +26,15 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use crate::config::{EvaluateConfig, Evaluated};
-use crate::error::Error;
 use crate::engine::features::{PartnerFeatures, DENSE_WIDTH};
-use crate::engine::Engine;
-use crate::telemetry::StageClock;
 use crate::engine::profile::Profile;
 use crate::engine::rank::top_k::{Hit, TopK};
 use crate::engine::reference::Reference;
-use crate::io::table::{StringTable, TableError, TableSource};
-use crate::telemetry::Progress;
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::io::pairs::{read_pairs, PairTable, PairTableError};
+use crate::io::run_dir::RunDir;
+use crate::telemetry::{Progress, StageClock};
 use crate::PartnerIdx;
 use metrics::{accuracy, beyond_accuracy, Accuracy, BeyondAccuracy, Lists, Relevant};
 use raw::RawTable;
@@ -59,51 +59,23 @@ pub struct Known {
     pub unknown_rows: Vec<usize>,
 }
 
-/// Why the known-partnerships table cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum EvalError {
-    /// The table cannot be read.
-    #[error(transparent)]
-    Table(#[from] TableError),
-    /// A required column is missing.
-    #[error("{file}: the known-partnerships table needs columns source_id and target_id")]
-    Columns {
-        /// The file.
-        file: String,
-    },
-    /// `--run` does not hold a run's shortlist.
-    #[error("{dir}: no shortlist.csv; give the output directory of a finished run")]
-    NoRun {
-        /// The directory.
-        dir: String,
-    },
-}
-
 impl Known {
     /// Reads the table, keeping pairs whose two ids satisfy `exists`.
-    pub fn load(path: &Path, exists: &dyn Fn(&str) -> bool) -> Result<Known, EvalError> {
-        let table = StringTable::read(&TableSource::File(path.to_path_buf()))?;
-        let (Some(source), Some(target)) = (table.position("source_id"), table.position("target_id")) else {
-            return Err(EvalError::Columns {
-                file: table.source_name().to_string(),
-            });
-        };
-        let modality = table.position("modality");
+    pub fn load(path: &Path, exists: &dyn Fn(&str) -> bool) -> Result<Known, PairTableError> {
+        let (rows, _) = read_pairs(path, PairTable::Known)?;
         let mut known = Known {
             pairs: Vec::new(),
             unknown_rows: Vec::new(),
         };
-        for row in 0..table.height() {
-            match (table.cell(source, row), table.cell(target, row)) {
-                (Some(a), Some(b)) if a != b && exists(a) && exists(b) => known.pairs.push(KnownPair {
-                    source: a.to_string(),
-                    target: b.to_string(),
-                    modality: modality
-                        .and_then(|m| table.cell(m, row))
-                        .unwrap_or("unspecified")
-                        .to_string(),
-                }),
-                _ => known.unknown_rows.push(table.source_row(row) + 1),
+        for row in rows {
+            if row.source != row.target && exists(&row.source) && exists(&row.target) {
+                known.pairs.push(KnownPair {
+                    source: row.source,
+                    target: row.target,
+                    modality: row.modality.unwrap_or_else(|| "unspecified".into()),
+                });
+            } else {
+                known.unknown_rows.push(row.row);
             }
         }
         Ok(known)
@@ -296,18 +268,9 @@ pub fn kinds_of(profiles: &[Profile], reference: &Reference) -> BTreeMap<String,
         .collect()
 }
 
-/// Reads a run's shortlist: its lists, and what its columns say about the partners.
-pub fn run_lists(dir: &Path, reference: &Reference) -> Result<(Lists, BTreeMap<String, PartnerKind>), Error> {
-    let path = dir.join("shortlist.csv");
-    if !path.exists() {
-        return Err(EvalError::NoRun { dir: dir.display().to_string() }.into());
-    }
-    let table = StringTable::read(&TableSource::File(path))?;
-    let column = |name: &str| table.position(name).ok_or_else(|| EvalError::NoRun { dir: dir.display().to_string() });
-    let (partner, candidate, rank) = (column("partner_id")?, column("candidate_id")?, column("rank")?);
-    let (p_country, p_actor) = (column("partner_country")?, column("partner_actor_type")?);
-    let (c_country, c_actor) = (column("candidate_country")?, column("candidate_actor_type")?);
-    let mut ranked: BTreeMap<String, Vec<(usize, String)>> = BTreeMap::new();
+/// A run's lists, and what its shortlist says about the partners in it.
+pub fn run_lists(run: &RunDir, reference: &Reference) -> Result<(Lists, BTreeMap<String, PartnerKind>), Error> {
+    let mut ranked: BTreeMap<String, Vec<(u32, String)>> = BTreeMap::new();
     let mut kinds = BTreeMap::new();
     let region = |iso3: &str| {
         reference
@@ -315,16 +278,14 @@ pub fn run_lists(dir: &Path, reference: &Reference) -> Result<(Lists, BTreeMap<S
             .map(|c| reference.sub_regions[reference.countries[c as usize].sub_region as usize].clone())
             .unwrap_or_else(|| "(unknown)".into())
     };
-    for row in 0..table.height() {
-        let cell = |c: usize| table.cell(c, row).unwrap_or_default().to_string();
-        let position: usize = cell(rank).parse().unwrap_or(usize::MAX);
-        ranked.entry(cell(partner)).or_default().push((position, cell(candidate)));
-        for (id, country, actor) in [(partner, p_country, p_actor), (candidate, c_country, c_actor)] {
-            kinds.entry(cell(id)).or_insert_with(|| PartnerKind {
-                actor_type: cell(actor),
-                sub_region: region(&cell(country)),
+    for row in run.shortlist()? {
+        for (id, country, actor) in [(&row.partner_id, &row.partner_country, &row.partner_actor_type), (&row.candidate_id, &row.candidate_country, &row.candidate_actor_type)] {
+            kinds.entry(id.clone()).or_insert_with(|| PartnerKind {
+                actor_type: actor.clone(),
+                sub_region: region(country),
             });
         }
+        ranked.entry(row.partner_id).or_default().push((row.rank, row.candidate_id));
     }
     let lists = ranked
         .into_iter()
@@ -342,7 +303,7 @@ pub fn run(config: &EvaluateConfig) -> Result<Evaluation, Error> {
     let matching = match &config.evaluated {
         Evaluated::Matching(matching) => matching,
         Evaluated::Run(dir) => {
-            let (lists, kinds) = run_lists(dir, reference)?;
+            let (lists, kinds) = run_lists(&RunDir::open(dir)?, reference)?;
             let catalogue: Vec<String> = kinds.keys().cloned().collect();
             let known = Known::load(&config.known, &|id| kinds.contains_key(id))?;
             let method = Method {

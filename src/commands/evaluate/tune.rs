@@ -28,14 +28,6 @@ use crate::io::atomic::write_file_atomic;
 use crate::telemetry::{Progress, StageClock};
 use crate::PartnerIdx;
 
-/// Why `tune` cannot tune.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}: no known partnership names two partners among the profiles, so there is nothing to tune on; check the ids against the profiles (no weights file was written)")]
-pub struct NothingToTune {
-    /// The known-partnerships file.
-    pub file: String,
-}
-
 fn score(lists: &Lists, pairs: &[&KnownPair], k: usize, metric: Metric) -> f64 {
     let known = Known {
         pairs: pairs.iter().map(|p| (*p).clone()).collect(),
@@ -61,7 +53,7 @@ pub fn run(config: &TuneConfig) -> Result<String, Error> {
     let profiles = engine.profiles();
     let known = Known::load(&config.known, &|id| engine.index_of(id).is_some())?;
     if known.pairs.is_empty() {
-        return Err(NothingToTune { file: config.known.display().to_string() }.into());
+        return Err(Error::NothingToTune { file: config.known.display().to_string() });
     }
     let mut queries: Vec<PartnerIdx> = known
         .pairs

@@ -12,8 +12,6 @@ use serde::{Deserialize, Serialize};
 use super::ClusterModel;
 use crate::engine::features::{DENSE_BLOCKS, DENSE_WIDTH};
 
-/// File name of the centroids inside a model directory.
-pub const CENTROIDS_FILE: &str = "centroids.json";
 const FORMAT: &str = "sstc-match centroids v1";
 
 /// The JSON form of a cluster model.

@@ -39,7 +39,8 @@ use crate::engine::profile::IdSet;
 use crate::engine::rules::{Rule, RuleSet};
 use crate::engine::score::bound::GroupSummary;
 use crate::engine::score::columns::{Columns, TILE};
-use crate::engine::score::kernel::{Kernel, Query, Reach, Tile};
+use crate::engine::score::kernel::{Kernel, Reach, Tile};
+use crate::engine::score::query::Query;
 use crate::engine::score::Scorer;
 use crate::{PartnerIdx, Score};
 

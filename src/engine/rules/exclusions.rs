@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use crate::engine::profile::Profile;
-use crate::io::pairs::{read_recent, PairTableError, PairWindow};
+use crate::io::pairs::{read_recent, PairTable, PairTableError, PairWindow};
 use crate::PartnerIdx;
 
 /// Counters of loading the exclusions, for the manifest.
@@ -38,7 +38,7 @@ impl Exclusions {
     /// Reads the table and resolves ids against the (id-sorted) profiles; also returns the
     /// table's sha256.
     pub fn load(window: &PairWindow, profiles: &[Profile]) -> Result<(Exclusions, ExclusionStats, String), PairTableError> {
-        let recent = read_recent(window, "exclusions")?;
+        let recent = read_recent(window, PairTable::Exclusions)?;
         let index = |id: &str| profiles.binary_search_by(|p| p.id.as_str().cmp(id)).ok().map(|i| i as PartnerIdx);
         let mut stats = ExclusionStats { rows: recent.rows, expired: recent.expired, ..ExclusionStats::default() };
         let mut pairs = HashSet::new();

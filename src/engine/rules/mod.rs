@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use crate::engine::features::{kind, PartnerFeatures};
 use crate::engine::score::columns::Columns;
-use crate::engine::score::kernel::Query;
+use crate::engine::score::query::Query;
 use crate::engine::modality::{classify, Modality, TriangularDefinition};
 use crate::PartnerIdx;
 

@@ -22,12 +22,13 @@
 use std::ops::Range;
 
 use super::columns::{Columns, TILE};
+use super::query::Query;
 use super::simd::{Simd, Work};
 use crate::engine::features::{MAX_LANGUAGES, OTHER_LANGUAGES};
 use crate::engine::profile::{IdSet, VALUE_COUNT};
 use crate::engine::rules::RuleSet;
 use crate::engine::score::{combine, context_from, value_agreement, ContextKey, MutualRule, Scorer, Term, TermValues, EARTH_RADIUS_KM, TERM_COUNT};
-use crate::{PartnerIdx, Score};
+use crate::Score;
 
 /// Everything a tile is scored against: the scorer, the rules and the candidate columns, and
 /// the instruction set the kernel runs with.
@@ -129,64 +130,6 @@ impl Tile {
         let mut raw = Term::ALL.map(|t| self.raw[t as usize][o]);
         raw[Term::ActorType as usize] = actor_term;
         raw
-    }
-}
-
-/// What the kernel needs of the partner on the query side, gathered once per partner.
-pub struct Query {
-    pub(crate) partner: PartnerIdx,
-    /// Themes it offers, when it may provide, and their weights.
-    offers: Vec<(usize, f32)>,
-    /// Themes it needs, when it may benefit, and their weights.
-    needs: Vec<(usize, f32)>,
-    need_mass: f32,
-    values: [f32; VALUE_COUNT],
-    values_known: u8,
-    languages: Vec<u16>,
-    language_bits: u64,
-    /// Themes offered or needed (the `shared_theme` rule).
-    pub(crate) topics: u64,
-    /// Whether it needs anything (the `demand_driven` rule).
-    pub(crate) needs_any: bool,
-    sectors: u64,
-    developing: bool,
-    income: u8,
-    city_class: u8,
-    actor: usize,
-    sub_region: u16,
-    unit: [f32; 3],
-}
-
-impl Query {
-    /// The query side of `partner`.
-    pub fn new(scorer: &Scorer, partner: PartnerIdx) -> Self {
-        let f = scorer.features();
-        let i = partner as usize;
-        let weighted = |themes: IdSet| themes.iter().map(|t| (t as usize, f.theme_weight[t as usize])).collect();
-        Query {
-            partner,
-            offers: if f.can_provide[i] { weighted(f.offers[i]) } else { Vec::new() },
-            needs: if f.can_benefit[i] { weighted(f.needs[i]) } else { Vec::new() },
-            need_mass: f.need_mass[i],
-            values: f.values[i],
-            values_known: f.values_known[i],
-            languages: f.languages[i].iter().copied().filter(|&l| l != u16::MAX).collect(),
-            language_bits: f.language_bits[i],
-            topics: f.offers[i].0 | f.needs[i].0,
-            needs_any: !f.needs[i].is_empty(),
-            sectors: f.sectors[i].0,
-            developing: f.developing[i],
-            income: f.income[i],
-            city_class: f.city_class[i],
-            actor: f.actor[i] as usize,
-            sub_region: f.sub_region[i],
-            unit: f.unit[i],
-        }
-    }
-
-    /// The partner.
-    pub fn partner(&self) -> PartnerIdx {
-        self.partner
     }
 }
 

@@ -31,6 +31,7 @@ pub mod columns;
 mod explain;
 pub mod kernel;
 pub mod linear;
+pub mod query;
 pub mod simd;
 
 pub use explain::{Direction, PairExplanation};
