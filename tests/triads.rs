@@ -17,14 +17,12 @@ use sstc_match::engine::triads::{Triad, TriadSearch};
 use sstc_match::PartnerIdx;
 use util::Dir;
 
-fn load(dir: &Dir, csv: &str) -> (Vec<Profile>, PartnerFeatures, Vec<bool>) {
+fn load(dir: &Dir, csv: &str) -> (Vec<Profile>, PartnerFeatures) {
     let path = dir.write("p.csv", csv);
     let ingested = ingest(&TableSource::File(path), Reference::builtin()).unwrap();
     assert!(ingested.rejects.is_empty(), "{:?}", ingested.rejects);
     let features = PartnerFeatures::build(&ingested.profiles, Reference::builtin(), &FeatureSettings { rarity: 1.0, ..FeatureSettings::default() });
-    let facilitator = Reference::builtin().roles.lookup("facilitator").unwrap();
-    let roles = ingested.profiles.iter().map(|p| p.roles.contains(facilitator)).collect();
-    (ingested.profiles, features, roles)
+    (ingested.profiles, features)
 }
 
 fn ids(profiles: &[Profile], t: &Triad) -> (String, String, String) {
@@ -35,7 +33,7 @@ fn ids(profiles: &[Profile], t: &Triad) -> (String, String, String) {
 #[test]
 fn the_known_best_triad_is_found_under_each_definition() {
     let dir = Dir::new();
-    let (profiles, f, facilitator) = load(
+    let (profiles, f) = load(
         &dir,
         "id,name,actor_type,country_iso3,offers,needs,roles
 b,Beneficiary ministry,national_government,KEN,,social_protection;osh,beneficiary
@@ -48,7 +46,7 @@ f3,Northern ministry,national_government,DEU,social_protection,,provider
     );
     let scorer = Scorer::new(&f, &Reference::builtin().actor_compatibility, default_score_settings(default_weights()));
     let rules = RuleSet::new(&[], None, None);
-    let search = |definition| TriadSearch { scorer: &scorer, rules: &rules, definition, beam: 5, per_beneficiary: 3, facilitator: &facilitator };
+    let search = |definition| TriadSearch { scorer, rules: &rules, definition, beam: 5, per_beneficiary: 3 };
     let b = profiles.iter().position(|p| p.id == "b").unwrap() as PartnerIdx;
     let best = |definition| ids(&profiles, &search(definition).for_beneficiary(b)[0]);
     assert_eq!(best(TriangularDefinition::A), ("b".into(), "p1".into(), "f1".into()), "A: the northern funder");
@@ -70,16 +68,15 @@ fn a_wide_beam_equals_exhaustive_search() {
     let dir = Dir::new();
     let path = dir.path("g.csv");
     assert_eq!(util::code(&dir.run(&["generate", "--n", "120", "--seed", "21", "--out", path.to_str().unwrap()])), 0);
-    let (profiles, f, facilitator) = load(&dir, &std::fs::read_to_string(&path).unwrap());
+    let (profiles, f) = load(&dir, &std::fs::read_to_string(&path).unwrap());
     let scorer = Scorer::new(&f, &Reference::builtin().actor_compatibility, default_score_settings(default_weights()));
     let rules = RuleSet::new(&[], None, None);
     let search = TriadSearch {
-        scorer: &scorer,
+        scorer,
         rules: &rules,
         definition: TriangularDefinition::B,
         beam: profiles.len(),
         per_beneficiary: 1,
-        facilitator: &facilitator,
     };
     let n = profiles.len() as PartnerIdx;
     let mut found = 0;

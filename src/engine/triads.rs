@@ -50,10 +50,10 @@ pub struct Triad {
 }
 
 /// The role fit of a third partner: 1 for a funder, ½ for a facilitator.
-fn role_fit(f: &PartnerFeatures, third: usize, facilitator: &[bool]) -> f32 {
+fn role_fit(f: &PartnerFeatures, third: usize) -> f32 {
     if f.kind[third] & kind::FUNDER != 0 {
         1.0
-    } else if facilitator[third] {
+    } else if f.kind[third] & kind::FACILITATOR != 0 {
         0.5
     } else {
         0.0
@@ -63,7 +63,7 @@ fn role_fit(f: &PartnerFeatures, third: usize, facilitator: &[bool]) -> f32 {
 /// Searches triads for every beneficiary among `partners`.
 pub struct TriadSearch<'a> {
     /// The scorer of pairs.
-    pub scorer: &'a Scorer<'a>,
+    pub scorer: Scorer<'a>,
     /// Rules the triad's pairs must pass.
     pub rules: &'a RuleSet,
     /// Which triangular definition.
@@ -72,8 +72,6 @@ pub struct TriadSearch<'a> {
     pub beam: usize,
     /// Triads kept per beneficiary.
     pub per_beneficiary: usize,
-    /// Whether each partner takes the `facilitator` role.
-    pub facilitator: &'a [bool],
 }
 
 /// Beneficiaries ranked per chunk of the triad search: the scores of a chunk's beneficiaries
@@ -97,7 +95,7 @@ impl TriadSearch<'_> {
     /// The triad of three partners from its three pair scores: provider–beneficiary,
     /// third–beneficiary, third–provider.
     fn combine(&self, beneficiary: PartnerIdx, provider: PartnerIdx, third: PartnerIdx, [pb, tb, tp]: [f32; 3]) -> Triad {
-        let fit = role_fit(self.scorer.features(), third as usize, self.facilitator);
+        let fit = role_fit(self.scorer.features(), third as usize);
         Triad {
             beneficiary,
             provider,
@@ -140,8 +138,8 @@ impl TriadSearch<'_> {
         let beneficiaries: Vec<PartnerIdx> = partners.iter().copied().filter(|&b| self.is_beneficiary(b as usize)).collect();
         let thirds: Vec<PartnerIdx> = (0..f.len() as PartnerIdx).filter(|&t| f.active[t as usize] && self.definition.supports(f, t as usize)).collect();
         let support = self.rules.support();
-        let providers = Scan::new(*self.scorer, self.rules, Candidates::Owned(Box::new(Columns::in_index_order(self.scorer))));
-        let supporters = Scan::new(*self.scorer, &support, Candidates::Owned(Box::new(Columns::build(self.scorer, thirds))));
+        let providers = Scan::new(self.scorer, self.rules, Candidates::Owned(Box::new(Columns::in_index_order(&self.scorer))));
+        let supporters = Scan::new(self.scorer, &support, Candidates::Owned(Box::new(Columns::build(&self.scorer, thirds))));
         let weights = *self.scorer.weights();
         let mut triads = Vec::new();
         for chunk in beneficiaries.chunks(CHUNK) {

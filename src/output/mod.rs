@@ -1,12 +1,12 @@
 //! Output: write it so a crash never leaves half a shortlist.
 //!
-//! Input: the run's shortlists, rejects, cluster summaries and manifest. Output, in the
-//! output directory, which [`atomic::Staging`] replaces as a whole:
-//! `shortlist.csv` and `shortlist.parquet` ([`shortlist`]), `rejects.csv`, `clusters.csv`
-//! and `manifest.json` (finished last, with the sha256 of every other file).
+//! Input: the run's shortlists, rejects, clusters, centroids and triads. Output, into the
+//! run's [`Staging`] area (published as a whole by [`crate::io::run_dir::publish`], the
+//! manifest last): `shortlist.csv` and `shortlist.parquet` ([`shortlist`]), `rejects.csv`,
+//! `clusters.csv`, `centroids.json` and, when asked, `triads.csv` and `triads.parquet`.
 //!
-//! **Invariant:** the only module that writes results; every file goes through the staging
-//! area; the manifest is the last file published.
+//! **Invariant:** the only module that writes a run's results; every file goes through the
+//! staging area.
 //!
 //! # `rejects.csv`
 //! `file, row, column, value, reason`: one line per problem; `row` is the 1-based data row.
@@ -21,9 +21,10 @@ pub mod shortlist;
 
 use polars::prelude::*;
 
+use crate::engine::cluster::store::StoredModel;
 use crate::engine::cluster::ClusterSummary;
 use crate::engine::ingest::Rejection;
-use crate::io::run_dir::{CLUSTERS, REJECTS};
+use crate::io::run_dir::{CENTROIDS, CLUSTERS, REJECTS, TRIADS_CSV, TRIADS_PARQUET};
 use crate::io::table::{write_frame, TableError, TableFormat};
 
 pub use crate::io::atomic::{OutputIoError, PublishError, Staging};
@@ -115,4 +116,19 @@ pub fn write_clusters(staging: &mut Staging, clusters: &[ClusterSummary]) -> Res
     )
     .map_err(write_error(CLUSTERS))?;
     write_csv(staging, CLUSTERS, frame)
+}
+
+/// Writes `centroids.json`: the model the run used, so that `diff` can align clusters
+/// between runs and a later run can reuse it.
+pub fn write_centroids(staging: &mut Staging, model: &StoredModel) -> Result<(), OutputError> {
+    let mut file = staging.create(CENTROIDS)?;
+    serde_json::to_writer_pretty(&mut file, model)?;
+    staging.finish(file)?;
+    Ok(())
+}
+
+/// Writes `triads.csv` and `triads.parquet` from their frame.
+pub fn write_triads(staging: &mut Staging, frame: &mut DataFrame) -> Result<(), OutputError> {
+    write_table(staging, TRIADS_CSV, frame, TableFormat::Csv)?;
+    write_table(staging, TRIADS_PARQUET, frame, TableFormat::Parquet)
 }

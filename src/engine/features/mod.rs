@@ -134,6 +134,8 @@ pub mod kind {
     pub const FUNDER: u8 = 32;
     /// A UN agency or multilateral body (the multilateral institutions of triangular C).
     pub const MULTILATERAL: u8 = 64;
+    /// A partner with the `facilitator` role.
+    pub const FACILITATOR: u8 = 128;
 }
 
 /// City size class: 1 under 50,000; 2 intermediary (50,000 to 1,000,000, the city study's
@@ -169,9 +171,10 @@ fn kind_flags(profile: &Profile, reference: &Reference) -> u8 {
         "donor" => kind::FUNDER,
         _ => 0,
     };
-    let funder = reference.roles.lookup("funder").expect("contract role");
-    if profile.roles.contains(funder) {
-        flags |= kind::FUNDER;
+    for (role, flag) in [("funder", kind::FUNDER), ("facilitator", kind::FACILITATOR)] {
+        if profile.roles.contains(reference.roles.lookup(role).expect("contract role")) {
+            flags |= flag;
+        }
     }
     flags
 }
