@@ -1,6 +1,6 @@
 //! Shared test harness: run the real binary in a temporary directory, read its CSV outputs
 //! through the engine's own table reader.
-#![allow(dead_code)] // each test binary uses a different part of the harness
+#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

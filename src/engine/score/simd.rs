@@ -63,13 +63,16 @@ impl Simd {
     #[inline(always)]
     pub(super) fn dispatch<W: Work>(self, work: W) -> W::Output {
         match self {
-            // SAFETY (the three below): the kernel, the only caller, holds a `Simd` that
-            // `best()` chose or `Kernel::with_simd` checked with `is_supported`.
+            // The kernel, the only caller, holds a `Simd` that `best()` chose or
+            // `Kernel::with_simd` checked with `is_supported`.
             #[cfg(target_arch = "x86_64")]
+            // SAFETY: this processor has AVX-512 F, BW, VL, DQ and VPOPCNTDQ (checked above).
             Simd::Avx512Popcnt => unsafe { avx512_popcnt(work) },
             #[cfg(target_arch = "x86_64")]
+            // SAFETY: this processor has AVX-512 F, BW, VL and DQ (checked above).
             Simd::Avx512 => unsafe { avx512(work) },
             #[cfg(target_arch = "x86_64")]
+            // SAFETY: this processor has AVX2 (checked above).
             Simd::Avx2 => unsafe { avx2(work) },
             Simd::Portable => work.run(),
         }
