@@ -176,12 +176,18 @@ pub struct RunArgs {
     /// Number of k-means clusters (default: about √(partners/20), 2 to 64).
     #[arg(long, value_name = "K")]
     pub clusters: Option<usize>,
-    /// Where fitted centroids are saved and read.
-    #[arg(long, value_name = "DIR", default_value = "models")]
-    pub model_dir: PathBuf,
-    /// Reuse the centroids in --model-dir instead of fitting new ones.
+    /// Also save the fitted centroids as DIR/centroids.json (every run keeps its own in
+    /// --out); with --reuse-model, read them from there. Must lie outside --out.
+    #[arg(long, value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
+    /// Reuse centroids instead of fitting new ones: those in --model-dir, else the last run's
+    /// in --out. Refused when they were fitted on another profile table.
     #[arg(long)]
     pub reuse_model: bool,
+    /// Publish nothing (exit 2, the last run stays) when more than this share of the input
+    /// rows is rejected: a broken export must not replace a good night's lists.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.5)]
+    pub max_reject_share: f32,
     /// exact: every partner scores every candidate. blocked: each partner walks blocks of
     /// similar partners best score bound first and scores only the blocks that can still
     /// enter its list (for large registries).

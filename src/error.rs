@@ -51,7 +51,27 @@ pub enum Error {
     },
     /// The output directory cannot be taken (busy, foreign, full).
     #[error(transparent)]
-    Publish(#[from] crate::output::PublishError),
+    Publish(#[from] crate::io::run_dir::publish::PublishError),
+    /// The input holds no profile row: nothing is published over the last run.
+    #[error("{table}: no profile rows to match (only a header?); nothing was published, the last run stays. Check the export")]
+    NoProfiles {
+        /// The profile table.
+        table: String,
+    },
+    /// Too many input rows were rejected: nothing is published over the last run.
+    #[error("{table}: {rejected} of {read} rows rejected, more than --max-reject-share {max_share} allows; nothing was published, the last run stays. Most common: {common}. Fix the export, or pass --max-reject-share 1 to publish anyway")]
+    TooManyRejected {
+        /// The profile table.
+        table: String,
+        /// Rows rejected.
+        rejected: usize,
+        /// Rows read.
+        read: usize,
+        /// The limit.
+        max_share: f32,
+        /// The most common problems.
+        common: String,
+    },
     /// The worker thread pool could not start.
     #[error("cannot start {threads} worker threads: {reason}")]
     Threads {

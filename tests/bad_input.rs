@@ -39,7 +39,7 @@ const CORPUS: &[(&str, &str, Expect)] = &[
     ("06-quoted-commas-newlines.csv", "--profiles", Clean(&["good-a", "good-b", "quoted"])),
     ("07-invalid-utf8.csv", "--profiles", Reject(&[(3, "name", "the value is not valid UTF-8; save the file as UTF-8")])),
     ("08-empty.csv", "--profiles", Fails("the file is empty; it needs a header row")),
-    ("09-header-only.csv", "--profiles", Clean(&[])),
+    ("09-header-only.csv", "--profiles", Fails("no profile rows to match (only a header?); nothing was published")),
     ("10-duplicate-ids.csv", "--profiles", Reject(&[(3, "id", "duplicate id: also on row(s) 4"), (4, "id", "duplicate id: also on row(s) 3")])),
     ("11-unknown-theme.csv", "--profiles", Reject(&[(3, "needs", "unknown theme id 'social_protecton'; did you mean 'social_protection'?")])),
     ("12-unknown-actor-type.csv", "--profiles", Reject(&[(3, "actor_type", "unknown actor type id 'trade_union'")])),

@@ -41,7 +41,7 @@ use sstc_match::config::default_score_settings as settings;
 
 fn run_job(dir: &Dir, profiles: &str, out: &str, threads: &str) {
     let output = dir.run(&[
-        "run", "--profiles", profiles, "--out", out, "--model-dir", out, "--threads", threads, "-q",
+        "run", "--profiles", profiles, "--out", out, "--threads", threads, "-q",
     ]);
     assert!(code(&output) <= 1, "{}", stderr(&output));
 }

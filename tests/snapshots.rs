@@ -1,7 +1,8 @@
 //! Snapshots (insta), each read line by line when accepted:
 //! 1. `explain` of a two-way pair on the real example set (terms, rules, rank, sentence);
 //! 2. the manifest of the golden run, with what varies between runs redacted (times,
-//!    memory, paths, commit);
+//!    memory, paths and the digest of the centroids file, which names the input's path,
+//!    commit);
 //! 3. the reason sentences of the example set, one row for each (modality, direction) that
 //!    occurs, so every kind of sentence is read.
 
@@ -40,6 +41,8 @@ fn manifest_of_the_golden_run() {
         ".timings[].seconds" => "[seconds]",
         ".peak_rss_mb" => "[memory]",
         ".input.path" => "[path]",
+        ".model.fitted_on.source" => "[path]",
+        ".outputs[\"centroids.json\"]" => "[digest of a file naming the path]",
         ".config.matching.profiles" => "[path]",
         ".config.threads" => "[threads]",
     });

@@ -11,12 +11,14 @@
 //! The output directory is opened first (an unwritable or busy directory fails before any
 //! work), and nothing is published until every file is complete.
 
+use std::collections::BTreeMap;
+
 use sha2::{Digest, Sha256};
 use tracing::info;
 
 use crate::config::RunConfig;
 use crate::engine::candidates::{self, Blocks};
-use crate::engine::cluster::store::StoredModel;
+use crate::engine::cluster::store::{FittedOn, StoredModel};
 use crate::engine::cluster::{self, ClusterModel};
 use crate::engine::fairness::fairness;
 use crate::engine::rank::rerank::rerank;
@@ -27,6 +29,7 @@ use crate::engine::{spread, Engine};
 use crate::error::Error;
 use crate::io::atomic;
 use crate::io::manifest::{peak_rss_mb, BlockingRecord, Counts, FairnessRecord, InputRecord, LargestBlock, ModelRecord, RunManifest};
+use crate::io::run_dir::publish::check_outside;
 use crate::io::run_dir::{self, CENTROIDS};
 use crate::io::table::hex;
 use crate::output::shortlist::{self, ShortlistContext};
@@ -52,14 +55,22 @@ pub fn run(config: &RunConfig, progress: Progress) -> Result<RunManifest, Error>
 fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Error> {
     let started_at = now();
     let mut clock = StageClock::default();
+    for (flag, dir) in [("model-dir", &config.model_dir), ("export-matrices", &config.export_matrices)] {
+        if let Some(dir) = dir {
+            check_outside(&config.out, flag, dir)?;
+        }
+    }
     let mut staging = Staging::open(&config.out)?;
     if let Some(stale) = staging.stale_lock() {
         tracing::warn!(target: "sstc_match::output", previous = stale, "recovered the lock of an interrupted run");
     }
     let engine = Engine::prepare(&config.matching, &mut clock, progress)?;
+    check_input(config, &engine)?;
     let active = engine.active();
-    // A shortlist row takes well under 1 KB in CSV plus Parquet; check before the long work.
-    staging.ensure_space(1024 * (active.len() * config.top_k) as u64 + (1 << 20))?;
+    // A list holds at most every other partner; a row takes well under 1 KB in CSV plus
+    // Parquet. Checked before the long work.
+    let rows = (active.len() as u64).saturating_mul(config.top_k.min(active.len().saturating_sub(1)) as u64);
+    staging.ensure_space(rows.saturating_mul(1024).saturating_add(1 << 20))?;
 
     let spinner = progress.stage("cluster", 0);
     let clusters = clock.time("cluster", || cluster_stage(config, &engine, &active))?;
@@ -82,7 +93,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         output::write_rejects(&mut staging, &engine.ingested.rejects)?;
         output::write_clusters(&mut staging, &clusters.summaries(&engine))?;
         if let Some(model) = &clusters.model {
-            output::write_centroids(&mut staging, &StoredModel::new(model, &engine.ingested.sha256))?;
+            output::write_centroids(&mut staging, &StoredModel::new(model, clusters.fitted_on.clone()))?;
         }
         if let Some(triads) = &triads {
             let search = triad_search(config, &engine, 0);
@@ -102,8 +113,9 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         input: input_record(&engine),
         config: config.clone(),
         model: ModelRecord {
-            path: config.model_dir.join(CENTROIDS).display().to_string(),
-            reused: config.reuse_model,
+            reused_from: clusters.reused_from.clone(),
+            saved_to: config.model_dir.as_ref().filter(|_| clusters.model.is_some() && !config.reuse_model).map(|d| d.join(CENTROIDS).display().to_string()),
+            fitted_on: clusters.model.as_ref().map(|_| clusters.fitted_on.clone()),
             k: clusters.model.as_ref().map_or(0, ClusterModel::k),
             trained_on: clusters.model.as_ref().map_or(0, |m| m.trained_on),
             inertia: clusters.model.as_ref().map_or(0.0, |m| m.inertia),
@@ -125,10 +137,10 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         exit_code: if engine.ingested.rows_rejected > 0 { 1 } else { 0 },
     };
     run_dir::publish(staging, &manifest)?;
-    if let (Some(model), false) = (&clusters.model, config.reuse_model) {
-        // A fitted model is also saved for reuse.
-        let json = serde_json::to_vec_pretty(&StoredModel::new(model, &engine.ingested.sha256)).map_err(output::OutputError::from)?;
-        atomic::write_file_atomic(&config.model_dir.join(CENTROIDS), &json)?;
+    if let (Some(model), Some(dir), false) = (&clusters.model, &config.model_dir, config.reuse_model) {
+        // Saved once the run is published: a failed run changes no model directory.
+        let json = serde_json::to_vec_pretty(&StoredModel::new(model, clusters.fitted_on.clone())).map_err(output::OutputError::from)?;
+        atomic::write_file_atomic(&dir.join(CENTROIDS), &json)?;
     }
     info!(target: "sstc_match::output", run_id = %manifest.run_id, rows = shortlist_rows, dir = %config.out.display());
     Ok(manifest)
@@ -154,9 +166,33 @@ fn input_record(engine: &Engine) -> InputRecord {
     }
 }
 
-/// The cluster model and every partner's cluster.
+/// Refuses an input that would publish a run worse than last night's: no profile at all, or
+/// more rejected rows than `--max-reject-share` allows.
+fn check_input(config: &RunConfig, engine: &Engine) -> Result<(), Error> {
+    let ingested = &engine.ingested;
+    if ingested.profiles.is_empty() && ingested.rows_rejected == 0 {
+        return Err(Error::NoProfiles { table: engine.source_name.clone() });
+    }
+    let share = ingested.rows_rejected as f64 / ingested.rows_read.max(1) as f64;
+    if share > config.max_reject_share as f64 {
+        let mut reasons: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+        for r in &ingested.rejects {
+            *reasons.entry((r.column.as_str(), r.reason.split(';').next().unwrap_or_default())).or_default() += 1;
+        }
+        let mut reasons: Vec<((&str, &str), usize)> = reasons.into_iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let common = reasons.iter().take(3).map(|((column, reason), n)| format!("{n} × column '{column}': {reason}")).collect::<Vec<_>>().join("; ");
+        return Err(Error::TooManyRejected { table: engine.source_name.clone(), rejected: ingested.rows_rejected, read: ingested.rows_read, max_share: config.max_reject_share, common });
+    }
+    Ok(())
+}
+
+/// The cluster model, what it was fitted on, where it was read from when reused, and every
+/// partner's cluster.
 struct Clusters {
     model: Option<ClusterModel>,
+    fitted_on: FittedOn,
+    reused_from: Option<String>,
     assignment: Vec<u32>,
 }
 
@@ -173,8 +209,16 @@ impl Clusters {
 /// Fits (or reads) the centroids and assigns every partner to one.
 fn cluster_stage(config: &RunConfig, engine: &Engine, active: &[PartnerIdx]) -> Result<Clusters, Error> {
     let features = &engine.features;
+    let ingested = &engine.ingested;
+    let mut fitted_on = FittedOn { source: engine.source_name.clone(), sha256: ingested.sha256.clone(), content_digest: ingested.content_digest.clone(), partners: 0 };
+    let mut reused_from = None;
     let model = if config.reuse_model {
-        StoredModel::load(&config.model_dir.join(CENTROIDS))?
+        // The model directory's, else the last run's in --out.
+        let path = config.model_dir.as_ref().unwrap_or(&config.out).join(CENTROIDS);
+        let model = StoredModel::load_for(&path, &fitted_on)?;
+        fitted_on = StoredModel::load(&path)?.1;
+        reused_from = Some(path.display().to_string());
+        model
     } else {
         // With no active partner left, the clusters still describe the valid profiles.
         let all: Vec<PartnerIdx>;
@@ -185,13 +229,14 @@ fn cluster_stage(config: &RunConfig, engine: &Engine, active: &[PartnerIdx]) -> 
             active
         };
         if fit_on.is_empty() {
-            return Ok(Clusters { model: None, assignment: Vec::new() });
+            return Ok(Clusters { model: None, fitted_on, reused_from, assignment: Vec::new() });
         }
+        fitted_on.partners = fit_on.len();
         let k = config.clusters.unwrap_or_else(|| cluster::default_cluster_count(fit_on.len()));
         cluster::fit(features, fit_on, k, config.seed)?
     };
     let assignment = model.assign(features);
-    Ok(Clusters { model: Some(model), assignment })
+    Ok(Clusters { model: Some(model), fitted_on, reused_from, assignment })
 }
 
 /// The ranking pass: each active partner's pool of candidates (its list, or 3k for the
@@ -206,7 +251,7 @@ struct Ranked {
 /// tree with recall measured against exact lists on a sample.
 fn rank_stage(config: &RunConfig, engine: &Engine, active: &[PartnerIdx], tick: &(dyn Fn(u64) + Sync)) -> Ranked {
     // Re-ranking chooses k from a pool of 3k; the plain lists are the pool's first k.
-    let pool_k = if config.rerank.is_active() { 3 * config.top_k } else { config.top_k };
+    let pool_k = if config.rerank.is_active() { config.top_k.saturating_mul(3) } else { config.top_k };
     let Some(settings) = &config.blocked else {
         let (pool, stats) = engine.scan().shortlists(active, pool_k, tick);
         info!(target: "sstc_match::rank", partners = active.len(), pairs_scored = stats.pairs_scored);

@@ -193,10 +193,12 @@ pub struct RunConfig {
     pub matching: MatchConfig,
     /// Output directory.
     pub out: PathBuf,
-    /// Where centroids are saved and read.
-    pub model_dir: PathBuf,
+    /// Where fitted centroids are also saved, and read with `reuse_model`.
+    pub model_dir: Option<PathBuf>,
     /// Read centroids instead of fitting.
     pub reuse_model: bool,
+    /// The largest share of rejected input rows a published run may have.
+    pub max_reject_share: f32,
     /// Worker threads.
     pub threads: usize,
     /// k-means seed.
@@ -241,6 +243,7 @@ impl RunConfig {
             out: args.out.clone(),
             model_dir: args.model_dir.clone(),
             reuse_model: args.reuse_model,
+            max_reject_share: share("max-reject-share", args.max_reject_share)?,
             threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             seed: args.seed,
             top_k: at_least("top-k", args.top_k, 1)?,
@@ -260,13 +263,15 @@ impl RunConfig {
     }
 
     /// The settings that decide the run's results, for its id: everything but where files
-    /// are read and written and how many threads ran (none of which changes a result).
+    /// are read and written, how many threads ran and when a run is refused (none of which
+    /// changes a result).
     pub fn identity(&self) -> RunConfig {
         RunConfig {
             matching: MatchConfig { profiles: None, ..self.matching.clone() },
             out: PathBuf::new(),
-            model_dir: PathBuf::new(),
+            model_dir: None,
             threads: 0,
+            max_reject_share: 0.0,
             export_matrices: None,
             ..self.clone()
         }

@@ -84,10 +84,12 @@ pub struct SettingsFile {
 /// The cluster model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelRecord {
-    /// The centroids file.
-    pub path: String,
-    /// True when read with --reuse-model, false when fitted by this run.
-    pub reused: bool,
+    /// The centroids file read with `--reuse-model` (`null`: fitted by this run).
+    pub reused_from: Option<String>,
+    /// Where the fitted centroids were also saved (`--model-dir`; `null`: only in the run).
+    pub saved_to: Option<String>,
+    /// What the model was fitted on (`null`: no model, no valid profile).
+    pub fitted_on: Option<crate::engine::cluster::store::FittedOn>,
     /// Clusters.
     pub k: usize,
     /// Rows the fit saw.

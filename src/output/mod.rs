@@ -27,7 +27,8 @@ use crate::engine::ingest::Rejection;
 use crate::io::run_dir::{CENTROIDS, CLUSTERS, REJECTS, TRIADS_CSV, TRIADS_PARQUET};
 use crate::io::table::{write_frame, TableError, TableFormat};
 
-pub use crate::io::atomic::{OutputIoError, PublishError, Staging};
+pub use crate::io::atomic::OutputIoError;
+pub use crate::io::run_dir::publish::{PublishError, Staging};
 
 /// Why outputs could not be written.
 #[derive(Debug, thiserror::Error)]

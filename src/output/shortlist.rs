@@ -32,7 +32,7 @@ use std::sync::Arc;
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use crate::io::atomic::Staging;
+use crate::io::run_dir::publish::Staging;
 use crate::io::run_dir::{SHORTLIST_CSV, SHORTLIST_PARQUET};
 use super::sentence::reason;
 use super::{write_error, OutputError};

@@ -39,22 +39,26 @@ fn similarity(f: &PartnerFeatures, a: u32, b: u32) -> f32 {
 
 /// Re-ranks one partner's pool (best first) into a list of `k`.
 pub fn rerank(f: &PartnerFeatures, list: &Shortlist, k: usize, settings: &Rerank) -> Shortlist {
-    let mut pool: Vec<Hit> = list.hits.clone();
-    let mut picked: Vec<Hit> = Vec::with_capacity(k);
+    // Each remaining candidate with its redundancy: its largest similarity to a pick so far,
+    // raised after each pick (so a pick costs one pass over the pool, not one per pick made).
+    let mut pool: Vec<(Hit, f32)> = list.hits.iter().map(|&h| (h, 0.0)).collect();
+    let mut picked: Vec<Hit> = Vec::with_capacity(k.min(pool.len()));
     while picked.len() < k && !pool.is_empty() {
-        let value = |h: &Hit| {
-            let redundancy = picked.iter().map(|p| similarity(f, h.candidate, p.candidate)).fold(0.0, f32::max);
-            settings.lambda * h.score - (1.0 - settings.lambda) * redundancy
-        };
+        let value = |(h, redundancy): &(Hit, f32)| settings.lambda * h.score - (1.0 - settings.lambda) * redundancy;
         let best = (0..pool.len())
             .max_by(|&a, &b| {
                 value(&pool[a])
                     .total_cmp(&value(&pool[b]))
-                    .then(pool[b].candidate.cmp(&pool[a].candidate))
+                    .then(pool[b].0.candidate.cmp(&pool[a].0.candidate))
             })
             .expect("pool is not empty");
-        picked.push(pool.remove(best));
+        let (hit, _) = pool.remove(best);
+        for (other, redundancy) in &mut pool {
+            *redundancy = redundancy.max(similarity(f, other.candidate, hit.candidate));
+        }
+        picked.push(hit);
     }
+    let pool: Vec<Hit> = pool.into_iter().map(|(h, _)| h).collect();
     let region = f.sub_region[list.partner as usize];
     let local = |h: &Hit| f.sub_region[h.candidate as usize] == region;
     let wanted = (settings.min_region_share * k as f32).ceil() as usize;

@@ -38,11 +38,12 @@ pub struct TopK {
 }
 
 impl TopK {
-    /// An empty collector for the best `k`.
+    /// An empty collector for the best `k` (any `k`: the buffer grows with the hits, not
+    /// with `k`).
     pub fn new(k: usize) -> Self {
         TopK {
             k,
-            buffer: Vec::with_capacity(2 * k.max(1)),
+            buffer: Vec::with_capacity(k.max(1).saturating_mul(2).min(1 << 12)),
             threshold: None,
         }
     }
@@ -63,7 +64,7 @@ impl TopK {
                 return;
             }
         }
-        if self.buffer.len() == 2 * self.k {
+        if self.buffer.len() == self.k.saturating_mul(2) {
             self.truncate_to_k();
         }
         self.buffer.push(hit);

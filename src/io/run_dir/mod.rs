@@ -1,8 +1,9 @@
 //! The run directory: the files one run publishes together, and the one way to read them
 //! back.
 //!
-//! Input, writing: a locked [`Staging`] area ([`crate::io::atomic`]) that the output stage
-//! fills, and the [`RunManifest`] written last by [`publish`]. Input, reading: a directory
+//! Input, writing: a locked [`Staging`] area ([`publish`]: the rules of the output
+//! directory and the publication protocol) that the output stage fills, and the
+//! [`RunManifest`] written last by [`publish()`]. Input, reading: a directory
 //! path. Output: [`RunDir`], a finished run with its typed manifest, its shortlist as
 //! [`ShortlistRow`]s, its cluster table and the centroids it used. `diff`, `evaluate --run`,
 //! `campaign` and `report` all read a run here; a file that is missing or changed after the
@@ -12,7 +13,10 @@
 //!   OUT/manifest.json         written last: config, input digests, counts, sha256 of the rest
 //!   OUT/shortlist.csv|.parquet
 //!   OUT/rejects.csv  OUT/clusters.csv  OUT/centroids.json  [OUT/triads.csv|.parquet]
+//!   OUT/.sstc-match           the mark: a directory the engine made
 //! ```
+
+pub mod publish;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,7 +24,8 @@ use std::path::{Path, PathBuf};
 use crate::engine::cluster::store::StoredModel;
 use crate::engine::cluster::ClusterModel;
 use crate::engine::score::{Term, TERM_COUNT};
-use crate::io::atomic::{OutputIoError, Staging};
+use crate::io::atomic::OutputIoError;
+use publish::{PublishError, Staging, MARK};
 use crate::io::manifest::RunManifest;
 use crate::io::table::{StringTable, TableError, TableSource};
 
@@ -40,6 +45,9 @@ pub const CENTROIDS: &str = "centroids.json";
 pub const TRIADS_CSV: &str = "triads.csv";
 /// Triads as Parquet.
 pub const TRIADS_PARQUET: &str = "triads.parquet";
+
+/// Every name a run may write into its directory.
+pub const RUN_FILES: &[&str] = &[MANIFEST, SHORTLIST_CSV, SHORTLIST_PARQUET, REJECTS, CLUSTERS, CENTROIDS, TRIADS_CSV, TRIADS_PARQUET, MARK];
 
 /// Why a run directory cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -95,7 +103,7 @@ pub enum RunDirError {
 }
 
 /// Writes the manifest (the last file) and publishes the staged run in one step.
-pub fn publish(mut staging: Staging, manifest: &RunManifest) -> Result<(), OutputIoError> {
+pub fn publish(mut staging: Staging, manifest: &RunManifest) -> Result<(), PublishError> {
     let mut file = staging.create(MANIFEST)?;
     let json = serde_json::to_vec_pretty(manifest).expect("a manifest serialises");
     file.write_all(&json).and_then(|_| file.write_all(b"\n")).map_err(|source| OutputIoError { path: MANIFEST.into(), source })?;
@@ -285,6 +293,6 @@ impl RunDir {
         if !self.manifest.outputs.contains_key(CENTROIDS) {
             return Ok(None);
         }
-        Ok(Some(StoredModel::load(&self.listed(CENTROIDS)?)?))
+        Ok(Some(StoredModel::load(&self.listed(CENTROIDS)?)?.0))
     }
 }
