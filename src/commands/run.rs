@@ -67,10 +67,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     let engine = Engine::prepare(&config.matching, &mut clock, progress)?;
     check_input(config, &engine)?;
     let active = engine.active();
-    // A list holds at most every other partner; a row takes well under 1 KB in CSV plus
-    // Parquet. Checked before the long work.
-    let rows = (active.len() as u64).saturating_mul(config.top_k.min(active.len().saturating_sub(1)) as u64);
-    staging.ensure_space(rows.saturating_mul(1024).saturating_add(1 << 20))?;
+    staging.ensure_space(shortlist::estimated_bytes(active.len(), config.top_k))?;
 
     let spinner = progress.stage("cluster", 0);
     let clusters = clock.time("cluster", || cluster_stage(config, &engine, &active))?;

@@ -41,6 +41,14 @@ use crate::engine::rank::Shortlist;
 use crate::engine::reference::{Reference, Vocabulary};
 use crate::engine::score::{Direction, PairExplanation, Scorer, Term};
 
+/// Bytes the shortlist files of `partners` lists of `top_k` may take at most: a list holds
+/// at most every other partner, and a row well under 1 KB in CSV plus Parquet. Saturates
+/// instead of overflowing, for any `top_k`.
+pub fn estimated_bytes(partners: usize, top_k: usize) -> u64 {
+    let rows = (partners as u64).saturating_mul(top_k.min(partners.saturating_sub(1)) as u64);
+    rows.saturating_mul(1024).saturating_add(1 << 20)
+}
+
 /// Partners per written batch.
 const BATCH: usize = 4096;
 
