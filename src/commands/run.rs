@@ -160,6 +160,7 @@ fn input_record(engine: &Engine) -> InputRecord {
         problems: ingested.rejects.len(),
         ignored_columns: ingested.ignored_columns.clone(),
         settings_files: engine.settings_files.clone(),
+        notes: ingested.notes.clone(),
     }
 }
 

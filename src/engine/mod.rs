@@ -26,7 +26,7 @@ use tracing::info;
 use crate::config::{ConfigError, MatchConfig};
 use crate::error::Error;
 use crate::io::manifest::SettingsFile;
-use crate::io::table::{StringTable, TableSource};
+use crate::io::table::{all_columns, StringTable, TableSource};
 use crate::telemetry::{Progress, StageClock};
 use crate::PartnerIdx;
 use features::{FeatureSettings, PartnerFeatures};
@@ -62,7 +62,7 @@ pub struct Engine {
 /// Reads a settings file named by `flag`, with its digest; a problem names the file.
 fn settings_table(path: &std::path::Path, flag: &str, files: &mut Vec<SettingsFile>) -> Result<StringTable, ConfigError> {
     let name = path.display().to_string();
-    let (table, sha256) = StringTable::read_hashed(&TableSource::File(path.to_path_buf())).map_err(|e| ConfigError::File { path: name.clone(), reason: e.to_string() })?;
+    let (table, sha256) = StringTable::read_hashed(&TableSource::File(path.to_path_buf()), &all_columns).map_err(|e| ConfigError::File { path: name.clone(), reason: e.to_string() })?;
     files.push(SettingsFile { flag: flag.to_string(), path: name, sha256 });
     Ok(table)
 }

@@ -68,6 +68,9 @@ pub struct InputRecord {
     pub ignored_columns: Vec<String>,
     /// Settings files read besides the profiles.
     pub settings_files: Vec<SettingsFile>,
+    /// How the profile table was read, where it was not plain comma-separated UTF-8 (a
+    /// sniffed separator, CR line endings).
+    pub notes: Vec<String>,
 }
 
 /// A settings file read besides the profiles (its content is part of the run id).

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::io::table::{StringTable, TableError, TableSource};
+use crate::io::table::{all_columns, StringTable, TableError, TableSource};
 
 /// A calendar day, as days since 1970-01-01 (UTC); written `YYYY-MM-DD`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -165,7 +165,7 @@ pub enum PairTableError {
 /// Reads every row of a pair table, checking its columns, ids and dates; also returns the
 /// sha256 of its bytes.
 pub fn read_pairs(path: &Path, kind: PairTable) -> Result<(Vec<PairRow>, String), PairTableError> {
-    let (table, sha256) = StringTable::read_hashed(&TableSource::File(path.to_path_buf()))?;
+    let (table, sha256) = StringTable::read_hashed(&TableSource::File(path.to_path_buf()), &all_columns)?;
     let file = table.source_name().to_string();
     let (Some(source), Some(target)) = (table.position("source_id"), table.position("target_id")) else {
         return Err(PairTableError::Columns { file, kind, found: table.column_names().join(", ") });

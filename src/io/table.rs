@@ -1,10 +1,22 @@
 //! Tables in and out, through polars.
 //!
-//! Input: a CSV or Parquet source (a file, or bytes embedded in the binary). Output: a
-//! [`StringTable`], every column read as text so that validation, not the reader, decides what
-//! a bad value is. The other direction: [`write_frame`] writes a polars `DataFrame` as CSV or
+//! Input: a CSV or Parquet source (a file, or bytes embedded in the binary) and which columns
+//! the caller wants. Output: a [`StringTable`], every wanted column read as text so that
+//! validation, not the reader, decides what a bad value is; the other columns are named,
+//! never decoded. The other direction: [`write_frame`] writes a polars `DataFrame` as CSV or
 //! Parquet, chosen by [`TableFormat`].
+//!
+//! A CSV file is read the way a careful person would: its bytes are recognised first (an
+//! Excel workbook, UTF-16, Latin-1 or binary data is an error saying what to do), line
+//! endings and the separator are sniffed (`;` and tab are read, and said so in
+//! [`StringTable::notes`]), the header's names are checked (two spellings of one name are an
+//! error), and records are split here, quotes respected, so that a record with too many or
+//! too few fields, or invalid UTF-8, is rejected alone by its row number while the rest of
+//! the file is read. A Parquet file's wanted columns are bounded in what they decode to
+//! before they are read. No message of the table library reaches a user alone: each is
+//! given with the file and what to do.
 
+use std::collections::HashSet;
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
@@ -46,12 +58,10 @@ impl TableSource {
     /// The raw bytes of the source.
     pub fn read_bytes(&self) -> Result<Vec<u8>, TableError> {
         match self {
-            TableSource::File(path) => {
-                std::fs::read(path).map_err(|e| TableError::Unreadable {
-                    source_name: path.display().to_string(),
-                    reason: e.to_string(),
-                })
-            }
+            TableSource::File(path) => std::fs::read(path).map_err(|e| TableError::Unreadable {
+                source_name: path.display().to_string(),
+                reason: e.to_string(),
+            }),
             TableSource::Embedded { bytes, .. } => Ok(bytes.to_vec()),
         }
     }
@@ -69,16 +79,20 @@ pub enum TableFormat {
 impl TableFormat {
     /// The format named by a path's extension (`.csv`, `.parquet` or `.pq`).
     pub fn from_path(path: &Path) -> Result<Self, TableError> {
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
+        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
         match ext.as_deref() {
             Some("csv") => Ok(TableFormat::Csv),
             Some("parquet") | Some("pq") => Ok(TableFormat::Parquet),
             _ => Err(TableError::UnknownFormat {
                 source_name: path.display().to_string(),
             }),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            TableFormat::Csv => "CSV",
+            TableFormat::Parquet => "Parquet",
         }
     }
 }
@@ -98,17 +112,25 @@ pub enum TableError {
     Unreadable {
         /// The file.
         source_name: String,
-        /// The operating system's or the parser's message.
+        /// The operating system's message.
         reason: String,
     },
+    /// The bytes are recognisably something else than the announced format.
+    #[error("{source_name}: {what}")]
+    NotThisFormat {
+        /// The file.
+        source_name: String,
+        /// What the bytes are, and what to do.
+        what: String,
+    },
     /// The content is not a valid table of the announced format.
-    #[error("{source_name}: not a valid {format} table: {reason}")]
+    #[error("{source_name}: not a valid {format} table ({reason}); it may be damaged or truncated: export it again")]
     Malformed {
         /// The file.
         source_name: String,
         /// "CSV" or "Parquet".
         format: &'static str,
-        /// The parser's message.
+        /// What was found wrong (the table library's words, when it is the one that knows).
         reason: String,
     },
     /// A column holds values that cannot be read as text (e.g. a nested Parquet list).
@@ -127,13 +149,31 @@ pub enum TableError {
         /// The file.
         source_name: String,
     },
-    /// Two columns of the header have the same name.
-    #[error("{source_name}: column '{column}' appears more than once in the header; keep one")]
+    /// Two columns of the header have the same name (up to case and spaces).
+    #[error("{source_name}: {spellings} in the header; keep one")]
     DuplicateColumn {
         /// The file.
         source_name: String,
-        /// The repeated name.
-        column: String,
+        /// How the name appears twice.
+        spellings: String,
+    },
+    /// A quote opens a field and never closes.
+    #[error("{source_name}: row {row}: a quote opens a field that never closes, so the rest of the file would be one value; close the quote or remove the stray one")]
+    OpenQuote {
+        /// The file.
+        source_name: String,
+        /// 1-based data row (0: the header).
+        row: usize,
+    },
+    /// The wanted columns would decode to more than the memory this process may use.
+    #[error("{source_name}: its columns decode to about {decoded_mb} MB, more than the {limit_mb} MB this run may use (half the memory available to it); split the file, or run where more memory is available")]
+    TooLarge {
+        /// The file.
+        source_name: String,
+        /// What the wanted columns decode to.
+        decoded_mb: u64,
+        /// The limit.
+        limit_mb: u64,
     },
     /// Writing an output table failed.
     #[error("cannot write {target}: {reason}")]
@@ -145,127 +185,132 @@ pub enum TableError {
     },
 }
 
-/// A table whose columns are all text, in file order. Empty cells read as `None`. Header
-/// names are trimmed and lower-cased.
+/// Which columns a caller wants, by normalised name; the others are named, never decoded.
+pub type Wanted<'a> = &'a dyn Fn(&str) -> bool;
+
+/// Every column.
+pub fn all_columns(_: &str) -> bool {
+    true
+}
+
+/// A table whose wanted columns are all text, in file order. Empty cells read as `None`.
+/// Header names are normalised: trimmed, lower-cased, a byte-order mark dropped.
 ///
-/// Rows the reader could not take at all (a CSV record with more fields than the header) are
-/// not in the table but in [`StringTable::dropped`], so the caller can reject them by number;
-/// rows that were not valid UTF-8 are read with replacement characters and flagged by
-/// [`StringTable::invalid_utf8`].
+/// Records the reader could not take as a row (a CSV record with more or fewer fields than
+/// the header) are not in the table but in [`StringTable::dropped`], so the caller can reject
+/// them by number; cells of rows that held invalid UTF-8 read with replacement characters,
+/// and [`StringTable::invalid_utf8`] says which rows those are.
 pub struct StringTable {
     source_name: String,
+    header: Vec<String>,
     names: Vec<String>,
     columns: Vec<StringChunked>,
     height: usize,
-    /// 0-based record number in the file of each row, when some records were dropped.
+    /// 0-based record number in the file of each row, when some records were not rows.
     source_rows: Option<Vec<usize>>,
     dropped: Vec<DroppedRow>,
-    invalid_utf8: bool,
+    invalid_utf8: HashSet<usize>,
+    ignored: Vec<String>,
+    notes: Vec<String>,
+    decimal_comma: bool,
 }
 
-/// A record the reader could not take.
+/// A record the reader could not take as a row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DroppedRow {
     /// 0-based record number after the header.
     pub row: usize,
     /// Why.
     pub reason: String,
+    /// Its fields, as split.
+    pub fields: Vec<String>,
+}
+
+/// The lowest normalised form of a header name.
+fn normalise(name: &str) -> String {
+    name.trim_start_matches('\u{feff}').trim().to_lowercase()
+}
+
+/// Fails on two header names that normalise alike (empty names are no names: a missing
+/// header says so by the columns it lacks).
+fn check_distinct(names: &[String], source_name: &str) -> Result<(), TableError> {
+    for (i, a) in names.iter().enumerate().filter(|(_, a)| !normalise(a).is_empty()) {
+        if let Some(b) = names[..i].iter().find(|b| normalise(b) == normalise(a)) {
+            let spellings = if a == b {
+                format!("column '{a}' appears more than once")
+            } else {
+                format!("columns '{b}' and '{a}' are one name ('{}') written twice", normalise(a))
+            };
+            return Err(TableError::DuplicateColumn { source_name: source_name.to_string(), spellings });
+        }
+    }
+    Ok(())
 }
 
 impl StringTable {
-    /// Reads a whole source.
+    /// Reads every column of a source.
     pub fn read(source: &TableSource) -> Result<Self, TableError> {
-        let format = source.format()?;
-        Self::parse(source.read_bytes()?, format, source.display_name())
+        Ok(Self::read_hashed(source, &all_columns)?.0)
     }
 
-    /// Reads a whole source and the sha256 of its bytes (hex), reading the file once.
-    pub fn read_hashed(source: &TableSource) -> Result<(Self, String), TableError> {
+    /// Reads the wanted columns of a source and the sha256 of its bytes (hex), reading the
+    /// file once.
+    pub fn read_hashed(source: &TableSource, wanted: Wanted) -> Result<(Self, String), TableError> {
         use sha2::{Digest, Sha256};
+        let format = source.format()?;
         let bytes = source.read_bytes()?;
         let sha256 = hex(&Sha256::digest(&bytes));
-        Ok((Self::parse(bytes, source.format()?, source.display_name())?, sha256))
-    }
-
-    /// Parses bytes already read (so a caller that hashes them reads the file once).
-    pub fn parse(bytes: Vec<u8>, format: TableFormat, source_name: String) -> Result<Self, TableError> {
+        let name = source.display_name();
         if bytes.is_empty() {
-            return Err(TableError::Empty { source_name });
+            return Err(TableError::Empty { source_name: name });
         }
-        if format == TableFormat::Parquet {
-            let frame = read_frame(Cursor::new(bytes), format, &source_name)?;
-            return Self::from_frame(frame, source_name, None, Vec::new(), false);
-        }
-        // Invalid UTF-8 is replaced (U+FFFD) so the rest of the file can be read; the rows
-        // that held it are rejected by validation.
-        let (bytes, invalid_utf8) = match String::from_utf8(bytes) {
-            Ok(text) => (text.into_bytes(), false),
-            Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned().into_bytes(), true),
+        let table = match format {
+            TableFormat::Csv => csv::parse(bytes, name, wanted)?,
+            TableFormat::Parquet => parquet(bytes, name, wanted)?,
         };
-        match read_frame(Cursor::new(&bytes), format, &source_name) {
-            Ok(frame) => Self::from_frame(frame, source_name, None, Vec::new(), invalid_utf8),
-            Err(TableError::Malformed { reason, .. }) if reason.contains("more fields than") => {
-                let (kept, source_rows, dropped) = drop_long_records(&bytes);
-                let frame = read_frame(Cursor::new(kept), format, &source_name)?;
-                Self::from_frame(frame, source_name, Some(source_rows), dropped, invalid_utf8)
-            }
-            Err(e) => Err(e),
-        }
+        Ok((table, sha256))
     }
 
-    fn from_frame(
-        frame: DataFrame,
-        source_name: String,
-        source_rows: Option<Vec<usize>>,
-        dropped: Vec<DroppedRow>,
-        invalid_utf8: bool,
-    ) -> Result<Self, TableError> {
-        let height = frame.height();
-        let mut names = Vec::with_capacity(frame.width());
-        let mut columns = Vec::with_capacity(frame.width());
-        for column in frame.columns() {
-            let as_text = match column.dtype() {
+    /// Builds the table from a frame of the wanted columns (`names` are all the file's
+    /// columns, as written).
+    fn from_frame(frame: DataFrame, names: Vec<String>, source_name: String, wanted: Wanted, format: TableFormat) -> Result<Self, TableError> {
+        let mut table = StringTable {
+            source_name,
+            header: names.iter().map(|n| normalise(n)).collect(),
+            names: Vec::new(),
+            columns: Vec::new(),
+            height: frame.height(),
+            source_rows: None,
+            dropped: Vec::new(),
+            invalid_utf8: HashSet::new(),
+            ignored: names.iter().map(|n| normalise(n)).filter(|n| !wanted(n)).collect(),
+            notes: Vec::new(),
+            decimal_comma: false,
+        };
+        for column in frame.columns().iter().filter(|c| wanted(&normalise(c.name()))) {
+            let dtype = column.dtype();
+            let as_text = match dtype {
                 DataType::String => column.clone(),
-                dtype if dtype.is_primitive() || dtype.is_bool() => column
-                    .cast(&DataType::String)
-                    .map_err(|e| TableError::Malformed {
-                        source_name: source_name.clone(),
-                        format: "Parquet",
-                        reason: e.to_string(),
-                    })?,
-                dtype => {
+                DataType::Null => Column::full_null(column.name().clone(), column.len(), &DataType::String),
+                d if d.is_primitive() || d.is_bool() || d.is_temporal() || d.is_categorical() || d.is_enum() || d.is_decimal() => {
+                    column.cast(&DataType::String).map_err(|e| TableError::Malformed {
+                        source_name: table.source_name.clone(),
+                        format: format.name(),
+                        reason: format!("column '{}' of type {dtype} cannot be read as text: {e}", column.name()),
+                    })?
+                }
+                _ => {
                     return Err(TableError::ColumnType {
-                        source_name,
+                        source_name: table.source_name,
                         column: column.name().to_string(),
                         dtype: dtype.to_string(),
                     })
                 }
             };
-            let text = as_text
-                .str()
-                .expect("column was cast to String")
-                .rechunk()
-                .into_owned();
-            let name = column.name().trim().trim_start_matches('\u{feff}').to_lowercase();
-            // polars renames a repeated header name to `<name>_duplicated_<n>`.
-            if let Some((base, _)) = name.split_once("_duplicated_").filter(|(b, _)| !b.is_empty()) {
-                return Err(TableError::DuplicateColumn {
-                    source_name,
-                    column: base.to_string(),
-                });
-            }
-            names.push(name);
-            columns.push(text);
+            table.columns.push(as_text.str().expect("column was cast to String").rechunk().into_owned());
+            table.names.push(normalise(column.name()));
         }
-        Ok(StringTable {
-            source_name,
-            names,
-            columns,
-            height,
-            source_rows,
-            dropped,
-            invalid_utf8,
-        })
+        Ok(table)
     }
 
     /// 0-based record number in the file of table row `row` (they differ only when records
@@ -279,9 +324,32 @@ impl StringTable {
         &self.dropped
     }
 
-    /// Whether the file held invalid UTF-8 (replaced by U+FFFD in the cells).
-    pub fn invalid_utf8(&self) -> bool {
-        self.invalid_utf8
+    /// Whether row `row` held invalid UTF-8 (replaced by U+FFFD in its cells).
+    pub fn invalid_utf8(&self, row: usize) -> bool {
+        self.invalid_utf8.contains(&self.source_row(row))
+    }
+
+    /// Every column of the file, read or not, in file order, normalised (the order of a
+    /// dropped row's fields).
+    pub fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    /// Columns present in the file but not read (not wanted), by normalised name.
+    pub fn ignored(&self) -> &[String] {
+        &self.ignored
+    }
+
+    /// How the file was read, where it was not plain comma-separated UTF-8 with LF or CRLF
+    /// line endings (a sniffed separator, CR line endings).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// Whether numbers may use a decimal comma (a `;`-separated file, as the spreadsheets of
+    /// French, Spanish and Portuguese write them).
+    pub fn decimal_comma(&self) -> bool {
+        self.decimal_comma
     }
 
     /// The name of the source, for messages.
@@ -294,7 +362,7 @@ impl StringTable {
         self.height
     }
 
-    /// Column names in file order, trimmed.
+    /// Names of the columns read, in file order, normalised.
     pub fn column_names(&self) -> &[String] {
         &self.names
     }
@@ -307,107 +375,85 @@ impl StringTable {
     /// Every row as column name → trimmed cell (empty for a missing value).
     pub fn records(&self) -> Vec<std::collections::BTreeMap<&str, &str>> {
         (0..self.height)
-            .map(|row| {
-                self.names
-                    .iter()
-                    .enumerate()
-                    .map(|(c, name)| (name.as_str(), self.cell(c, row).unwrap_or_default()))
-                    .collect()
-            })
+            .map(|row| self.names.iter().enumerate().map(|(c, name)| (name.as_str(), self.cell(c, row).unwrap_or_default())).collect())
             .collect()
     }
 
     /// The trimmed cell at `column`, `row`; `None` when empty.
     pub fn cell(&self, column: usize, row: usize) -> Option<&str> {
-        self.columns[column]
-            .get(row)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
+        self.columns[column].get(row).map(str::trim).filter(|s| !s.is_empty())
     }
 }
 
-/// Splits CSV bytes into the header and records (RFC 4180 quoting), keeps the records with
-/// no more fields than the header, and reports the others. Returns the kept bytes, the
-/// 0-based record number of each kept record, and the dropped ones.
-fn drop_long_records(bytes: &[u8]) -> (Vec<u8>, Vec<usize>, Vec<DroppedRow>) {
-    let mut records: Vec<(usize, usize, usize)> = Vec::new(); // (start, end, fields)
-    let (mut start, mut fields, mut quoted) = (0, 1, false);
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'"' => quoted = !quoted,
-            b',' if !quoted => fields += 1,
-            b'\n' if !quoted => {
-                records.push((start, i + 1, fields));
-                (start, fields) = (i + 1, 1);
-            }
-            _ => {}
-        }
+/// Runs the table library on one file, turning a panic inside it (a damaged file) into an
+/// error, with the panic's own message kept off the terminal.
+fn guarded<T>(name: &str, format: TableFormat, read: impl FnOnce() -> PolarsResult<T>) -> Result<T, TableError> {
+    static SILENCE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = SILENCE.lock().unwrap_or_else(|e| e.into_inner());
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+    std::panic::set_hook(hook);
+    let malformed = |reason: String| TableError::Malformed { source_name: name.to_string(), format: format.name(), reason };
+    match result {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(malformed(format!("the {} reader says: {e}", format.name()))),
+        Err(_) => Err(malformed(format!("the {} reader failed on its content", format.name()))),
     }
-    if start < bytes.len() {
-        records.push((start, bytes.len(), fields));
-    }
-    let header_fields = records.first().map_or(0, |r| r.2);
-    let mut kept = Vec::with_capacity(bytes.len());
-    let (mut source_rows, mut dropped) = (Vec::new(), Vec::new());
-    for (index, &(start, end, fields)) in records.iter().enumerate() {
-        let record = &bytes[start..end];
-        if index == 0 || fields <= header_fields {
-            kept.extend_from_slice(record);
-            if !record.ends_with(b"\n") {
-                kept.push(b'\n');
-            }
-            if index > 0 {
-                source_rows.push(index - 1);
-            }
-        } else {
-            dropped.push(DroppedRow {
-                row: index - 1,
-                reason: format!(
-                    "the row has {fields} fields but the header has {header_fields}; quote values that contain commas"
-                ),
-            });
-        }
-    }
-    (kept, source_rows, dropped)
 }
 
-fn read_frame<T>(bytes: Cursor<T>, format: TableFormat, name: &str) -> Result<DataFrame, TableError>
-where
-    T: AsRef<[u8]> + Send + Sync,
-{
-    // A corrupt file must never take the job down: a panic inside the reader is an error.
-    let read = std::panic::AssertUnwindSafe(|| read_frame_unguarded(bytes, format, name));
-    std::panic::catch_unwind(read).unwrap_or_else(|_| {
-        Err(TableError::Malformed {
-            source_name: name.to_string(),
-            format: match format {
-                TableFormat::Csv => "CSV",
-                TableFormat::Parquet => "Parquet",
-            },
-            reason: "the reader failed on this file; it may be damaged or truncated".into(),
-        })
-    })
+/// The bytes a table may decode to: half the memory this process may use (available memory,
+/// its address-space limit, its control group's limit, whichever is least).
+fn decode_limit() -> u64 {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok();
+    let available = meminfo
+        .as_deref()
+        .and_then(|m| m.lines().find_map(|l| l.strip_prefix("MemAvailable:")))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(u64::MAX, |kb| kb * 1024);
+    let address_space = rustix::process::getrlimit(rustix::process::Resource::As).current.unwrap_or(u64::MAX);
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max").ok().and_then(|m| m.trim().parse::<u64>().ok()).unwrap_or(u64::MAX);
+    available.min(address_space).min(cgroup) / 2
 }
 
-fn read_frame_unguarded<T>(bytes: Cursor<T>, format: TableFormat, name: &str) -> Result<DataFrame, TableError>
-where
-    T: AsRef<[u8]> + Send + Sync,
-{
+fn check_decoded_size(decoded: u64, name: &str) -> Result<(), TableError> {
+    let limit = decode_limit();
+    if decoded > limit {
+        return Err(TableError::TooLarge { source_name: name.to_string(), decoded_mb: decoded >> 20, limit_mb: limit >> 20 });
+    }
+    Ok(())
+}
+
+/// Reads the wanted columns of a Parquet file, bounded in what they decode to.
+fn parquet(bytes: Vec<u8>, name: String, wanted: Wanted) -> Result<StringTable, TableError> {
+    let mut reader = ParquetReader::new(Cursor::new(bytes));
+    let schema = guarded(&name, TableFormat::Parquet, || reader.schema())?;
+    let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    check_distinct(&names, &name)?;
+    let chosen: Vec<String> = names.iter().filter(|n| wanted(&normalise(n))).cloned().collect();
+    let decoded: u64 = guarded(&name, TableFormat::Parquet, || {
+        let metadata = reader.get_metadata()?;
+        Ok(metadata
+            .row_groups
+            .iter()
+            .flat_map(|group| chosen.iter().filter_map(move |c| group.columns_under_root_iter(c)).flatten())
+            .map(|chunk| chunk.uncompressed_size().max(0) as u64)
+            .sum())
+    })?;
+    // Text columns take about twice their encoded bytes once decoded (values and offsets).
+    check_decoded_size(decoded.saturating_mul(2), &name)?;
+    let frame = guarded(&name, TableFormat::Parquet, || reader.with_columns(Some(chosen)).finish())?;
+    StringTable::from_frame(frame, names, name, wanted, TableFormat::Parquet)
+}
+
+/// Writes a frame in the given format to `sink`; `target` names it in errors.
+pub fn write_frame<W: Write>(frame: &mut DataFrame, format: TableFormat, sink: W, target: &str) -> Result<(), TableError> {
     let result = match format {
-        TableFormat::Csv => CsvReadOptions::default()
-            .with_has_header(true)
-            .with_infer_schema_length(Some(0))
-            .with_raise_if_empty(true)
-            .into_reader_with_file_handle(bytes)
-            .finish(),
-        TableFormat::Parquet => ParquetReader::new(bytes).finish(),
+        TableFormat::Csv => CsvWriter::new(sink).include_header(true).finish(frame),
+        TableFormat::Parquet => ParquetWriter::new(sink).with_compression(ParquetCompression::Zstd(None)).finish(frame).map(|_| ()),
     };
-    result.map_err(|e| TableError::Malformed {
-        source_name: name.to_string(),
-        format: match format {
-            TableFormat::Csv => "CSV",
-            TableFormat::Parquet => "Parquet",
-        },
+    result.map_err(|e| TableError::Write {
+        target: target.to_string(),
         reason: e.to_string(),
     })
 }
@@ -417,37 +463,249 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes a frame in the given format to `sink`; `target` names it in errors.
-pub fn write_frame<W: Write>(
-    frame: &mut DataFrame,
-    format: TableFormat,
-    sink: W,
-    target: &str,
-) -> Result<(), TableError> {
-    let result = match format {
-        TableFormat::Csv => CsvWriter::new(sink).include_header(true).finish(frame),
-        TableFormat::Parquet => ParquetWriter::new(sink)
-            .with_compression(ParquetCompression::Zstd(None))
-            .finish(frame)
-            .map(|_| ()),
-    };
-    result.map_err(|e| TableError::Write {
-        target: target.to_string(),
-        reason: e.to_string(),
-    })
-}
-
-#[cfg(test)]
-mod tests {
+/// CSV: recognising the bytes, splitting records, reading the clean rows with polars.
+mod csv {
     use super::*;
 
-    #[test]
-    fn long_records_are_dropped_by_number_and_quotes_respected() {
-        let csv = b"a,b\n1,2\n\"x,y\",3\n4,5,6\n\"multi\nline\",7\n8,9,10,11";
-        let (kept, rows, dropped) = drop_long_records(csv);
-        assert_eq!(String::from_utf8(kept).unwrap(), "a,b\n1,2\n\"x,y\",3\n\"multi\nline\",7\n");
-        assert_eq!(rows, vec![0, 1, 3]);
-        assert_eq!(dropped.iter().map(|d| d.row).collect::<Vec<_>>(), vec![2, 4]);
-        assert!(dropped[0].reason.contains("3 fields but the header has 2"));
+    /// One record of the file: its byte range (line ending excluded) and how many fields it
+    /// has (their ranges are found again, by [`split`], for the few records that need them).
+    struct Record {
+        start: usize,
+        end: usize,
+        fields: usize,
+    }
+
+    /// Says what the bytes are when they are recognisably not a CSV text.
+    fn recognise(bytes: &[u8], name: &str) -> Result<(), TableError> {
+        let not = |what: &str| Err(TableError::NotThisFormat { source_name: name.to_string(), what: what.to_string() });
+        if bytes.starts_with(b"PK\x03\x04") {
+            return not("this is an Excel workbook (.xlsx) or another zip archive, not CSV; open it in the spreadsheet and save it as \"CSV UTF-8 (comma delimited)\"");
+        }
+        let head = &bytes[..bytes.len().min(4096)];
+        let nuls = head.iter().filter(|&&b| b == 0).count();
+        if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) || nuls * 4 >= head.len() {
+            return not("this is UTF-16 text (every other byte is zero), not UTF-8; save it as \"CSV UTF-8\"");
+        }
+        if nuls > 0 {
+            return not("this holds binary data (zero bytes), not CSV text; give the CSV export of the table");
+        }
+        Ok(())
+    }
+
+    /// The ranges of invalid UTF-8 in `bytes`; an error when the text looks like Latin-1
+    /// rather than UTF-8 with a few bad bytes (invalid bytes, and no valid non-ASCII letter).
+    fn invalid_utf8(bytes: &[u8], name: &str) -> Result<Vec<usize>, TableError> {
+        let (mut invalid, mut valid_non_ascii, mut at) = (Vec::new(), 0usize, 0usize);
+        for chunk in bytes.utf8_chunks() {
+            valid_non_ascii += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+            at += chunk.valid().len();
+            if !chunk.invalid().is_empty() {
+                invalid.push(at);
+                at += chunk.invalid().len();
+            }
+        }
+        if !invalid.is_empty() && valid_non_ascii == 0 {
+            return Err(TableError::NotThisFormat {
+                source_name: name.to_string(),
+                what: format!("this is not UTF-8 text ({} byte(s) are not UTF-8 and none is a valid UTF-8 letter): it looks like Latin-1 or Windows-1252; save it as \"CSV UTF-8\"", invalid.len()),
+            });
+        }
+        Ok(invalid)
+    }
+
+    /// The separator: `,` unless the header has none and has `;` or tabs.
+    fn sniff_separator(bytes: &[u8]) -> u8 {
+        let header = &bytes[..bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len())];
+        let count = |c: u8| header.iter().filter(|&&b| b == c).count();
+        if count(b',') > 0 {
+            b','
+        } else if count(b';') > 0 {
+            b';'
+        } else if count(b'\t') > 0 {
+            b'\t'
+        } else {
+            b','
+        }
+    }
+
+    /// Scans CSV bytes field by field (RFC 4180: a quote opens a field only at its start;
+    /// `""` inside a quoted field is a quote), calling `field(start, end, last_of_record)` for
+    /// each field, `end` excluding the separator or line ending. Returns the record in which a
+    /// quote opens and never closes, if one does.
+    fn scan(bytes: &[u8], separator: u8, mut field: impl FnMut(usize, usize, bool)) -> Option<usize> {
+        let (mut field_start, mut record, mut opened_in) = (0usize, 0usize, 0usize);
+        let (mut quoted, mut at_field_start) = (false, true);
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if quoted {
+                if b == b'"' {
+                    if bytes.get(i + 1) == Some(&b'"') {
+                        i += 1;
+                    } else {
+                        quoted = false;
+                    }
+                }
+                at_field_start = false;
+            } else if b == b'"' && at_field_start {
+                quoted = true;
+                opened_in = record;
+                at_field_start = false;
+            } else if b == separator {
+                field(field_start, i, false);
+                field_start = i + 1;
+                at_field_start = true;
+            } else if b == b'\n' {
+                let end = if i > field_start && bytes[i - 1] == b'\r' { i - 1 } else { i };
+                field(field_start, end, true);
+                field_start = i + 1;
+                at_field_start = true;
+                record += 1;
+            } else {
+                at_field_start = false;
+            }
+            i += 1;
+        }
+        if quoted {
+            return Some(opened_in);
+        }
+        if field_start < bytes.len() {
+            let end = if bytes.ends_with(b"\r") { bytes.len() - 1 } else { bytes.len() };
+            field(field_start, end, true);
+        }
+        None
+    }
+
+    /// The records of `bytes`; fails naming the record where a quote opens and never closes.
+    fn records(bytes: &[u8], separator: u8, name: &str) -> Result<Vec<Record>, TableError> {
+        let mut records = Vec::new();
+        let (mut start, mut fields) = (0usize, 0usize);
+        let open = scan(bytes, separator, |_, end, last| {
+            fields += 1;
+            if last {
+                records.push(Record { start, end, fields });
+                // The next record starts after this one's line ending.
+                start = bytes[end..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| end + p + 1);
+                fields = 0;
+            }
+        });
+        match open {
+            Some(row) => Err(TableError::OpenQuote { source_name: name.to_string(), row }),
+            None => Ok(records),
+        }
+    }
+
+    /// The fields of one record, as text.
+    fn split(bytes: &[u8], record: &Record, separator: u8) -> Vec<String> {
+        let line = &bytes[record.start..record.end];
+        let mut fields = Vec::with_capacity(record.fields);
+        scan(line, separator, |start, end, _| fields.push(field_text(line, (start, end))));
+        fields
+    }
+
+    /// A field's text: quotes removed, `""` made `"`, invalid UTF-8 replaced.
+    fn field_text(bytes: &[u8], (start, end): (usize, usize)) -> String {
+        let raw = String::from_utf8_lossy(&bytes[start..end]);
+        let trimmed = raw.trim();
+        match trimmed.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+            Some(inner) => inner.replace("\"\"", "\""),
+            None => trimmed.to_string(),
+        }
+    }
+
+    /// Reads a CSV file's bytes.
+    pub(super) fn parse(mut bytes: Vec<u8>, name: String, wanted: Wanted) -> Result<StringTable, TableError> {
+        recognise(&bytes, &name)?;
+        let mut notes = Vec::new();
+        if bytes.contains(&b'\r') && !bytes.contains(&b'\n') {
+            bytes.iter_mut().filter(|b| **b == b'\r').for_each(|b| *b = b'\n');
+            notes.push("line endings: carriage returns only (classic Mac), read as line feeds".to_string());
+        }
+        let invalid = invalid_utf8(&bytes, &name)?;
+        let separator = sniff_separator(&bytes);
+        if separator != b',' {
+            let what = if separator == b';' { "';' (and numbers with a decimal comma)" } else { "tabs" };
+            notes.push(format!("separated by {what}, sniffed from the header"));
+        }
+        let records = records(&bytes, separator, &name)?;
+        let Some(header) = records.first() else {
+            return Err(TableError::Empty { source_name: name });
+        };
+        let names = split(&bytes, header, separator);
+        check_distinct(&names, &name)?;
+        // The rows polars reads: every record with the header's number of fields (an empty
+        // line holds none); the others are dropped, by number.
+        let (mut source_rows, mut dropped, mut invalid_rows) = (Vec::new(), Vec::new(), HashSet::new());
+        let mut invalid_at = invalid.iter().peekable();
+        for (index, record) in records.iter().enumerate().skip(1) {
+            let row = index - 1;
+            while invalid_at.next_if(|&&at| at < record.start).is_some() {}
+            if invalid_at.peek().is_some_and(|&&at| at < record.end) {
+                invalid_rows.insert(row);
+            }
+            if record.start == record.end {
+                continue;
+            }
+            if record.fields != header.fields {
+                let (fields, expected) = (record.fields, header.fields);
+                let hint = if fields > expected { "a value holding the separator is probably not quoted" } else { "a line break inside an unquoted value probably cut the row" };
+                dropped.push(DroppedRow { row, reason: format!("the row has {fields} fields but the header has {expected}; {hint}"), fields: split(&bytes, record, separator) });
+                continue;
+            }
+            source_rows.push(index);
+        }
+        // Polars reads the file as it is when every record is a row; else the rows alone, with
+        // invalid UTF-8 replaced.
+        let whole = source_rows.len() + 1 == records.len() && invalid.is_empty();
+        let kept = if whole {
+            bytes
+        } else {
+            let mut kept = Vec::with_capacity(bytes.len());
+            for &index in std::iter::once(&0).chain(&source_rows) {
+                let record = &records[index];
+                kept.extend_from_slice(String::from_utf8_lossy(&bytes[record.start..record.end]).as_bytes());
+                kept.push(b'\n');
+            }
+            kept
+        };
+        let source_rows: Vec<usize> = source_rows.into_iter().map(|index| index - 1).collect();
+        let frame = guarded(&name, TableFormat::Csv, || {
+            CsvReadOptions::default()
+                .with_has_header(true)
+                .with_infer_schema_length(Some(0))
+                .with_raise_if_empty(true)
+                .with_parse_options(CsvParseOptions::default().with_separator(separator))
+                .into_reader_with_file_handle(Cursor::new(kept))
+                .finish()
+        })?;
+        let mut table = StringTable::from_frame(frame, names, name, wanted, TableFormat::Csv)?;
+        table.source_rows = (table.height != records.len().saturating_sub(1)).then_some(source_rows);
+        table.dropped = dropped;
+        table.invalid_utf8 = invalid_rows;
+        table.notes = notes;
+        table.decimal_comma = separator == b';';
+        Ok(table)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn records_respect_quotes_and_name_an_open_one() {
+            let csv = b"a,b\n1,2\n\"x,y\",3\n4,5,6\n\"multi\nline\",7\r\n\"say \"\"hi\"\"\",8";
+            let records = records(csv, b',', "t.csv").unwrap();
+            let fields: Vec<usize> = records.iter().map(|r| r.fields).collect();
+            assert_eq!(fields, vec![2, 2, 2, 3, 2, 2]);
+            assert_eq!(split(csv, &records[2], b','), vec!["x,y", "3"]);
+            assert_eq!(split(csv, &records[4], b','), vec!["multi\nline", "7"]);
+            assert_eq!(split(csv, &records[5], b','), vec!["say \"hi\"", "8"]);
+            match super::records(b"a,b\n1,2\n\"open,3\n4,5\n", b',', "t.csv") {
+                Err(TableError::OpenQuote { row, .. }) => assert_eq!(row, 2),
+                other => panic!("expected an open quote, got {:?}", other.err()),
+            }
+            // A quote inside an unquoted value is a character, not a quote.
+            assert_eq!(super::records(b"a,b\nthe \"best\" coop,2\n", b',', "t.csv").unwrap()[1].fields, 2);
+        }
     }
 }

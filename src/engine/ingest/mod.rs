@@ -51,6 +51,8 @@ pub struct Ingested {
     pub content_digest: String,
     /// Columns present in the file that the contract does not define (ignored).
     pub ignored_columns: Vec<String>,
+    /// How the file was read, where it was not plain comma-separated UTF-8.
+    pub notes: Vec<String>,
 }
 
 /// Why the input as a whole cannot be used.
@@ -75,7 +77,7 @@ pub enum IngestError {
 
 /// Reads, validates and sorts the profiles of one table.
 pub fn ingest(source: &TableSource, reference: &Reference) -> Result<Ingested, IngestError> {
-    let (table, sha256) = StringTable::read_hashed(source)?;
+    let (table, sha256) = StringTable::read_hashed(source, &|name| validate::is_contract_column(name, reference))?;
     let columns = Columns::locate(&table, reference)?;
     let file = table.source_name().to_string();
 
@@ -92,14 +94,16 @@ pub fn ingest(source: &TableSource, reference: &Reference) -> Result<Ingested, I
     }
 
     let mut profiles = Vec::with_capacity(outcomes.len());
+    // A dropped record is named by its id where it has one (its field under the id column).
+    let id_field = table.header().iter().position(|n| n == "id");
     let mut rejects: Vec<Rejection> = table
         .dropped()
         .iter()
         .map(|d| Rejection {
             file: file.clone(),
             row: d.row + 1,
-            column: String::new(),
-            value: String::new(),
+            column: "id".into(),
+            value: id_field.and_then(|f| d.fields.get(f)).cloned().unwrap_or_default(),
             reason: d.reason.clone(),
         })
         .collect();
@@ -117,11 +121,17 @@ pub fn ingest(source: &TableSource, reference: &Reference) -> Result<Ingested, I
             Err(problems) => problems,
         };
         if let Some((id, rows)) = duplicate {
-            let others: Vec<String> = rows
+            // The first few others: ten thousand rows sharing an id must not each list the rest.
+            const NAMED: usize = 5;
+            let mut others: Vec<String> = rows
                 .iter()
                 .filter(|&&r| r != row)
+                .take(NAMED)
                 .map(|&r| (table.source_row(r) + 1).to_string())
                 .collect();
+            if rows.len() - 1 > NAMED {
+                others.push(format!("and {} more", rows.len() - 1 - NAMED));
+            }
             problems.insert(
                 0,
                 Rejection {
@@ -142,12 +152,7 @@ pub fn ingest(source: &TableSource, reference: &Reference) -> Result<Ingested, I
     profiles.sort_by(|a, b| a.id.cmp(&b.id));
     rejects.sort_by_key(|r| r.row);
 
-    let ignored_columns = table
-        .column_names()
-        .iter()
-        .filter(|name| !validate::is_contract_column(name, reference))
-        .cloned()
-        .collect();
+    let ignored_columns = table.ignored().to_vec();
     Ok(Ingested {
         profiles,
         rejects,
@@ -156,12 +161,14 @@ pub fn ingest(source: &TableSource, reference: &Reference) -> Result<Ingested, I
         sha256,
         content_digest: content_digest(&table),
         ignored_columns,
+        notes: table.notes().to_vec(),
     })
 }
 
-/// A multiset hash of the rows: each row's `column=value` pairs, sorted by column name, are
-/// hashed with sha256, and the row hashes are added (wrapping, 128-bit lanes), so neither row
-/// nor column order changes the result.
+/// A multiset hash of the rows: each row's `column=value` pairs of the contract's columns,
+/// sorted by column name, are hashed with sha256, and the row hashes are added (wrapping,
+/// 128-bit lanes), so neither row nor column order, nor an ignored column, changes the
+/// result.
 pub fn content_digest(table: &StringTable) -> String {
     let mut order: Vec<usize> = (0..table.column_names().len()).collect();
     order.sort_by(|&a, &b| table.column_names()[a].cmp(&table.column_names()[b]));

@@ -156,7 +156,8 @@ impl<'a> RowCheck<'a> {
 
     fn number(&mut self, column: Option<usize>, range: (f64, f64), what: &str) -> Option<f64> {
         let (column, text) = (column?, self.cell(column)?);
-        match text.parse::<f64>() {
+        let decimal = if self.table.decimal_comma() { text.replace(',', ".") } else { text.to_string() };
+        match decimal.parse::<f64>() {
             Ok(v) if v.is_finite() && v >= range.0 && v <= range.1 => Some(v),
             Ok(v) if v.is_finite() => {
                 self.problem(
@@ -212,7 +213,7 @@ pub fn row(
                 &format!("{start}…"),
                 format!("the value is {} bytes long; at most {MAX_CELL_BYTES} are accepted", value.len()),
             );
-        } else if table.invalid_utf8() && value.contains('\u{fffd}') {
+        } else if table.invalid_utf8(row) && value.contains('\u{fffd}') {
             check.problem(column, value, "the value is not valid UTF-8; save the file as UTF-8".into());
         }
     }
