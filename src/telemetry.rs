@@ -4,7 +4,7 @@
 //! subscriber on stderr (targets `sstc_match::<stage>`, values as fields, never contact
 //! data), [`Progress`], which hands out progress bars that are hidden with `--quiet`, when
 //! stderr is not a terminal, or when `CI` is set, and [`StageClock`], the wall time of each
-//! stage for the manifest.
+//! stage for the manifest; [`terminal_safe`] for any text bound for a terminal.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -98,5 +98,28 @@ impl StageClock {
             seconds: (seconds * 1e4).round() / 1e4,
         });
         result
+    }
+}
+
+/// `text` with every control character but line feeds and tabs shown as `\u{..}`: a name
+/// holding terminal escape sequences is printed, never obeyed by the terminal.
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.chars().map(|c| if unsafe_char(c) { c.escape_unicode().to_string() } else { c.to_string() }).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_are_shown_not_obeyed() {
+        assert_eq!(terminal_safe("Coop \u{1b}[2J\u{1b}]0;x\u{7}\tname\n"), "Coop \\u{1b}[2J\\u{1b}]0;x\\u{7}\tname\n");
+        assert_eq!(terminal_safe("Thiès"), "Thiès");
+        assert!(matches!(terminal_safe("plain"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(terminal_safe("\u{9b}31m"), "\\u{9b}31m", "a C1 control too");
     }
 }

@@ -248,3 +248,233 @@ fn issue14_27_sigterm_leaves_no_staging_and_the_last_run() {
     assert!(!stderr(&next).contains("recovered"), "{}", stderr(&next));
     let _ = Csv::read(&dir.path("out/shortlist.csv"));
 }
+
+/// Two good profiles in the contract, as CSV lines after a header (a city and a cooperative
+/// that match each other).
+const HEADER: &str = "id,name,actor_type,country_iso3,offers,needs,lat,lon";
+const GOOD_ROWS: &str = "a,Alpha,local_authority,SEN,informal_economy,urban_development,14.7,-17.4\nb,Beta,sse_unit,SEN,urban_development,informal_economy,14.8,-16.9\n";
+
+fn run_on(dir: &Dir, file: &str) -> std::process::Output {
+    dir.run(&["run", "--profiles", file, "--out", &format!("out-{file}"), "-q", "--max-reject-share", "1"])
+}
+
+fn rejects_of(dir: &Dir, file: &str) -> Vec<(String, String, String, String)> {
+    let rejects = Csv::read(&dir.path(&format!("out-{file}/rejects.csv")));
+    (0..rejects.len()).map(|r| (rejects.get(r, "row"), rejects.get(r, "column"), rejects.get(r, "value"), rejects.get(r, "reason"))).collect()
+}
+
+fn parquet(path: &Path, columns: Vec<polars::prelude::Column>) {
+    use polars::prelude::*;
+    let mut frame = DataFrame::new(2, columns).unwrap();
+    ParquetWriter::new(std::fs::File::create(path).unwrap()).finish(&mut frame).unwrap();
+}
+
+fn good_columns() -> Vec<polars::prelude::Column> {
+    use polars::prelude::*;
+    let text = |name: &str, values: [&str; 2]| Column::new(name.into(), values);
+    vec![
+        text("id", ["a", "b"]),
+        text("name", ["Alpha", "Beta"]),
+        text("actor_type", ["local_authority", "sse_unit"]),
+        text("country_iso3", ["SEN", "SEN"]),
+        text("offers", ["informal_economy", "urban_development"]),
+        text("needs", ["urban_development", "informal_economy"]),
+    ]
+}
+
+#[test]
+fn issue14_11_and_19_parquet_columns_of_any_common_type_are_read_or_ignored() {
+    use polars::prelude::*;
+    let dir = Dir::new();
+    let two = |values: [i64; 2]| Series::new("x".into(), values);
+    let extra: Vec<(&str, Series)> = vec![
+        ("decimal", two([150, 225]).cast(&DataType::Decimal(10, 2)).unwrap()),
+        ("category", Series::new("x".into(), ["p", "q"]).cast(&DataType::from_categories(Categories::global())).unwrap()),
+        ("date", two([18_000, 18_001]).cast(&DataType::Int32).unwrap().cast(&DataType::Date).unwrap()),
+        ("timestamp", two([1, 2]).cast(&DataType::Datetime(TimeUnit::Milliseconds, None)).unwrap()),
+        ("time", two([1_000, 2_000]).cast(&DataType::Time).unwrap()),
+        ("duration", two([1, 2]).cast(&DataType::Duration(TimeUnit::Milliseconds)).unwrap()),
+        ("nothing", Series::full_null("x".into(), 2, &DataType::Null)),
+        ("int8", two([1, 2]).cast(&DataType::Int8).unwrap()),
+        ("uint16", two([1, 2]).cast(&DataType::UInt16).unwrap()),
+        ("float16", Series::new("x".into(), [1.5f32, 2.5]).cast(&DataType::Float16).unwrap()),
+        ("a_duplicated_0", Series::new("x".into(), ["m", "n"])),
+    ];
+    for (name, series) in extra {
+        let file = format!("{name}.parquet");
+        let mut columns = good_columns();
+        columns.push(series.with_name(name.into()).into());
+        parquet(&dir.path(&file), columns);
+        let output = run_on(&dir, &file);
+        assert_eq!(code(&output), 0, "an ignored {name} column: {}", stderr(&output));
+        assert!(!stderr(&output).contains("panicked"), "{name}");
+    }
+    // In a contract column, such types are read as text and judged like any value.
+    let mut columns = good_columns();
+    columns[2] = columns[2].cast(&DataType::from_categories(Categories::global())).unwrap();
+    columns.push(Series::new("capacity".into(), [1i64, 2]).cast(&DataType::Int8).unwrap().into());
+    columns.push(Series::new("population".into(), [1000i64, 2000]).cast(&DataType::Decimal(10, 0)).unwrap().into());
+    parquet(&dir.path("contract.parquet"), columns);
+    assert_eq!(code(&run_on(&dir, "contract.parquet")), 0);
+}
+
+#[test]
+fn issue14_12_a_header_name_written_twice_is_an_error() {
+    let dir = Dir::new();
+    for (file, header) in [("case.csv", "id,name,actor_type,country_iso3,NAME"), ("space.csv", "id,name,actor_type,country_iso3,name ")] {
+        dir.write(file, &format!("{header}\na,Alpha,local_authority,SEN,x\n"));
+        refused(&run_on(&dir, file), "are one name ('name') written twice in the header; keep one");
+    }
+}
+
+#[test]
+fn issue14_16_a_row_with_too_few_fields_is_rejected_by_id() {
+    let dir = Dir::new();
+    dir.write("few.csv", &format!("{HEADER}\n{GOOD_ROWS}c,Gamma,sse_unit,SEN\n"));
+    assert_eq!(code(&run_on(&dir, "few.csv")), 1);
+    let rejects = rejects_of(&dir, "few.csv");
+    assert_eq!(rejects.len(), 1);
+    assert_eq!((rejects[0].0.as_str(), rejects[0].1.as_str(), rejects[0].2.as_str()), ("3", "id", "c"));
+    assert!(rejects[0].3.starts_with("the row has 4 fields but the header has 8"), "{}", rejects[0].3);
+}
+
+#[test]
+fn issue14_17_invalid_utf8_rejects_its_own_row_only() {
+    let dir = Dir::new();
+    let mut bytes = format!("{HEADER}\n{GOOD_ROWS}c,Caf\u{fffd} Gamma,sse_unit,SEN,urban_development,informal_economy,,\n").into_bytes();
+    bytes.extend_from_slice(b"d,Bad \xff Delta,sse_unit,SEN,urban_development,informal_economy,,\n");
+    std::fs::write(dir.path("mixed.csv"), bytes).unwrap();
+    assert_eq!(code(&run_on(&dir, "mixed.csv")), 1);
+    let rejects = rejects_of(&dir, "mixed.csv");
+    assert_eq!(rejects.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect::<Vec<_>>(), vec![("4", "name")], "a genuine U+FFFD is a character");
+}
+
+#[test]
+fn issue14_20_ten_thousand_rows_sharing_an_id_name_a_few_others() {
+    let dir = Dir::new();
+    let row = "same,Same,local_authority,SEN,informal_economy,urban_development,,\n";
+    dir.write("dups.csv", &format!("{HEADER}\n{}", row.repeat(10_000)));
+    let size = std::fs::metadata(dir.path("dups.csv")).unwrap().len();
+    refused(&dir.run(&["run", "--profiles", "dups.csv", "--out", "out", "-q"]), "10000 of 10000 rows rejected");
+    // Published anyway, the rejects stay a few lines per row.
+    let output = dir.run(&["run", "--profiles", "dups.csv", "--out", "all", "-q", "--max-reject-share", "1"]);
+    assert_eq!(code(&output), 1);
+    let rejects = std::fs::read_to_string(dir.path("all/rejects.csv")).unwrap();
+    assert!(rejects.contains("also on row(s) 2, 3, 4, 5, 6 and 9994 more"), "{}", &rejects[..400]);
+    assert!((rejects.len() as u64) < 20 * size, "rejects grow with the rows, not with their square");
+}
+
+#[test]
+fn issue14_22_a_parquet_file_decoding_past_the_memory_limit_is_refused() {
+    use polars::prelude::*;
+    use std::os::unix::process::CommandExt;
+    let dir = Dir::new();
+    // 60 row groups of 16,384 names of 1,000 bytes: a small file that decodes to a gigabyte.
+    let rows = 1 << 14;
+    let long = "x".repeat(1000);
+    let repeated = |name: &str, value: &str| Column::new(name.into(), vec![value; rows]);
+    let group = DataFrame::new(
+        rows,
+        vec![repeated("id", "a"), repeated("name", &long), repeated("actor_type", "local_authority"), repeated("country_iso3", "SEN")],
+    )
+    .unwrap();
+    let path = dir.path("big.parquet");
+    let mut writer = ParquetWriter::new(std::fs::File::create(&path).unwrap()).with_compression(ParquetCompression::Zstd(None)).batched(group.schema()).unwrap();
+    for _ in 0..60 {
+        writer.write_batch(&group).unwrap();
+    }
+    writer.finish().unwrap();
+    assert!(std::fs::metadata(&path).unwrap().len() < 20 << 20, "a small file");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sstc-match"));
+    command.args(["run", "--profiles", "big.parquet", "--out", "out", "-q"]).current_dir(dir.root.path());
+    // SAFETY: between fork and exec the child only calls setrlimit, a plain system call.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = rustix::process::Rlimit { current: Some(2 << 30), maximum: None };
+            rustix::process::setrlimit(rustix::process::Resource::As, limit).map_err(std::io::Error::from)
+        });
+    }
+    let output = command.output().unwrap();
+    refused(&output, "big.parquet: its columns decode to about");
+}
+
+#[test]
+fn issue14_23_files_that_are_not_csv_say_what_they_are() {
+    let dir = Dir::new();
+    let text = format!("{HEADER}\n{GOOD_ROWS}");
+    std::fs::write(dir.path("cr.csv"), text.replace('\n', "\r")).unwrap();
+    assert_eq!(code(&run_on(&dir, "cr.csv")), 0, "CR-only line endings are read");
+    assert!(manifest(&dir.path("out-cr.csv"))["input"]["notes"][0].as_str().unwrap().contains("carriage returns only"));
+    let utf16: Vec<u8> = [0xFF, 0xFE].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    std::fs::write(dir.path("u16.csv"), utf16).unwrap();
+    refused(&run_on(&dir, "u16.csv"), "this is UTF-16 text");
+    std::fs::write(dir.path("book.csv"), b"PK\x03\x04\x14\x00\x06\x00 the rest of a workbook").unwrap();
+    refused(&run_on(&dir, "book.csv"), "this is an Excel workbook (.xlsx)");
+    dir.write("quote.csv", &format!("{HEADER}\na,\"Alpha,local_authority,SEN,,,,\nb,Beta,sse_unit,SEN,,,,\n"));
+    refused(&run_on(&dir, "quote.csv"), "row 1: a quote opens a field that never closes");
+    std::fs::write(dir.path("latin1.csv"), format!("{HEADER}\n").into_bytes().into_iter().chain(b"a,Caf\xe9 Alpha,local_authority,SEN,,,,\n".iter().copied()).collect::<Vec<u8>>()).unwrap();
+    refused(&run_on(&dir, "latin1.csv"), "it looks like Latin-1 or Windows-1252");
+    dir.write("semi.csv", "id;name;actor_type;country_iso3;offers;needs;lat;lon\na;Alpha;local_authority;SEN;informal_economy;urban_development;14,7;-17,4\nb;Beta;sse_unit;SEN;urban_development;informal_economy;14,8;-16,9\n");
+    assert_eq!(code(&run_on(&dir, "semi.csv")), 0, "a ';' file with decimal commas is read");
+    assert!(manifest(&dir.path("out-semi.csv"))["input"]["notes"][0].as_str().unwrap().contains("separated by ';'"));
+}
+
+#[test]
+fn issue14_26_a_row_with_too_many_fields_names_its_id() {
+    let dir = Dir::new();
+    dir.write("many.csv", &format!("{HEADER}\n{GOOD_ROWS}c,Gamma, the cooperative,sse_unit,SEN,,,,\n"));
+    assert_eq!(code(&run_on(&dir, "many.csv")), 1);
+    let rejects = rejects_of(&dir, "many.csv");
+    assert_eq!((rejects[0].0.as_str(), rejects[0].1.as_str(), rejects[0].2.as_str()), ("3", "id", "c"));
+}
+
+#[test]
+fn issue14_13_a_weight_that_would_overflow_the_scores_is_refused() {
+    let dir = Dir::new();
+    refused(&dir.run(&["run", "--profiles", &examples(), "--out", "out", "--weight", "values=3.4e38", "-q"]), "a weight is a number from 0 to 1000");
+    dir.write("w.toml", "[weights]\ngeography = 1e30\n");
+    refused(&dir.run(&["run", "--profiles", &examples(), "--out", "out", "--weights", "w.toml", "-q"]), "weight of 'geography' is 1000000000000000000000000000000");
+    // The largest weight allowed keeps every score finite and lists ranked by score.
+    let output = dir.run(&["run", "--profiles", &examples(), "--out", "out", "--weight", "values=1000", "-q"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let scores: Vec<f64> = Csv::read(&dir.path("out/shortlist.csv")).column("score").iter().map(|s| s.parse().unwrap()).collect();
+    assert!(scores.iter().all(|s| s.is_finite()) && scores.iter().any(|&s| s > 100.0));
+}
+
+#[test]
+fn issue14_18_the_generators_own_output_is_accepted() {
+    let dir = Dir::new();
+    assert_eq!(code(&dir.run(&["generate", "--n", "20000", "--seed", "42", "--out", "g.parquet"])), 0);
+    let output = dir.run(&["run", "--profiles", "g.parquet", "--out", "out", "-q"]);
+    assert_eq!(code(&output), 0, "no row of the generator's is rejected: {}", stderr(&output));
+}
+
+#[test]
+fn issue14_24_terminal_escapes_in_names_are_shown_not_obeyed() {
+    let dir = Dir::new();
+    dir.write("esc.csv", "id,name,actor_type,country_iso3,offers,needs\na,Evil \u{1b}[2J\u{1b}]0;pwned\u{7} coop,local_authority,SEN,informal_economy,urban_development\nb,Beta,sse_unit,SEN,urban_development,informal_economy\n");
+    let explain = dir.run(&["explain", "a", "b", "--profiles", "esc.csv"]);
+    assert_eq!(code(&explain), 0, "{}", stderr(&explain));
+    let out = String::from_utf8(explain.stdout).unwrap();
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+    assert!(out.contains("Evil \\u{1b}[2J"), "{out}");
+    let error = dir.run(&["explain", "a", "\u{1b}[31mred", "--profiles", "esc.csv"]);
+    assert_eq!(code(&error), 2);
+    assert!(!stderr(&error).contains('\u{1b}'), "{:?}", stderr(&error));
+}
+
+#[test]
+fn issue14_28_a_closed_pipe_ends_quietly() {
+    let dir = Dir::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sstc-match"))
+        .args(["sensitivity", "--profiles", &examples()])
+        .current_dir(dir.root.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away before the report is written
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+}

@@ -1,8 +1,8 @@
 //! Term weights: defaults < weights file (TOML) < `--weight NAME=VALUE` flags.
 //!
 //! Input: the optional file and the flag strings. Output: checked [`Weights`] (every weight
-//! finite and ≥ 0, at least one > 0, every name a real term), or a [`WeightError`] that says
-//! what to fix and lists the valid names.
+//! from 0 to [`MAX_WEIGHT`], at least one > 0, every name a real term), or a [`WeightError`]
+//! that says what to fix and lists the valid names.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,6 +10,10 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::engine::score::{Term, Weights, TERM_COUNT};
+
+/// The largest weight: scores are sums of weighted terms in f32, which a weight near
+/// f32::MAX would turn into infinities (every list then ranked by id alone).
+pub const MAX_WEIGHT: f32 = 1000.0;
 
 /// The shipped default weighting, by term (sums to 1).
 pub const DEFAULT_WEIGHTS: [(Term, f32); TERM_COUNT] = [
@@ -33,8 +37,8 @@ pub enum WeightError {
         /// The wrong name.
         name: String,
     },
-    /// Negative, NaN or infinite.
-    #[error("{source_name}: weight of '{name}' is {value}; weights must be finite and ≥ 0")]
+    /// Negative, NaN, infinite or beyond [`MAX_WEIGHT`].
+    #[error("{source_name}: weight of '{name}' is {value}; a weight is a number from 0 to 1000 (only the ratios between weights matter)")]
     BadValue {
         /// The flag or file.
         source_name: String,
@@ -133,7 +137,7 @@ fn set(weights: &mut Weights, source_name: &str, name: &str, value: &str) -> Res
         value: value.into(),
     };
     let number: f32 = value.parse().map_err(|_| bad())?;
-    if !number.is_finite() || number < 0.0 {
+    if !(0.0..=MAX_WEIGHT).contains(&number) {
         return Err(bad());
     }
     weights.0[term as usize] = number;

@@ -439,6 +439,14 @@ mod tests {
     }
 
     #[test]
+    fn every_coordinate_is_a_coordinate() {
+        let r = Reference::builtin();
+        for (lat, lon, what) in r.countries.iter().map(|c| (c.lat, c.lon, &c.iso3)).chain(r.cities.iter().map(|c| (c.lat, c.lon, &c.name))) {
+            assert!((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon), "{what}: {lat}, {lon}");
+        }
+    }
+
+    #[test]
     fn city_lookup_ignores_case_and_diacritics() {
         let r = Reference::builtin();
         let bra = r.country("BRA").unwrap();

@@ -416,6 +416,7 @@ fn decode_limit() -> u64 {
     available.min(address_space).min(cgroup) / 2
 }
 
+/// Fails when a table would take more than [`decode_limit`] bytes once decoded.
 fn check_decoded_size(decoded: u64, name: &str) -> Result<(), TableError> {
     let limit = decode_limit();
     if decoded > limit {
@@ -426,23 +427,29 @@ fn check_decoded_size(decoded: u64, name: &str) -> Result<(), TableError> {
 
 /// Reads the wanted columns of a Parquet file, bounded in what they decode to.
 fn parquet(bytes: Vec<u8>, name: String, wanted: Wanted) -> Result<StringTable, TableError> {
-    let mut reader = ParquetReader::new(Cursor::new(bytes));
-    let schema = guarded(&name, TableFormat::Parquet, || reader.schema())?;
+    let reader = || ParquetReader::new(Cursor::new(bytes.as_slice()));
+    let (schema, rows) = guarded(&name, TableFormat::Parquet, || {
+        let mut reader = reader();
+        Ok((reader.schema()?, reader.num_rows()?))
+    })?;
     let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
     check_distinct(&names, &name)?;
     let chosen: Vec<String> = names.iter().filter(|n| wanted(&normalise(n))).cloned().collect();
-    let decoded: u64 = guarded(&name, TableFormat::Parquet, || {
-        let metadata = reader.get_metadata()?;
-        Ok(metadata
-            .row_groups
-            .iter()
-            .flat_map(|group| chosen.iter().filter_map(move |c| group.columns_under_root_iter(c)).flatten())
-            .map(|chunk| chunk.uncompressed_size().max(0) as u64)
-            .sum())
-    })?;
-    // Text columns take about twice their encoded bytes once decoded (values and offsets).
-    check_decoded_size(decoded.saturating_mul(2), &name)?;
-    let frame = guarded(&name, TableFormat::Parquet, || reader.with_columns(Some(chosen)).finish())?;
+    // What the wanted columns decode to, from the text of a sample of rows (the file's own
+    // sizes say nothing of a dictionary-encoded column's values).
+    const SAMPLE: usize = 1024;
+    let sample = guarded(&name, TableFormat::Parquet, || reader().with_columns(Some(chosen.clone())).with_slice(Some((0, SAMPLE))).finish())?;
+    let text: u64 = sample
+        .columns()
+        .iter()
+        .filter_map(|c| c.cast(&DataType::String).ok())
+        .map(|c| c.str().map_or(0, |s| (0..s.len()).map(|i| s.get(i).map_or(0, str::len) as u64).sum::<u64>()))
+        .sum();
+    let per_row = text / sample.height().max(1) as u64;
+    // The values are held twice (the table, the profiles), with about 1 KB a row besides
+    // (the profile, its features, its candidate columns).
+    check_decoded_size((rows as u64).saturating_mul(2 * per_row + 1024), &name)?;
+    let frame = guarded(&name, TableFormat::Parquet, || reader().with_columns(Some(chosen)).finish())?;
     StringTable::from_frame(frame, names, name, wanted, TableFormat::Parquet)
 }
 
@@ -595,27 +602,30 @@ mod csv {
         }
     }
 
-    /// The fields of one record, as text.
-    fn split(bytes: &[u8], record: &Record, separator: u8) -> Vec<String> {
+    /// The fields of one record, as text (trimmed, or as written for the header's names).
+    fn split(bytes: &[u8], record: &Record, separator: u8, trim: bool) -> Vec<String> {
         let line = &bytes[record.start..record.end];
         let mut fields = Vec::with_capacity(record.fields);
-        scan(line, separator, |start, end, _| fields.push(field_text(line, (start, end))));
+        scan(line, separator, |start, end, _| fields.push(field_text(line, (start, end), trim)));
         fields
     }
 
-    /// A field's text: quotes removed, `""` made `"`, invalid UTF-8 replaced.
-    fn field_text(bytes: &[u8], (start, end): (usize, usize)) -> String {
+    /// A field's text: quotes removed, `""` made `"`, invalid UTF-8 replaced, and spaces
+    /// around it trimmed when `trim`.
+    fn field_text(bytes: &[u8], (start, end): (usize, usize), trim: bool) -> String {
         let raw = String::from_utf8_lossy(&bytes[start..end]);
-        let trimmed = raw.trim();
-        match trimmed.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        let text = if trim { raw.trim() } else { &raw };
+        match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
             Some(inner) => inner.replace("\"\"", "\""),
-            None => trimmed.to_string(),
+            None => text.to_string(),
         }
     }
 
     /// Reads a CSV file's bytes.
     pub(super) fn parse(mut bytes: Vec<u8>, name: String, wanted: Wanted) -> Result<StringTable, TableError> {
         recognise(&bytes, &name)?;
+        // The text, its clean copy and the table's columns hold it about three times over.
+        check_decoded_size((bytes.len() as u64).saturating_mul(3), &name)?;
         let mut notes = Vec::new();
         if bytes.contains(&b'\r') && !bytes.contains(&b'\n') {
             bytes.iter_mut().filter(|b| **b == b'\r').for_each(|b| *b = b'\n');
@@ -631,7 +641,7 @@ mod csv {
         let Some(header) = records.first() else {
             return Err(TableError::Empty { source_name: name });
         };
-        let names = split(&bytes, header, separator);
+        let names = split(&bytes, header, separator, false);
         check_distinct(&names, &name)?;
         // The rows polars reads: every record with the header's number of fields (an empty
         // line holds none); the others are dropped, by number.
@@ -649,37 +659,50 @@ mod csv {
             if record.fields != header.fields {
                 let (fields, expected) = (record.fields, header.fields);
                 let hint = if fields > expected { "a value holding the separator is probably not quoted" } else { "a line break inside an unquoted value probably cut the row" };
-                dropped.push(DroppedRow { row, reason: format!("the row has {fields} fields but the header has {expected}; {hint}"), fields: split(&bytes, record, separator) });
+                dropped.push(DroppedRow { row, reason: format!("the row has {fields} fields but the header has {expected}; {hint}"), fields: split(&bytes, record, separator, true) });
                 continue;
             }
             source_rows.push(index);
         }
         // Polars reads the file as it is when every record is a row; else the rows alone, with
-        // invalid UTF-8 replaced.
-        let whole = source_rows.len() + 1 == records.len() && invalid.is_empty();
-        let kept = if whole {
-            bytes
-        } else {
+        // invalid UTF-8 replaced. Should it split them otherwise than the scan above (a byte it
+        // takes differently), it reads them again written plainly: every field quoted.
+        let rows = |encode: &dyn Fn(&Record, &mut Vec<u8>)| {
             let mut kept = Vec::with_capacity(bytes.len());
             for &index in std::iter::once(&0).chain(&source_rows) {
-                let record = &records[index];
-                kept.extend_from_slice(String::from_utf8_lossy(&bytes[record.start..record.end]).as_bytes());
+                encode(&records[index], &mut kept);
                 kept.push(b'\n');
             }
             kept
         };
+        let read = |text: &[u8]| {
+            guarded(&name, TableFormat::Csv, || {
+                CsvReadOptions::default()
+                    .with_has_header(true)
+                    .with_infer_schema_length(Some(0))
+                    .with_raise_if_empty(true)
+                    .with_parse_options(CsvParseOptions::default().with_separator(separator))
+                    .into_reader_with_file_handle(Cursor::new(text))
+                    .finish()
+            })
+        };
+        let as_written = |record: &Record, kept: &mut Vec<u8>| kept.extend_from_slice(String::from_utf8_lossy(&bytes[record.start..record.end]).as_bytes());
+        let whole = source_rows.len() + 1 == records.len() && invalid.is_empty();
+        let mut frame = if whole { read(&bytes)? } else { read(&rows(&as_written))? };
+        if frame.height() != source_rows.len() {
+            let quoted = |record: &Record, kept: &mut Vec<u8>| {
+                let fields: Vec<String> = split(&bytes, record, separator, false).iter().map(|f| format!("\"{}\"", f.replace('"', "\"\""))).collect();
+                kept.extend_from_slice(fields.join(&(separator as char).to_string()).as_bytes());
+            };
+            frame = read(&rows(&quoted))?;
+            if frame.height() != source_rows.len() {
+                return Err(TableError::Malformed { source_name: name, format: "CSV", reason: format!("{} rows were found where {} were expected", frame.height(), source_rows.len()) });
+            }
+        }
+        let identity = source_rows.iter().enumerate().all(|(row, &index)| index == row + 1);
         let source_rows: Vec<usize> = source_rows.into_iter().map(|index| index - 1).collect();
-        let frame = guarded(&name, TableFormat::Csv, || {
-            CsvReadOptions::default()
-                .with_has_header(true)
-                .with_infer_schema_length(Some(0))
-                .with_raise_if_empty(true)
-                .with_parse_options(CsvParseOptions::default().with_separator(separator))
-                .into_reader_with_file_handle(Cursor::new(kept))
-                .finish()
-        })?;
         let mut table = StringTable::from_frame(frame, names, name, wanted, TableFormat::Csv)?;
-        table.source_rows = (table.height != records.len().saturating_sub(1)).then_some(source_rows);
+        table.source_rows = (!identity).then_some(source_rows);
         table.dropped = dropped;
         table.invalid_utf8 = invalid_rows;
         table.notes = notes;
@@ -697,9 +720,9 @@ mod csv {
             let records = records(csv, b',', "t.csv").unwrap();
             let fields: Vec<usize> = records.iter().map(|r| r.fields).collect();
             assert_eq!(fields, vec![2, 2, 2, 3, 2, 2]);
-            assert_eq!(split(csv, &records[2], b','), vec!["x,y", "3"]);
-            assert_eq!(split(csv, &records[4], b','), vec!["multi\nline", "7"]);
-            assert_eq!(split(csv, &records[5], b','), vec!["say \"hi\"", "8"]);
+            assert_eq!(split(csv, &records[2], b',', true), vec!["x,y", "3"]);
+            assert_eq!(split(csv, &records[4], b',', true), vec!["multi\nline", "7"]);
+            assert_eq!(split(csv, &records[5], b',', true), vec!["say \"hi\"", "8"]);
             match super::records(b"a,b\n1,2\n\"open,3\n4,5\n", b',', "t.csv") {
                 Err(TableError::OpenQuote { row, .. }) => assert_eq!(row, 2),
                 other => panic!("expected an open quote, got {:?}", other.err()),

@@ -123,14 +123,15 @@ pub fn ingest(source: &TableSource, reference: &Reference) -> Result<Ingested, I
         if let Some((id, rows)) = duplicate {
             // The first few others: ten thousand rows sharing an id must not each list the rest.
             const NAMED: usize = 5;
-            let mut others: Vec<String> = rows
+            let named: Vec<String> = rows
                 .iter()
                 .filter(|&&r| r != row)
                 .take(NAMED)
                 .map(|&r| (table.source_row(r) + 1).to_string())
                 .collect();
+            let mut others = named.join(", ");
             if rows.len() - 1 > NAMED {
-                others.push(format!("and {} more", rows.len() - 1 - NAMED));
+                others.push_str(&format!(" and {} more", rows.len() - 1 - NAMED));
             }
             problems.insert(
                 0,
@@ -140,8 +141,7 @@ pub fn ingest(source: &TableSource, reference: &Reference) -> Result<Ingested, I
                     column: "id".into(),
                     value: id.to_string(),
                     reason: format!(
-                        "duplicate id: also on row(s) {}; every row with this id is rejected because it is unclear which is current; keep one",
-                        others.join(", ")
+                        "duplicate id: also on row(s) {others}; every row with this id is rejected because it is unclear which is current; keep one"
                     ),
                 },
             );
