@@ -453,10 +453,59 @@ fn parquet(bytes: Vec<u8>, name: String, wanted: Wanted) -> Result<StringTable, 
     StringTable::from_frame(frame, names, name, wanted, TableFormat::Parquet)
 }
 
-/// Writes a frame in the given format to `sink`; `target` names it in errors.
+/// Whether a spreadsheet would take `text` for a formula, or `text` is such a value already
+/// escaped once (so that escaping can always be undone).
+fn needs_escape(text: &str) -> bool {
+    let formula = |t: &str| t.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    formula(text) || text.strip_prefix('\'').is_some_and(formula)
+}
+
+/// A text value made safe to open in a spreadsheet: one that starts with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return (or with `'` and then one of those) gets a leading `'`, so no
+/// spreadsheet evaluates it as a formula. Every CSV a person may open is written so
+/// ([`write_frame`], the shortlist's writer); the Parquet files hold the values as they are.
+pub fn spreadsheet_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if needs_escape(text) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// The value [`spreadsheet_safe`] was given.
+pub fn spreadsheet_value(text: &str) -> &str {
+    match text.strip_prefix('\'') {
+        Some(rest) if needs_escape(rest) => rest,
+        _ => text,
+    }
+}
+
+/// `frame` with every text value made [`spreadsheet_safe`] (the frame itself when none needs
+/// it, the common case: one pass over the first bytes).
+pub fn spreadsheet_safe_frame(frame: &DataFrame) -> std::borrow::Cow<'_, DataFrame> {
+    let needs = |c: &Column| c.str().is_ok_and(|s| s.downcast_iter().any(|array| array.values_iter().any(needs_escape)));
+    if !frame.columns().iter().any(needs) {
+        return std::borrow::Cow::Borrowed(frame);
+    }
+    let columns = frame
+        .columns()
+        .iter()
+        .map(|c| match c.str() {
+            Ok(s) if needs(c) => {
+                let escaped: Vec<Option<String>> = s.downcast_iter().flat_map(|array| array.iter()).map(|v| v.map(|v| spreadsheet_safe(v).into_owned())).collect();
+                Column::new(c.name().clone(), escaped)
+            }
+            _ => c.clone(),
+        })
+        .collect();
+    std::borrow::Cow::Owned(DataFrame::new(frame.height(), columns).expect("the same columns, escaped"))
+}
+
+/// Writes a frame in the given format to `sink` (CSV [`spreadsheet_safe`]); `target` names it
+/// in errors.
 pub fn write_frame<W: Write>(frame: &mut DataFrame, format: TableFormat, sink: W, target: &str) -> Result<(), TableError> {
     let result = match format {
-        TableFormat::Csv => CsvWriter::new(sink).include_header(true).finish(frame),
+        TableFormat::Csv => CsvWriter::new(sink).include_header(true).finish(&mut spreadsheet_safe_frame(frame).into_owned()),
         TableFormat::Parquet => ParquetWriter::new(sink).with_compression(ParquetCompression::Zstd(None)).finish(frame).map(|_| ()),
     };
     result.map_err(|e| TableError::Write {
@@ -713,6 +762,24 @@ mod csv {
     #[cfg(test)]
     mod tests {
         use super::*;
+
+        #[test]
+        fn formulas_are_neutralised_both_ways_and_text_kept() {
+            for (input, output) in [
+                ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+                ("+1 555", "'+1 555"),
+                ("-2+3", "'-2+3"),
+                ("@SUM(A1)", "'@SUM(A1)"),
+                ("\tTAB", "'\tTAB"),
+                ("'=already", "''=already"),
+                ("City of Dakar", "City of Dakar"),
+                ("a=b", "a=b"),
+                ("'quoted'", "'quoted'"),
+            ] {
+                assert_eq!(spreadsheet_safe(input), output);
+                assert_eq!(spreadsheet_value(output), input, "undone");
+            }
+        }
 
         #[test]
         fn records_respect_quotes_and_name_an_open_one() {

@@ -34,6 +34,7 @@ use rayon::prelude::*;
 
 use crate::io::run_dir::publish::Staging;
 use crate::io::run_dir::{SHORTLIST_CSV, SHORTLIST_PARQUET};
+use crate::io::table::spreadsheet_safe_frame;
 use super::sentence::reason;
 use super::{write_error, OutputError};
 use crate::engine::profile::{IdSet, Profile};
@@ -100,7 +101,7 @@ pub fn write(
         let (to_parquet, parquet_frames) = sync_channel::<Arc<DataFrame>>(1);
         let csv_writer = scope.spawn(move || -> Result<(), OutputError> {
             for frame in csv_frames {
-                csv.write_batch(&frame).map_err(write_error(SHORTLIST_CSV))?;
+                csv.write_batch(&spreadsheet_safe_frame(&frame)).map_err(write_error(SHORTLIST_CSV))?;
             }
             csv.finish().map_err(write_error(SHORTLIST_CSV))
         });

@@ -66,7 +66,8 @@ pub fn code(output: &Output) -> i32 {
     output.status.code().expect("exited normally")
 }
 
-/// A CSV output as rows of (column → cell) lookups.
+/// A CSV output as rows of (column → cell) lookups; cells read as a spreadsheet shows them
+/// (the engine writes CSV spreadsheet-safe: `'=x` is `=x`).
 pub struct Csv {
     pub table: StringTable,
 }
@@ -87,7 +88,7 @@ impl Csv {
             .table
             .position(column)
             .unwrap_or_else(|| panic!("no column {column}"));
-        self.table.cell(c, row).unwrap_or_default().to_string()
+        sstc_match::io::table::spreadsheet_value(self.table.cell(c, row).unwrap_or_default()).to_string()
     }
 
     pub fn column(&self, column: &str) -> Vec<String> {

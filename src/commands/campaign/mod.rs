@@ -11,8 +11,8 @@
 //! the total score under those limits is found exactly by minimum-cost flow ([`flow`]).
 //! The report says how much score the limits cost against the unconstrained lists.
 //!
-//! Spreadsheet safety: a text field that begins with `=`, `+`, `-`, `@`, a tab or a carriage
-//! return is prefixed with `'`, so no spreadsheet evaluates it as a formula.
+//! Spreadsheet safety: written like every CSV of the project
+//! ([`crate::io::table::spreadsheet_safe`]), no field can run as a formula.
 //!
 //! # `campaign.csv` columns
 //! `campaign_id, proposal_id, partner_id, partner_name, partner_contact_name,
@@ -40,15 +40,6 @@ use flow::{allocate, allocate_greedy, upper_bound, Proposal};
 
 /// Scores are scaled to integers for the exact flow (a millionth of a point).
 const SCALE: f64 = 1e6;
-
-/// Makes a field safe to open in a spreadsheet (see the module docs).
-pub fn spreadsheet_safe(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    }
-}
 
 /// Totals of a campaign, written to `campaign.json`.
 #[derive(Clone, Debug, Serialize)]
@@ -147,7 +138,7 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignSummary, Error> {
     };
 
     let selected: Vec<&ShortlistRow> = chosen.iter().map(|&i| kept[i]).collect();
-    let text = |name: &str, f: &dyn Fn(&ShortlistRow) -> String| Column::new(name.into(), selected.iter().map(|r| spreadsheet_safe(&f(r))).collect::<Vec<String>>());
+    let text = |name: &str, f: &dyn Fn(&ShortlistRow) -> String| Column::new(name.into(), selected.iter().map(|r| f(r)).collect::<Vec<String>>());
     let optional = |value: &Option<String>| value.clone().unwrap_or_default();
     let columns = vec![
         text("campaign_id", &|_| config.campaign_id.clone()),
@@ -204,24 +195,4 @@ pub fn describe(summary: &CampaignSummary, out: &Path) -> String {
         );
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formulas_are_neutralised_and_text_kept() {
-        for (input, output) in [
-            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
-            ("+1 555", "'+1 555"),
-            ("-2+3", "'-2+3"),
-            ("@SUM(A1)", "'@SUM(A1)"),
-            ("\tTAB", "'\tTAB"),
-            ("City of Dakar", "City of Dakar"),
-            ("a=b", "a=b"),
-        ] {
-            assert_eq!(spreadsheet_safe(input), output);
-        }
-    }
 }

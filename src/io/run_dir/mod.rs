@@ -27,7 +27,7 @@ use crate::engine::score::{Term, TERM_COUNT};
 use crate::io::atomic::OutputIoError;
 use publish::{PublishError, Staging, MARK};
 use crate::io::manifest::RunManifest;
-use crate::io::table::{StringTable, TableError, TableSource};
+use crate::io::table::{spreadsheet_value, StringTable, TableError, TableSource};
 
 /// The manifest, written last.
 pub const MANIFEST: &str = "manifest.json";
@@ -176,6 +176,8 @@ pub struct RunDir {
 struct Cells<'t> {
     table: &'t StringTable,
     path: String,
+    /// A CSV file, whose text values were written spreadsheet-safe.
+    csv: bool,
 }
 
 impl Cells<'_> {
@@ -184,11 +186,12 @@ impl Cells<'_> {
     }
 
     fn text(&self, column: usize, row: usize) -> String {
-        self.table.cell(column, row).unwrap_or_default().to_string()
+        self.optional(column, row).unwrap_or_default()
     }
 
     fn optional(&self, column: usize, row: usize) -> Option<String> {
-        self.table.cell(column, row).map(str::to_string)
+        let value = self.table.cell(column, row)?;
+        Some(if self.csv { spreadsheet_value(value) } else { value }.to_string())
     }
 
     fn parsed<T: std::str::FromStr>(&self, column: usize, row: usize, what: &'static str) -> Result<T, RunDirError> {
@@ -237,7 +240,7 @@ impl RunDir {
     pub fn shortlist(&self) -> Result<Vec<ShortlistRow>, RunDirError> {
         let name = if self.manifest.outputs.contains_key(SHORTLIST_PARQUET) { SHORTLIST_PARQUET } else { SHORTLIST_CSV };
         let (table, path) = self.table(name)?;
-        let cells = Cells { table: &table, path };
+        let cells = Cells { table: &table, path, csv: name == SHORTLIST_CSV };
         let c = |name: &str| cells.column(name);
         let (run_id, partner_id, partner_name, partner_country, partner_actor_type) = (c("run_id")?, c("partner_id")?, c("partner_name")?, c("partner_country")?, c("partner_actor_type")?);
         let (rank, candidate_id, candidate_name, candidate_country, candidate_actor_type) = (c("rank")?, c("candidate_id")?, c("candidate_name")?, c("candidate_country")?, c("candidate_actor_type")?);
