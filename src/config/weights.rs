@@ -94,21 +94,7 @@ pub fn resolve(file: Option<&Path>, flags: &[String]) -> Result<Weights, WeightE
             path: source_name.clone(),
             reason: e.to_string(),
         })?;
-        let parsed: WeightsFile = toml::from_str(&text).map_err(|e| WeightError::File {
-            path: source_name.clone(),
-            reason: e.message().to_string(),
-        })?;
-        for (name, value) in parsed.weights {
-            let number = value
-                .as_float()
-                .or_else(|| value.as_integer().map(|i| i as f64))
-                .ok_or_else(|| WeightError::BadValue {
-                    source_name: source_name.clone(),
-                    name: name.clone(),
-                    value: value.to_string(),
-                })?;
-            set(&mut weights, &source_name, &name, &number.to_string())?;
-        }
+        apply_file(&mut weights, &text, &source_name)?;
         last_source = source_name;
     }
     for spec in flags {
@@ -124,6 +110,23 @@ pub fn resolve(file: Option<&Path>, flags: &[String]) -> Result<Weights, WeightE
         });
     }
     Ok(weights)
+}
+
+/// Applies the `[weights]` table of a weights file's text (named `source_name` in errors).
+pub fn apply_file(weights: &mut Weights, text: &str, source_name: &str) -> Result<(), WeightError> {
+    let parsed: WeightsFile = toml::from_str(text).map_err(|e| WeightError::File {
+        path: source_name.to_string(),
+        reason: e.message().to_string(),
+    })?;
+    for (name, value) in parsed.weights {
+        let number = value.as_float().or_else(|| value.as_integer().map(|i| i as f64)).ok_or_else(|| WeightError::BadValue {
+            source_name: source_name.to_string(),
+            name: name.clone(),
+            value: value.to_string(),
+        })?;
+        set(weights, source_name, &name, &number.to_string())?;
+    }
+    Ok(())
 }
 
 fn set(weights: &mut Weights, source_name: &str, name: &str, value: &str) -> Result<(), WeightError> {

@@ -12,9 +12,9 @@ use crate::io::table::{StringTable, TableFormat, TableSource};
 
 macro_rules! embedded {
     ($path:literal) => {
-        TableSource::Embedded {
+        TableSource::Bytes {
             name: concat!($path, " (built in)").to_string(),
-            bytes: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $path)),
+            bytes: std::borrow::Cow::Borrowed(include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $path))),
             format: TableFormat::Csv,
         }
     };

@@ -12,7 +12,7 @@
 //! never a silent "not recent".
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -164,8 +164,8 @@ pub enum PairTableError {
 
 /// Reads every row of a pair table, checking its columns, ids and dates; also returns the
 /// sha256 of its bytes.
-pub fn read_pairs(path: &Path, kind: PairTable) -> Result<(Vec<PairRow>, String), PairTableError> {
-    let (table, sha256) = StringTable::read_hashed(&TableSource::File(path.to_path_buf()), &all_columns)?;
+pub fn read_pairs(source: &TableSource, kind: PairTable) -> Result<(Vec<PairRow>, String), PairTableError> {
+    let (table, sha256) = StringTable::read_hashed(source, &all_columns)?;
     let file = table.source_name().to_string();
     let (Some(source), Some(target)) = (table.position("source_id"), table.position("target_id")) else {
         return Err(PairTableError::Columns { file, kind, found: table.column_names().join(", ") });
@@ -193,7 +193,7 @@ pub fn read_pairs(path: &Path, kind: PairTable) -> Result<(Vec<PairRow>, String)
 
 /// Reads the pairs of `window.path` in force on `window.as_of`.
 pub fn read_recent(window: &PairWindow, kind: PairTable) -> Result<RecentPairs, PairTableError> {
-    let (rows, sha256) = read_pairs(&window.path, kind)?;
+    let (rows, sha256) = read_pairs(&TableSource::File(window.path.clone()), kind)?;
     let mut recent = RecentPairs { rows: rows.len(), sha256, ..RecentPairs::default() };
     for row in rows {
         if row.date.is_some_and(|day| window.as_of.0 - day.0 > window.window_days as i64) {

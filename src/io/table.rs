@@ -22,17 +22,18 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-/// Where a table comes from: a file on disk or bytes shipped inside the binary.
+/// Where a table comes from: a file on disk or bytes in memory.
 #[derive(Clone, Debug)]
 pub enum TableSource {
     /// A file; its format is taken from its extension.
     File(PathBuf),
-    /// Bytes embedded in the binary, with the name shown in messages.
-    Embedded {
+    /// Bytes in memory (embedded in the binary, or given by a test or a fuzzer), with the
+    /// name shown in messages.
+    Bytes {
         /// Display name, e.g. `data/profiles/default.csv (built in)`.
         name: String,
         /// The file's bytes.
-        bytes: &'static [u8],
+        bytes: std::borrow::Cow<'static, [u8]>,
         /// The format of the bytes.
         format: TableFormat,
     },
@@ -43,15 +44,15 @@ impl TableSource {
     pub fn display_name(&self) -> String {
         match self {
             TableSource::File(path) => path.display().to_string(),
-            TableSource::Embedded { name, .. } => name.clone(),
+            TableSource::Bytes { name, .. } => name.clone(),
         }
     }
 
-    /// The format: a file's extension, or the embedded bytes' declared format.
+    /// The format: a file's extension, or the bytes' declared format.
     pub fn format(&self) -> Result<TableFormat, TableError> {
         match self {
             TableSource::File(path) => TableFormat::from_path(path),
-            TableSource::Embedded { format, .. } => Ok(*format),
+            TableSource::Bytes { format, .. } => Ok(*format),
         }
     }
 
@@ -62,7 +63,7 @@ impl TableSource {
                 source_name: path.display().to_string(),
                 reason: e.to_string(),
             }),
-            TableSource::Embedded { bytes, .. } => Ok(bytes.to_vec()),
+            TableSource::Bytes { bytes, .. } => Ok(bytes.to_vec()),
         }
     }
 }

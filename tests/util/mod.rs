@@ -2,6 +2,8 @@
 //! through the engine's own table reader.
 #![allow(dead_code, reason = "each test binary uses a different part of the harness")]
 
+pub mod fuzz;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

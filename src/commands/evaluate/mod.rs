@@ -34,6 +34,7 @@ use crate::engine::Engine;
 use crate::error::Error;
 use crate::io::pairs::{read_pairs, PairTable, PairTableError};
 use crate::io::run_dir::RunDir;
+use crate::io::table::TableSource;
 use crate::telemetry::{Progress, StageClock};
 use crate::PartnerIdx;
 use metrics::{accuracy, beyond_accuracy, Accuracy, BeyondAccuracy, Lists, Relevant};
@@ -62,7 +63,7 @@ pub struct Known {
 impl Known {
     /// Reads the table, keeping pairs whose two ids satisfy `exists`.
     pub fn load(path: &Path, exists: &dyn Fn(&str) -> bool) -> Result<Known, PairTableError> {
-        let (rows, _) = read_pairs(path, PairTable::Known)?;
+        let (rows, _) = read_pairs(&TableSource::File(path.to_path_buf()), PairTable::Known)?;
         let mut known = Known {
             pairs: Vec::new(),
             unknown_rows: Vec::new(),

@@ -17,9 +17,9 @@ use crate::io::table::{StringTable, TableFormat, TableSource};
 const SEED_TSV: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/sources/seed_countries.tsv"));
 
 fn embedded_csv(name: &str, bytes: &'static [u8]) -> StringTable {
-    StringTable::read(&TableSource::Embedded {
+    StringTable::read(&TableSource::Bytes {
         name: name.to_string(),
-        bytes,
+        bytes: std::borrow::Cow::Borrowed(bytes),
         format: TableFormat::Csv,
     })
     .expect("shipped mapping tables are valid CSV (tested)")

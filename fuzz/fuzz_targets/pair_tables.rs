@@ -1,0 +1,8 @@
+//! Fuzz target `pair_tables`: arbitrary bytes into `tests/util/fuzz.rs::pair_tables`, which must answer
+//! without a panic. Run with `cargo fuzz run pair_tables` (see README, "Fuzzing").
+#![no_main]
+
+#[path = "../../tests/util/fuzz.rs"]
+mod glue;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| glue::pair_tables(data));
