@@ -12,7 +12,7 @@ use clap::Parser;
 
 use sstc_match::cli::{Cli, Command};
 use sstc_match::commands::{campaign, diff, evaluate, explain, generate, groups, report, run};
-use sstc_match::config::{CampaignConfig, DiffConfig, EvaluateConfig, ExplainConfig, GenerateConfig, GroupsConfig, ReportConfig, RunConfig, SensitivityConfig, TuneConfig};
+use sstc_match::config::Checked;
 use sstc_match::telemetry::{self, terminal_safe, Progress};
 
 fn main() -> ExitCode {
@@ -43,9 +43,8 @@ fn say(text: &str) {
 }
 
 fn dispatch(command: Command, progress: Progress) -> anyhow::Result<u8> {
-    match command {
-        Command::Run(args) => {
-            let config = RunConfig::resolve(&args)?;
+    match Checked::resolve(&command)? {
+        Checked::Run(config) => {
             let manifest = run::run(&config, progress)?;
             say(&format!(
                 "run {}: {} shortlists ({} rows) for {} active partners in {}; {} input rows rejected{}",
@@ -59,44 +58,23 @@ fn dispatch(command: Command, progress: Progress) -> anyhow::Result<u8> {
             ));
             Ok(manifest.exit_code as u8)
         }
-        Command::Explain(args) => {
-            print(&explain::explain(&ExplainConfig::resolve(&args)?)?)?;
-            Ok(0)
-        }
-        Command::Evaluate(args) => {
-            print(&evaluate::run(&EvaluateConfig::resolve(&args)?)?.report)?;
-            Ok(0)
-        }
-        Command::Tune(args) => {
-            print(&evaluate::tune::run(&TuneConfig::resolve(&args)?)?)?;
-            Ok(0)
-        }
-        Command::Sensitivity(args) => {
-            print(&evaluate::sensitivity::run(&SensitivityConfig::resolve(&args)?)?)?;
-            Ok(0)
-        }
-        Command::Diff(args) => {
-            let config = DiffConfig::resolve(&args);
-            print(&diff::diff(&config.old, &config.new)?)?;
-            Ok(0)
-        }
-        Command::Groups(args) => {
-            print(&groups::run(&GroupsConfig::resolve(&args)?)?)?;
-            Ok(0)
-        }
-        Command::Campaign(args) => {
-            let config = CampaignConfig::resolve(&args)?;
+        Checked::Explain(config) => print(&explain::explain(&config)?).map(|_| 0),
+        Checked::Evaluate(config) => print(&evaluate::run(&config)?.report).map(|_| 0),
+        Checked::Tune(config) => print(&evaluate::tune::run(&config)?).map(|_| 0),
+        Checked::Sensitivity(config) => print(&evaluate::sensitivity::run(&config)?).map(|_| 0),
+        Checked::Diff(config) => print(&diff::diff(&config.old, &config.new)?).map(|_| 0),
+        Checked::Groups(config) => print(&groups::run(&config)?).map(|_| 0),
+        Checked::Campaign(config) => {
             let summary = campaign::run(&config)?;
             say(&campaign::describe(&summary, &config.out));
             Ok(0)
         }
-        Command::Report(args) => {
-            let path = report::write(&ReportConfig::resolve(&args))?;
+        Checked::Report(config) => {
+            let path = report::write(&config)?;
             say(&format!("wrote {}", path.display()));
             Ok(0)
         }
-        Command::Generate(args) => {
-            let config = GenerateConfig::resolve(&args);
+        Checked::Generate(config) => {
             let rows = generate::write(&config)?;
             say(&format!("wrote {rows} profiles to {}", config.out.display()));
             Ok(0)

@@ -81,7 +81,8 @@ fn killed_at_any_moment_the_output_is_one_complete_run() {
     }
     assert_eq!(seen.len(), 2, "some runs finished and some were cut short: both states were seen");
     // After all that, a run starts cleanly and nothing is left beside the directory.
-    assert!(code(&dir.run(&args("7"))) <= 1);
+    let last = dir.run(&args("7"));
+    assert!(code(&last) <= 1, "{}", stderr(&last));
     assert_eq!(complete_run(&out), 7);
     assert!(!dir.path("out.staging").exists());
 }

@@ -442,6 +442,15 @@ fn issue14_13_a_weight_that_would_overflow_the_scores_is_refused() {
 }
 
 #[test]
+fn issue14_30_a_weights_file_that_never_ends_is_refused() {
+    // Found while writing the flags fuzz target: `--weights /dev/zero` read until memory ran out.
+    let dir = Dir::new();
+    refused(&dir.run(&["run", "--profiles", &examples(), "--out", "out", "--weights", "/dev/zero", "-q"]), "/dev/zero: longer than 1024 KiB");
+    refused(&dir.run(&["run", "--profiles", &examples(), "--out", "out", "--weights", ".", "-q"]), "Is a directory");
+    assert!(!dir.path("out").exists());
+}
+
+#[test]
 fn issue14_18_the_generators_own_output_is_accepted() {
     let dir = Dir::new();
     assert_eq!(code(&dir.run(&["generate", "--n", "20000", "--seed", "42", "--out", "g.parquet"])), 0);

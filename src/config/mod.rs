@@ -3,7 +3,7 @@
 //! Input: the unchecked clap structs of [`crate::cli`] (and the weights file they name).
 //! Output: one checked config per command ([`RunConfig`], [`ExplainConfig`],
 //! [`EvaluateConfig`], [`TuneConfig`], [`SensitivityConfig`], [`GroupsConfig`],
-//! [`CampaignConfig`], [`ReportConfig`], [`GenerateConfig`]), with enum-typed values and
+//! [`CampaignConfig`], [`ReportConfig`], [`GenerateConfig`], one of them a [`Checked`]), with enum-typed values and
 //! every bound checked, so no command sees a flag's text. The matching and run configs derive
 //! `Serialize` and `Deserialize`: the manifest records the run's config as it is
 //! (`manifest.json` → `config`), and a finished run's settings read back into the same type.
@@ -19,7 +19,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{CampaignArgs, DiffArgs, EvaluateArgs, ExplainArgs, GenerateArgs, GroupsArgs, MatchArgs, Mode, ReportArgs, RunArgs, SensitivityArgs, TuneArgs};
+use crate::cli::{CampaignArgs, Command, DiffArgs, EvaluateArgs, ExplainArgs, GenerateArgs, GroupsArgs, MatchArgs, Mode, ReportArgs, RunArgs, SensitivityArgs, TuneArgs};
 use crate::commands::evaluate::metrics::Metric;
 use crate::engine::modality::{Modality, TriangularDefinition};
 use crate::engine::rank::rerank::Rerank;
@@ -513,6 +513,48 @@ impl GenerateConfig {
     /// Checks the flags.
     pub fn resolve(args: &GenerateArgs) -> Self {
         GenerateConfig { n: args.n, seed: args.seed, out: args.out.clone(), with_seed_countries: args.with_seed_countries }
+    }
+}
+
+/// A command with its flags checked: what the binary runs.
+pub enum Checked {
+    /// `run`.
+    Run(RunConfig),
+    /// `explain`.
+    Explain(ExplainConfig),
+    /// `evaluate`.
+    Evaluate(EvaluateConfig),
+    /// `tune`.
+    Tune(TuneConfig),
+    /// `sensitivity`.
+    Sensitivity(SensitivityConfig),
+    /// `diff`.
+    Diff(DiffConfig),
+    /// `groups`.
+    Groups(GroupsConfig),
+    /// `campaign`.
+    Campaign(CampaignConfig),
+    /// `report`.
+    Report(ReportConfig),
+    /// `generate`.
+    Generate(GenerateConfig),
+}
+
+impl Checked {
+    /// Checks a parsed command's flags (reading the weights file it names).
+    pub fn resolve(command: &Command) -> Result<Self, ConfigError> {
+        Ok(match command {
+            Command::Run(args) => Checked::Run(RunConfig::resolve(args)?),
+            Command::Explain(args) => Checked::Explain(ExplainConfig::resolve(args)?),
+            Command::Evaluate(args) => Checked::Evaluate(EvaluateConfig::resolve(args)?),
+            Command::Tune(args) => Checked::Tune(TuneConfig::resolve(args)?),
+            Command::Sensitivity(args) => Checked::Sensitivity(SensitivityConfig::resolve(args)?),
+            Command::Diff(args) => Checked::Diff(DiffConfig::resolve(args)),
+            Command::Groups(args) => Checked::Groups(GroupsConfig::resolve(args)?),
+            Command::Campaign(args) => Checked::Campaign(CampaignConfig::resolve(args)?),
+            Command::Report(args) => Checked::Report(ReportConfig::resolve(args)),
+            Command::Generate(args) => Checked::Generate(GenerateConfig::resolve(args)),
+        })
     }
 }
 

@@ -84,16 +84,28 @@ pub fn default_weights() -> Weights {
     Weights(w)
 }
 
+/// The largest weights file read: it holds a few lines, so anything longer (a device such
+/// as `/dev/zero`, a profile table named by mistake) is refused before it fills memory.
+pub const MAX_WEIGHTS_FILE_BYTES: u64 = 1 << 20;
+
+fn read_bounded(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(MAX_WEIGHTS_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_WEIGHTS_FILE_BYTES {
+        return Err(format!("longer than {} KiB, which no weights file is", MAX_WEIGHTS_FILE_BYTES >> 10));
+    }
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
+}
+
 /// Resolves weights from an optional TOML file and `NAME=VALUE` flags, in that precedence.
 pub fn resolve(file: Option<&Path>, flags: &[String]) -> Result<Weights, WeightError> {
     let mut weights = default_weights();
     let mut last_source = "the defaults".to_string();
     if let Some(path) = file {
         let source_name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| WeightError::File {
-            path: source_name.clone(),
-            reason: e.to_string(),
-        })?;
+        let text = read_bounded(path).map_err(|reason| WeightError::File { path: source_name.clone(), reason })?;
         apply_file(&mut weights, &text, &source_name)?;
         last_source = source_name;
     }

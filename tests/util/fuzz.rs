@@ -3,20 +3,26 @@
 //! answer with a value or an error, never a panic.
 #![allow(dead_code, reason = "each fuzz target uses one of these")]
 
-use sstc_match::config::weights;
+use clap::Parser;
+use sstc_match::cli::Cli;
+use sstc_match::config::{weights, Checked};
 use sstc_match::engine::features::development_overrides;
 use sstc_match::engine::ingest::ingest;
 use sstc_match::engine::reference::{compatibility, Reference};
 use sstc_match::io::pairs::{read_pairs, PairTable};
 use sstc_match::io::table::{all_columns, StringTable, TableFormat, TableSource};
 
+/// A fuzz target: arbitrary bytes in, no panic out.
+pub type Target = fn(&[u8]);
+
 /// Every target, by the name of its `fuzz/fuzz_targets/` file and corpus folder.
-pub const TARGETS: [(&str, fn(&[u8])); 5] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("profiles_csv", profiles_csv),
     ("profiles_parquet", profiles_parquet),
     ("weights_file", weights_file),
     ("pair_tables", pair_tables),
     ("settings_tables", settings_tables),
+    ("flags", flags),
 ];
 
 fn source(data: &[u8], format: TableFormat) -> TableSource {
@@ -53,5 +59,19 @@ pub fn settings_tables(data: &[u8]) {
         let reference = Reference::builtin();
         let _ = development_overrides(&table.0, reference);
         let _ = compatibility(&table.0, &reference.actor_types);
+    }
+}
+
+/// The flag parser and the checks of every command's flags: the input is the arguments,
+/// separated by NUL bytes. Arguments naming `/dev` or `/proc` are skipped: `--weights
+/// /dev/stdin` would wait for input that never comes (`/dev/zero` is a regression test).
+pub fn flags(data: &[u8]) {
+    let args = data.split(|&b| b == 0).map(|arg| String::from_utf8_lossy(arg).into_owned());
+    let args: Vec<String> = std::iter::once("sstc-match".to_string()).chain(args).collect();
+    if args.iter().any(|arg| arg.contains("/dev/") || arg.contains("/proc/")) {
+        return;
+    }
+    if let Ok(cli) = Cli::try_parse_from(args) {
+        let _ = Checked::resolve(&cli.command);
     }
 }

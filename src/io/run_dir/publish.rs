@@ -231,10 +231,25 @@ fn entries(dir: &Path) -> Result<Vec<String>, OutputIoError> {
     fs::read_dir(dir).map_err(at(dir))?.map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()).map_err(at(dir))).collect()
 }
 
-/// Moves the entries of the old run `from` that its run did not write into `to`, then deletes
-/// the old run's own files and the directory.
-fn retire(from: &Path, to: &Path) -> Result<(), PublishError> {
+/// One step of retiring an old run.
+#[derive(Debug)]
+enum Step {
+    /// Delete a file the old run wrote.
+    Delete(PathBuf),
+    /// Move an entry the old run did not write into the new run.
+    Move(PathBuf, PathBuf),
+    /// Delete the emptied directory.
+    DeleteDir(PathBuf),
+}
+
+/// The steps that retire the old run `from` into `to`, in an order where a kill between any
+/// two leaves a directory that [`recover`] retires again: the files the manifest lists go
+/// first, the manifest (which tells the run's files from foreign ones) after them, the mark
+/// (which says the directory is the engine's) last.
+fn retire_steps(from: &Path, to: &Path) -> Result<Vec<Step>, PublishError> {
     let owned = owned_entries(from);
+    let mut files = Vec::new();
+    let mut moves = Vec::new();
     for name in entries(from)? {
         let path = from.join(&name);
         if owned.contains(&name) {
@@ -242,23 +257,44 @@ fn retire(from: &Path, to: &Path) -> Result<(), PublishError> {
                 // A run writes files only: a directory with a run file's name is foreign.
                 return Err(PublishError::Clash { path: path.display().to_string() });
             }
-            fs::remove_file(&path).map_err(at(&path))?;
+            if name != MANIFEST && name != MARK {
+                files.push(Step::Delete(path));
+            }
         } else {
             let target = to.join(&name);
             if fs::symlink_metadata(&target).is_ok() {
                 return Err(PublishError::Clash { path: path.display().to_string() });
             }
-            fs::rename(&path, &target).map_err(at(&path))?;
+            moves.push(Step::Move(path, target));
         }
     }
-    fs::remove_dir(from).map_err(at(from))?;
+    let last = [MANIFEST, MARK].into_iter().map(|name| from.join(name)).filter(|p| p.exists()).map(Step::Delete);
+    Ok(files.into_iter().chain(moves).chain(last).chain([Step::DeleteDir(from.to_path_buf())]).collect())
+}
+
+impl Step {
+    fn apply(&self) -> Result<(), OutputIoError> {
+        match self {
+            Step::Delete(path) => fs::remove_file(path).map_err(at(path)),
+            Step::Move(from, to) => fs::rename(from, to).map_err(at(from)),
+            Step::DeleteDir(dir) => fs::remove_dir(dir).map_err(at(dir)),
+        }
+    }
+}
+
+/// Moves the entries of the old run `from` that its run did not write into `to`, then deletes
+/// the old run's own files and the directory.
+fn retire(from: &Path, to: &Path) -> Result<(), PublishError> {
+    for step in retire_steps(from, to)? {
+        step.apply()?;
+    }
     Ok(())
 }
 
 /// Finishes what an interrupted run left beside `out`: a directory marked "staging" is
 /// deleted (the previous run was never touched); one marked "run" is a complete run that was
-/// being swapped: put back when `out` is missing, else retired into `out`. A directory
-/// without the mark is refused, never touched.
+/// being swapped: put back when `out` is missing, else retired into `out`. An empty one is
+/// removed; any other directory without the mark is refused, never touched.
 pub fn recover(out: &Path) -> Result<(), PublishError> {
     for suffix in [".previous", ".staging"] {
         let dir = sibling(out, suffix);
@@ -268,6 +304,8 @@ pub fn recover(out: &Path) -> Result<(), PublishError> {
             return Err(not_ours());
         }
         match read_mark(&dir) {
+            // Emptied by a retirement killed before its last step: nothing to lose.
+            None if entries(&dir)?.is_empty() => fs::remove_dir(&dir).map_err(at(&dir))?,
             None => return Err(not_ours()),
             Some(Mark::Staging) => fs::remove_dir_all(&dir).map_err(at(&dir))?,
             Some(Mark::Run) if !out.exists() => fs::rename(&dir, out).map_err(at(out))?,
@@ -487,6 +525,43 @@ mod tests {
         fs::rename(&out, sibling(&out, ".previous")).unwrap();
         recover(&out).unwrap();
         assert_eq!(fs::read_to_string(out.join("a.csv")).unwrap(), "old");
+    }
+
+    /// Regression (CI, crash.rs): a kill in the middle of retiring the old run, after its
+    /// manifest was deleted but before the files it listed, left files that the next run took
+    /// for a user's and refused as clashing names. Now a kill between any two steps is
+    /// finished by the next start.
+    #[test]
+    fn a_kill_between_any_two_steps_of_retiring_is_finished_by_the_next_start() {
+        let files: Vec<(String, String)> = (0..12).map(|i| (format!("f{i}.csv"), format!("old {i}"))).collect();
+        let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+        let steps = {
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().join("out");
+            publish(&out, &files);
+            fs::write(out.join("notes.txt"), "mine").unwrap();
+            fs::create_dir_all(dir.path().join("new")).unwrap();
+            retire_steps(&out, &dir.path().join("new")).unwrap().len()
+        };
+        assert_eq!(steps, 12 + 1 + 3, "the files, the foreign note, manifest, mark, directory");
+        for done in 0..=steps {
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().join("out");
+            publish(&out, &files);
+            fs::write(out.join("notes.txt"), "mine").unwrap();
+            // The new run was staged and exchanged with the old; the kill comes after `done`
+            // steps of retiring the old one, at OUT.staging.
+            let staged = sibling(&out, ".staging");
+            publish(&staged, &[("f0.csv", "new")]);
+            exchange(&staged, &out, &sibling(&out, ".previous")).unwrap();
+            for step in retire_steps(&staged, &out).unwrap().iter().take(done) {
+                step.apply().unwrap();
+            }
+            drop(Staging::open(&out).unwrap_or_else(|e| panic!("killed after {done} steps: {e}")));
+            assert_eq!(fs::read_to_string(out.join("f0.csv")).unwrap(), "new", "after {done} steps");
+            assert_eq!(fs::read_to_string(out.join("notes.txt")).unwrap(), "mine", "after {done} steps");
+            assert!(!out.join("f1.csv").exists() && !sibling(&out, ".staging").exists(), "after {done} steps");
+        }
     }
 
     #[test]
