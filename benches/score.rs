@@ -28,7 +28,7 @@ fn score(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("rank");
     group.sample_size(10);
-    let rules = RuleSet::new(&[], None, None);
+    let rules = RuleSet::new(&Default::default(), &[], None, None);
     let columns = Columns::in_index_order(&scorer);
     let scan = Scan::new(scorer, &rules, Candidates::Columns(&columns));
     for partners in [200usize, 1000] {

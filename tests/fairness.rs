@@ -29,7 +29,7 @@ fn features(dir: &Dir, n: usize) -> PartnerFeatures {
 fn pools(f: &PartnerFeatures) -> Vec<Shortlist> {
     let scorer = Scorer::new(f, &Reference::builtin().actor_compatibility, default_score_settings(default_weights()));
     let partners: Vec<PartnerIdx> = (0..f.len() as PartnerIdx).collect();
-    let (columns, rules) = (Columns::in_index_order(&scorer), RuleSet::new(&[], None, None));
+    let (columns, rules) = (Columns::in_index_order(&scorer), RuleSet::new(&Default::default(), &[], None, None));
     Scan::new(scorer, &rules, Candidates::Columns(&columns)).shortlists(&partners, 30, &|_| {}).0
 }
 

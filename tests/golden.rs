@@ -17,7 +17,10 @@
 //! geography 0.15 × (0.75·exp(-56.7/2000) + 0.25·1) = 0.146855;
 //! values 0.10 × (7.9 / 8) = 0.09875 (they differ by 0.1 on solidarity only);
 //! sector 0.10 × 1; actor type 0.10 × 0.6 (local authority × SSE unit).
-//! Sum 0.955605: rank 1 for both, direction `mutual`, modality `south_south`.
+//! Sum 0.955605: rank 1 for both, direction `mutual`, modality `domestic` (Dakar and Thiès
+//! are both in Senegal: a domestic pair, not South-South cooperation). Dakar and Abidjan
+//! (Senegal, Côte d'Ivoire) are `south_south` peers: no offer of one meets a need of the
+//! other, so their offer columns are empty and their sentence names no offer.
 //! The union–cooperative pair: complementarity 0.3 (one way), mutual benefit 0 (harmonic
 //! mean of 1 and 0): it ranks below the two-way pair; modality `trade_union_sse`.
 

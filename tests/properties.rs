@@ -136,7 +136,7 @@ fn tile_kernel_equals_the_pair_scorer_and_bounds_it() {
     let rare = features.language_bits.iter().filter(|&&bits| bits & OTHER_LANGUAGES != 0).count();
     assert!(rare > 50 && rare < 250, "{rare} of 300 partners speak a language without a bit");
     let compatibility = &Reference::builtin().actor_compatibility;
-    let rules = RuleSet::new(&[], None, None);
+    let rules = RuleSet::new(&Default::default(), &[], None, None);
     let mut tile = Box::<Tile>::default();
     let mut removed = vec![0u64; rules.len()];
     let (mut pruned_at_half, mut scored) = (0, 0);
@@ -239,7 +239,7 @@ proptest! {
             keep: vec![Modality::SouthSouth, Modality::Triangular, Modality::CityToCity],
             triangular: TriangularDefinition::B,
         });
-        let rules = RuleSet::new(&[], modality, None);
+        let rules = RuleSet::new(&Default::default(), &[], modality, None);
         // Odd seeds rank every active partner (the nightly job: each pair scored once for
         // both lists), even seeds every partner (one list at a time).
         let partners: Vec<PartnerIdx> = (0..features.len() as PartnerIdx)

@@ -100,7 +100,7 @@ fn the_only_provider_of_a_rare_needed_theme_ranks_first() {
         "z-rare,Rare,cso_ngo,KEN,,,,hiv_aids,,,,,,,,,,",
     ];
     let world = World::full(&rows);
-    let rules = RuleSet::new(&[], None, None);
+    let rules = RuleSet::new(&Default::default(), &[], None, None);
     assert_eq!(world.ranked("needy", &rules, 1), vec!["z-rare"]);
     // With rarity off the two kinds of provider tie, and the tie goes to the lower id.
     let flat = World::new(&rows, FeatureSettings::default());
@@ -120,7 +120,7 @@ fn a_two_way_match_outranks_an_equal_one_way_match() {
     assert_eq!(t2[Term::Complementarity as usize], t1[Term::Complementarity as usize], "equal strength");
     assert_eq!(t1[Term::MutualBenefit as usize], 0.0);
     assert_eq!(t2[Term::MutualBenefit as usize], 1.0);
-    assert_eq!(world.ranked("a", &RuleSet::new(&[], None, None), 2), vec!["b-two-way", "a-one-way"]);
+    assert_eq!(world.ranked("a", &RuleSet::new(&Default::default(), &[], None, None), 2), vec!["b-two-way", "a-one-way"]);
 }
 
 #[test]
@@ -145,7 +145,7 @@ fn each_rule_removes_exactly_its_pairs() {
         "p4,P4,cso_ngo,IND,,,,,osh,,,,,,,,,",
     ]);
     // shared_theme: p1 and p2 share nothing; p2 and p4 share nothing.
-    let rules = RuleSet::new(&[], None, None);
+    let rules = RuleSet::new(&Default::default(), &[], None, None);
     assert_eq!(
         world.refused_by(&rules, "shared_theme"),
         pairs(&[("p1", "p2"), ("p2", "p1"), ("p2", "p4"), ("p4", "p2")])
@@ -153,12 +153,18 @@ fn each_rule_removes_exactly_its_pairs() {
     // demand_driven: p1 is the only partner without a need, so only the pair (p1, p1) has
     // no need on either side (no_self_match removes it first in a run).
     assert_eq!(world.refused_by(&rules, "demand_driven"), pairs(&[("p1", "p1")]));
-    // modality south-south: pairs touching p3 (France) go, both directions.
+    // modality south-south: pairs touching p3 (France) go, both directions, and so do
+    // domestic pairs (p1 and p2 are both in Kenya; a partner with itself).
     let modality = ModalityFilter { keep: vec![Modality::SouthSouth], triangular: TriangularDefinition::A };
-    let rules = RuleSet::new(&[], Some(modality), None);
+    let rules = RuleSet::new(&Default::default(), &[], Some(modality), None);
     assert_eq!(
         world.refused_by(&rules, "modality"),
-        pairs(&[("p1", "p3"), ("p2", "p3"), ("p3", "p1"), ("p3", "p2"), ("p3", "p3"), ("p3", "p4"), ("p4", "p3")])
+        pairs(&[
+            ("p1", "p1"), ("p1", "p2"), ("p1", "p3"),
+            ("p2", "p1"), ("p2", "p2"), ("p2", "p3"),
+            ("p3", "p1"), ("p3", "p2"), ("p3", "p3"), ("p3", "p4"),
+            ("p4", "p3"), ("p4", "p4"),
+        ])
     );
     // exclusions: a recent contact removes the pair both ways; an expired one and an
     // unknown id remove nothing.
@@ -173,10 +179,10 @@ fn each_rule_removes_exactly_its_pairs() {
     };
     let (exclusions, stats, _) = Exclusions::load(&window, &world.profiles).unwrap();
     assert_eq!((stats.rows, stats.pairs_excluded, stats.expired, stats.unknown_ids), (3, 1, 1, 1));
-    let rules = RuleSet::new(&[], None, Some(exclusions));
+    let rules = RuleSet::new(&Default::default(), &[], None, Some(exclusions));
     assert_eq!(world.refused_by(&rules, "exclusions"), pairs(&[("p1", "p4"), ("p4", "p1")]));
     // Switching a rule off removes it and nothing else.
-    let rules = RuleSet::new(&[OptionalRule::SharedTheme], None, None);
+    let rules = RuleSet::new(&Default::default(), &[OptionalRule::SharedTheme], None, None);
     assert_eq!(rules.names(), vec!["no_self_match", "candidate_active", "demand_driven"]);
 }
 
@@ -206,7 +212,8 @@ fn modalities_are_classified_on_hand_made_pairs() {
     use Modality::*;
     use TriangularDefinition::*;
     check("city-sen", "city-ken", A, CityToCity);
-    check("city-ken", "network-ken", A, CityToCity);
+    check("city-ken", "network-ken", A, Domestic); // both in Kenya: not international cooperation
+    check("union-ken", "min-ken", A, Domestic);
     check("city-fra", "city-deu", A, CityToCity);
     check("city-fra", "city-sen", A, Decentralised); // a northern city with a southern city
     check("union-ken", "coop-bra", A, TradeUnionSse);
@@ -219,7 +226,8 @@ fn modalities_are_classified_on_hand_made_pairs() {
     check("min-ken", "min-ind", A, SouthSouth);
     check("min-fra", "min-ken", A, NorthSouth);
     check("min-fra", "min-deu", A, NorthNorth);
-    check("donor-fra", "min-fra", A, NorthNorth); // no southern side to support
+    check("donor-fra", "min-deu", A, NorthNorth); // no southern side to support
+    check("donor-fra", "min-fra", A, Domestic);
 
     // Development status is overridable per country.
     let reference = Reference::builtin();

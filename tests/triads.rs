@@ -45,7 +45,7 @@ f3,Northern ministry,national_government,DEU,social_protection,,provider
 ",
     );
     let scorer = Scorer::new(&f, &Reference::builtin().actor_compatibility, default_score_settings(default_weights()));
-    let rules = RuleSet::new(&[], None, None);
+    let rules = RuleSet::new(&Default::default(), &[], None, None);
     let search = |definition| TriadSearch { scorer, rules: &rules, definition, beam: 5, per_beneficiary: 3 };
     let b = profiles.iter().position(|p| p.id == "b").unwrap() as PartnerIdx;
     let best = |definition| ids(&profiles, &search(definition).for_beneficiary(b)[0]);
@@ -70,7 +70,7 @@ fn a_wide_beam_equals_exhaustive_search() {
     assert_eq!(util::code(&dir.run(&["generate", "--n", "120", "--seed", "21", "--out", path.to_str().unwrap()])), 0);
     let (profiles, f) = load(&dir, &std::fs::read_to_string(&path).unwrap());
     let scorer = Scorer::new(&f, &Reference::builtin().actor_compatibility, default_score_settings(default_weights()));
-    let rules = RuleSet::new(&[], None, None);
+    let rules = RuleSet::new(&Default::default(), &[], None, None);
     let search = TriadSearch {
         scorer,
         rules: &rules,

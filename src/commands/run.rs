@@ -88,6 +88,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         let context = ShortlistContext { run_id: &run_id, profiles: engine.profiles(), reference: Reference::builtin(), assignment: &clusters.assignment, scorer: &scorer };
         let rows = shortlist::write(&mut staging, &context, lists.final_lists(), &|n| bar.inc(n))?;
         output::write_rejects(&mut staging, &engine.ingested.rejects)?;
+        output::write_duplicates(&mut staging, &engine.ingested.duplicates, engine.profiles())?;
         output::write_clusters(&mut staging, &clusters.summaries(&engine))?;
         if let Some(model) = &clusters.model {
             output::write_centroids(&mut staging, &StoredModel::new(model, clusters.fitted_on.clone()))?;
@@ -124,6 +125,8 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
             shortlist_rows,
             pairs_scored: ranked.stats.pairs_scored,
             pairs_removed_by_rule: engine.rules.names().into_iter().map(String::from).zip(ranked.stats.removed_by_rule.iter().copied()).collect(),
+            duplicate_links: engine.ingested.duplicates.links.len(),
+            duplicate_records: engine.ingested.duplicates.records(),
         },
         blocking: ranked.blocking,
         fairness: lists.fairness,

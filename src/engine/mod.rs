@@ -105,7 +105,7 @@ impl Engine {
             keep: config.modality.clone(),
             triangular: config.triangular_definition,
         });
-        let rules = RuleSet::new(&config.disabled_rules, modality, exclusions);
+        let rules = RuleSet::new(&ingested.duplicates, &config.disabled_rules, modality, exclusions);
         Ok(Engine {
             ingested,
             features,

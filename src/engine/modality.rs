@@ -8,10 +8,11 @@
 //! |---|---|
 //! | `multi_stakeholder` | either side is a multi-stakeholder initiative |
 //! | `trade_union_sse` | a workers' organisation with a social and solidarity economy unit |
+//! | `domestic` | both in the same country: not international cooperation, so never counted as South-South, triangular or North-South |
 //! | `city_to_city` | both are local authorities, their agencies or city networks, in the same hemisphere (South–South or North–North peers) |
 //! | `decentralised` | the same between a northern and a southern local government |
 //! | `triangular` | one side supports the other as the third partner of a South-South exchange, by the definition in force (below) |
-//! | `south_south` | both in developing countries |
+//! | `south_south` | both in developing countries (two different ones) |
 //! | `north_south` | one in a developing country, one not |
 //! | `north_north` | neither in a developing country |
 //!
@@ -51,11 +52,13 @@ pub enum Modality {
     /// A pair that includes a multi-stakeholder initiative.
     #[value(alias = "multi_stakeholder")]
     MultiStakeholder,
+    /// Two partners of the same country.
+    Domestic,
 }
 
 impl Modality {
     /// Every modality.
-    pub const ALL: [Modality; 8] = [
+    pub const ALL: [Modality; 9] = [
         Modality::SouthSouth,
         Modality::Triangular,
         Modality::CityToCity,
@@ -64,6 +67,7 @@ impl Modality {
         Modality::NorthNorth,
         Modality::TradeUnionSse,
         Modality::MultiStakeholder,
+        Modality::Domestic,
     ];
 
     /// The output and flag spelling.
@@ -77,6 +81,7 @@ impl Modality {
             Modality::NorthNorth => "north_north",
             Modality::TradeUnionSse => "trade_union_sse",
             Modality::MultiStakeholder => "multi_stakeholder",
+            Modality::Domestic => "domestic",
         }
     }
 
@@ -91,6 +96,7 @@ impl Modality {
             Modality::NorthNorth => "North-North",
             Modality::TradeUnionSse => "trade union - SSE",
             Modality::MultiStakeholder => "multi-stakeholder",
+            Modality::Domestic => "domestic",
         }
     }
 }
@@ -123,6 +129,12 @@ impl TriangularDefinition {
     }
 }
 
+/// Whether two partners would be a South-South exchange: both in developing countries, and
+/// not the same one.
+pub fn south_south(f: &PartnerFeatures, i: usize, j: usize) -> bool {
+    f.developing[i] && f.developing[j] && f.country[i] != f.country[j]
+}
+
 /// The modality of a pair; symmetric in (i, j).
 pub fn classify(f: &PartnerFeatures, i: usize, j: usize, triangular: TriangularDefinition) -> Modality {
     let (a, b) = (f.kind[i], f.kind[j]);
@@ -133,6 +145,8 @@ pub fn classify(f: &PartnerFeatures, i: usize, j: usize, triangular: TriangularD
         Modality::MultiStakeholder
     } else if one_each(kind::UNION, kind::SSE) {
         Modality::TradeUnionSse
+    } else if f.country[i] == f.country[j] {
+        Modality::Domestic
     } else if a & b & kind::LOCAL_GOVERNMENT != 0 {
         if south_i == south_j {
             Modality::CityToCity

@@ -131,6 +131,8 @@ pub struct Profile {
     pub population: Option<u64>,
     /// ISO 639 language codes, primary first (the country's when not given).
     pub languages: Vec<String>,
+    /// Whether `languages` was declared in the profile (not taken from the country).
+    pub languages_declared: bool,
     /// Themes the partner can provide expertise in.
     pub offers: IdSet,
     /// Themes the partner seeks support in.
@@ -153,6 +155,18 @@ pub struct Profile {
     pub active: bool,
     /// 1-based data row in the input table.
     pub source_row: usize,
+}
+
+impl Profile {
+    /// The languages a sentence may say it speaks: the declared ones, else only its
+    /// country's main language (a country's other languages are not everyone's).
+    pub fn spoken_languages(&self) -> &[String] {
+        if self.languages_declared {
+            &self.languages
+        } else {
+            &self.languages[..self.languages.len().min(1)]
+        }
+    }
 }
 
 #[cfg(test)]

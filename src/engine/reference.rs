@@ -141,7 +141,7 @@ pub struct Reference {
     pub theme_families: Vec<String>,
     /// The 17 kinds of partner.
     pub actor_types: Vocabulary,
-    /// The 25 economic sectors.
+    /// The 25 economic sectors (labels from `data/mappings/sector_labels.csv`).
     pub sectors: Vocabulary,
     /// The 8 principles of values alignment.
     pub values: Vocabulary,
@@ -159,6 +159,13 @@ pub struct Reference {
     pub actor_compatibility: Vec<f32>,
     /// A short noun per actor type for sentences ("UN agency"), by actor-type index.
     pub actor_nouns: Vec<String>,
+    /// What a partner offering a theme has experience in ("eliminating child labour"), by
+    /// theme index.
+    pub theme_offer_phrases: Vec<String>,
+    /// What a partner needing a theme seeks support on ("ending child labour"), by theme index.
+    pub theme_need_phrases: Vec<String>,
+    /// English names of languages by code ("fr" → "French").
+    pub language_names: HashMap<String, String>,
 }
 
 static BUILTIN: OnceLock<Reference> = OnceLock::new();
@@ -206,22 +213,18 @@ impl Reference {
         }
         let actor_compatibility =
             compatibility(&read(embedded!("data/mappings/actor_compatibility.csv"))?, &actor_types)?;
-        let nouns = read(embedded!("data/mappings/actor_type_nouns.csv"))?;
-        let noun_ids = column(&nouns, "id")?;
-        let noun_texts = column(&nouns, "noun")?;
-        let actor_nouns = actor_types
-            .ids()
-            .iter()
-            .map(|id| {
-                noun_ids
-                    .iter()
-                    .position(|n| n == id)
-                    .map(|i| noun_texts[i].clone())
-                    .ok_or_else(|| format!("actor_type_nouns.csv: no noun for {id}"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let actor_nouns = per_id(&actor_types, &read(embedded!("data/mappings/actor_type_nouns.csv"))?, "noun")?;
+        let phrases = read(embedded!("data/mappings/theme_phrases.csv"))?;
+        let theme_offer_phrases = per_id(&themes, &phrases, "offer")?;
+        let theme_need_phrases = per_id(&themes, &phrases, "need")?;
+        let sectors = Vocabulary::new("sector", sectors.ids().to_vec(), per_id(&sectors, &read(embedded!("data/mappings/sector_labels.csv"))?, "label")?);
+        let languages = read(embedded!("data/reference/languages.csv"))?;
+        let language_names = column(&languages, "code")?.into_iter().zip(column(&languages, "name")?).collect();
         Ok(Reference {
             actor_nouns,
+            theme_offer_phrases,
+            theme_need_phrases,
+            language_names,
             themes,
             theme_families,
             actor_types,
@@ -276,6 +279,23 @@ fn column(table: &StringTable, name: &str) -> Result<Vec<String>, String> {
     Ok((0..table.height())
         .map(|row| table.cell(position, row).unwrap_or_default().to_string())
         .collect())
+}
+
+/// One text per id of `vocabulary`, in its order, from `column` of a mapping table keyed by
+/// `id`; every id must have one.
+fn per_id(vocabulary: &Vocabulary, table: &StringTable, name: &str) -> Result<Vec<String>, String> {
+    let ids = column(table, "id")?;
+    let texts = column(table, name)?;
+    vocabulary
+        .ids()
+        .iter()
+        .map(|id| {
+            ids.iter()
+                .position(|n| n == id)
+                .map(|i| texts[i].clone())
+                .ok_or_else(|| format!("{}: no {name} for {id}", table.source_name()))
+        })
+        .collect()
 }
 
 fn vocabulary(

@@ -4,7 +4,7 @@
 //! rule; the third partner's links pass every rule but `shared_theme` and `demand_driven`,
 //! which concern an exchange of expertise, not support) and the triangular definition. Output: for each active partner with a declared need (a
 //! beneficiary), up to `per_beneficiary` [`Triad`]s: a southern provider of the needed
-//! expertise, the beneficiary, and a third partner that the definition admits as supporter
+//! expertise in another country than the beneficiary's (a South-South exchange), the beneficiary, and a third partner that the definition admits as supporter
 //! (A: a northern funder; B: a northern funder or an international organisation; C: a
 //! multilateral institution).
 //!
@@ -23,7 +23,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use crate::engine::features::{kind, PartnerFeatures};
-use crate::engine::modality::TriangularDefinition;
+use crate::engine::modality::{south_south, TriangularDefinition};
 use crate::engine::profile::Profile;
 use crate::engine::rank::collector::{AllTerms, Collector, QueryCollector};
 use crate::engine::rank::top_k::{ranking_order, Hit, TopK};
@@ -114,8 +114,7 @@ impl TriadSearch<'_> {
         b != p
             && b != t
             && p != t
-            && f.developing[b]
-            && f.developing[p]
+            && south_south(f, b, p)
             && need_coverage(f, p, b) > 0.0
             && self.definition.supports(f, t)
             && admitted(provider, beneficiary)
@@ -214,7 +213,7 @@ impl QueryCollector for Providers<'_> {
     fn collect(&mut self, candidate: PartnerIdx, score: Score, terms: &TermValues) {
         let f = self.features;
         let p = candidate as usize;
-        if f.developing[p] && need_coverage(f, p, self.beneficiary) > 0.0 {
+        if south_south(f, p, self.beneficiary) && need_coverage(f, p, self.beneficiary) > 0.0 {
             self.top.collect(candidate, score, terms);
         }
     }

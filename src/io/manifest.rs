@@ -116,6 +116,12 @@ pub struct Counts {
     pub pairs_scored: u64,
     /// Pairs removed before scoring, per rule name.
     pub pairs_removed_by_rule: BTreeMap<String, u64>,
+    /// Links between likely duplicate records (rows of duplicates.csv).
+    #[serde(default)]
+    pub duplicate_links: usize,
+    /// Records that are likely duplicates of another.
+    #[serde(default)]
+    pub duplicate_records: usize,
 }
 
 /// Wall time of one stage.

@@ -3,13 +3,18 @@
 //! Input: the run's shortlists, rejects, clusters, centroids and triads. Output, into the
 //! run's [`Staging`] area (published as a whole by [`crate::io::run_dir::publish`], the
 //! manifest last): `shortlist.csv` and `shortlist.parquet` ([`shortlist`]), `rejects.csv`,
-//! `clusters.csv`, `centroids.json` and, when asked, `triads.csv` and `triads.parquet`.
+//! `duplicates.csv`, `clusters.csv`, `centroids.json` and, when asked, `triads.csv` and `triads.parquet`.
 //!
 //! **Invariant:** the only module that writes a run's results; every file goes through the
 //! staging area.
 //!
 //! # `rejects.csv`
 //! `file, row, column, value, reason`: one line per problem; `row` is the 1-based data row.
+//!
+//! # `duplicates.csv`
+//! `id_a, name_a, id_b, name_b, evidence, group`: one line per link between two records that
+//! are likely one partner (never proposed to each other); `group` is the smallest id of the
+//! records linked together, so a registry keeper can merge a group at once.
 //!
 //! # `clusters.csv`
 //! `cluster, size, share, top_regions, top_actor_types, top_themes`: lists are
@@ -23,8 +28,9 @@ use polars::prelude::*;
 
 use crate::engine::cluster::store::StoredModel;
 use crate::engine::cluster::ClusterSummary;
-use crate::engine::ingest::Rejection;
-use crate::io::run_dir::{CENTROIDS, CLUSTERS, REJECTS, TRIADS_CSV, TRIADS_PARQUET};
+use crate::engine::ingest::{DuplicateLink, Duplicates, Rejection};
+use crate::engine::profile::Profile;
+use crate::io::run_dir::{CENTROIDS, CLUSTERS, DUPLICATES, REJECTS, TRIADS_CSV, TRIADS_PARQUET};
 use crate::io::table::{write_frame, TableError, TableFormat};
 
 pub use crate::io::atomic::OutputIoError;
@@ -83,6 +89,27 @@ pub fn write_rejects(staging: &mut Staging, rejects: &[Rejection]) -> Result<(),
     )
     .map_err(write_error(REJECTS))?;
     write_csv(staging, REJECTS, frame)
+}
+
+/// Writes `duplicates.csv` (header only when there are none).
+pub fn write_duplicates(staging: &mut Staging, duplicates: &Duplicates, profiles: &[Profile]) -> Result<(), OutputError> {
+    let links = &duplicates.links;
+    let column = |name: &str, f: &dyn Fn(&DuplicateLink) -> String| {
+        Column::new(name.into(), links.iter().map(f).collect::<Vec<String>>())
+    };
+    let frame = DataFrame::new(
+        links.len(),
+        vec![
+            column("id_a", &|l| profiles[l.a as usize].id.clone()),
+            column("name_a", &|l| profiles[l.a as usize].name.clone()),
+            column("id_b", &|l| profiles[l.b as usize].id.clone()),
+            column("name_b", &|l| profiles[l.b as usize].name.clone()),
+            column("evidence", &|l| l.evidence.to_string()),
+            column("group", &|l| profiles[duplicates.group_of(l.a) as usize].id.clone()),
+        ],
+    )
+    .map_err(write_error(DUPLICATES))?;
+    write_csv(staging, DUPLICATES, frame)
 }
 
 /// Writes `clusters.csv`.

@@ -1,11 +1,16 @@
 //! The plain reason sentence an outreach officer can paste into an email.
 //!
-//! Input: the two profiles and their [`PairExplanation`]. Output: one sentence naming the
-//! matched offers and needs first (the heart of a match), then up to three context reasons
-//! in order of their contribution to the score.
+//! Input: the two profiles and their [`PairExplanation`]. Output: one sentence: the modality,
+//! then the matched offers and needs (the heart of a match) as the explanation's two theme
+//! sets say them, which are also what its direction and offer columns say, then up to three
+//! context reasons in order of their contribution to the score. Themes are written as action
+//! phrases ("has experience in eliminating child labour", "seeks support on ending child
+//! labour"), sectors and languages by their names, lists as people write them ("A, B and C"),
+//! places as the truth allows ("in the same city", never "0 km"; no distance from a
+//! country's centroid).
 
-use crate::engine::profile::{IdSet, Profile};
-use crate::engine::reference::{Reference, Vocabulary};
+use crate::engine::profile::{IdSet, LocationSource, Profile};
+use crate::engine::reference::Reference;
 use crate::engine::score::{PairExplanation, Term};
 
 /// The reason sentence for `candidate` on `partner`'s shortlist.
@@ -15,26 +20,19 @@ pub fn reason(
     explanation: &PairExplanation,
     reference: &Reference,
 ) -> String {
-    let themes = |set: IdSet| list(set, &reference.themes, 3);
+    let offered = |set: IdSet| phrases(set, &reference.theme_offer_phrases);
+    let needed = |set: IdSet| phrases(set, &reference.theme_need_phrases);
     let (they, we) = (&candidate.name, &partner.name);
-    let main = match (
-        explanation.candidate_offers.is_empty(),
-        explanation.partner_offers.is_empty(),
-    ) {
+    let (theirs, ours) = (explanation.candidate_offers, explanation.partner_offers);
+    let main = match (theirs.is_empty(), ours.is_empty()) {
         (false, false) => format!(
-            "{they} offers {}, which {we} needs, and needs {}, which {we} offers",
-            themes(explanation.candidate_offers),
-            themes(explanation.partner_offers)
+            "{they} has experience in {}, on which {we} seeks support, and seeks support on {}, in which {we} has experience",
+            offered(theirs),
+            needed(ours)
         ),
-        (false, true) => format!(
-            "{they} offers {}, which {we} needs",
-            themes(explanation.candidate_offers)
-        ),
-        (true, false) => format!(
-            "{they} needs {}, which {we} offers",
-            themes(explanation.partner_offers)
-        ),
-        (true, true) => format!("{they} works in a similar context to {we}"),
+        (false, true) => format!("{they} has experience in {}, on which {we} seeks support", offered(theirs)),
+        (true, false) => format!("{they} seeks support on {}, in which {we} has experience", needed(ours)),
+        (true, true) => format!("{they} and {we} work in similar contexts"),
     };
     let main = format!("{} match: {main}", upper_first(explanation.modality.describe()));
 
@@ -42,44 +40,73 @@ pub fn reason(
     let raw = |term: Term| explanation.raw[term as usize];
     let contribution = |term: Term| explanation.contributions[term as usize];
     if raw(Term::Geography) >= 0.3 {
-        let distance = format!("{} km apart", thousands(explanation.distance_km.round() as u64));
-        let text = if explanation.same_region {
-            let region = &reference.sub_regions[reference.countries[candidate.country as usize]
-                .sub_region as usize];
-            format!("both in {region}, {distance}")
-        } else {
-            distance
-        };
-        context.push((contribution(Term::Geography), text));
+        context.push((contribution(Term::Geography), whereabouts(partner, candidate, explanation, reference)));
     }
     let values_known = partner.values.iter().zip(&candidate.values).any(|(a, b)| a.is_some() && b.is_some());
     if values_known && raw(Term::Values) >= 0.75 {
-        context.push((contribution(Term::Values), "closely aligned values".into()));
+        context.push((contribution(Term::Values), "share closely aligned values".into()));
     }
     if !explanation.shared_sectors.is_empty() {
-        context.push((
-            contribution(Term::Sector),
-            format!("both work in {}", list(explanation.shared_sectors, &reference.sectors, 2)),
-        ));
+        let sectors: Vec<String> =
+            explanation.shared_sectors.iter().map(|s| reference.sectors.label(s as usize).to_string()).collect();
+        context.push((contribution(Term::Sector), format!("both work in {}", join(&sectors))));
     }
     if raw(Term::ActorType) >= 0.7 {
         let kind = |p: &Profile| reference.actor_nouns[p.actor_type as usize].as_str();
         let text = if partner.actor_type == candidate.actor_type {
-            format!("peers of the same kind ({})", kind(partner))
+            format!("are peers of the same kind ({})", kind(partner))
         } else {
-            format!("{} and {} often partner", with_article(kind(partner)), with_article(kind(candidate)))
+            format!("are of two kinds that often partner ({} and {})", with_article(kind(partner)), with_article(kind(candidate)))
         };
         context.push((contribution(Term::ActorType), text));
     }
-    if let Some(language) = partner.languages.iter().find(|l| candidate.languages.contains(l)) {
-        context.push((contribution(Term::Context), format!("a shared language ({language})")));
+    let shared_language = partner
+        .spoken_languages()
+        .iter()
+        .filter(|l| candidate.spoken_languages().contains(l))
+        .find_map(|l| reference.language_names.get(l));
+    if let Some(language) = shared_language {
+        context.push((contribution(Term::Context), format!("share a language ({language})")));
     }
     context.sort_by(|a, b| b.0.total_cmp(&a.0));
     let reasons: Vec<String> = context.into_iter().take(3).map(|(_, text)| text).collect();
     if reasons.is_empty() {
         format!("{main}.")
     } else {
-        format!("{main}; {}.", join(&reasons))
+        format!("{main}, and they {}.", join(&reasons))
+    }
+}
+
+/// Where the two are, as a clause after "they": as precise as their locations allow.
+fn whereabouts(partner: &Profile, candidate: &Profile, explanation: &PairExplanation, reference: &Reference) -> String {
+    // A partner placed at its country's centroid has no distance worth telling.
+    let approximate = [partner, candidate].iter().any(|p| p.location_source == LocationSource::Country);
+    let country = |p: &Profile| reference.countries[p.country as usize].name.as_str();
+    let distance = match explanation.distance_km {
+        d if d < 1.0 => "less than 1 km apart".to_string(),
+        d => format!("{} km apart", thousands(d.round() as u64)),
+    };
+    if !explanation.cross_border {
+        let same_city = match (&partner.city, &candidate.city) {
+            (Some(a), Some(b)) => a.trim().eq_ignore_ascii_case(b.trim()),
+            _ => false,
+        };
+        return if approximate {
+            format!("are both in {}", country(partner))
+        } else if same_city || explanation.distance_km < 1.0 {
+            "are in the same city".into()
+        } else {
+            format!("are {distance} in {}", country(partner))
+        };
+    }
+    let region = explanation
+        .same_region
+        .then(|| &reference.sub_regions[reference.countries[candidate.country as usize].sub_region as usize]);
+    match (approximate, region) {
+        (true, Some(region)) => format!("are both in {region}"),
+        (true, None) => format!("are in {} and {}", country(candidate), country(partner)),
+        (false, Some(region)) => format!("are {distance} in {region}"),
+        (false, None) => format!("are {distance}"),
     }
 }
 
@@ -97,37 +124,12 @@ fn with_article(noun: &str) -> String {
     format!("{} {noun}", if vowel_sound { "an" } else { "a" })
 }
 
-fn plain(id: &str) -> String {
-    id.replace('_', " ")
+/// Every theme of `set` by its phrase, joined as a list.
+fn phrases(set: IdSet, phrases: &[String]) -> String {
+    join(&set.iter().map(|t| phrases[t as usize].clone()).collect::<Vec<_>>())
 }
 
-/// Lower-cases a label's first letter unless its first word is an acronym ("HIV/AIDS").
-fn lower_first(label: &str) -> String {
-    let first_word = label.split(' ').next().unwrap_or_default();
-    if first_word.chars().filter(|c| c.is_uppercase()).count() > 1 {
-        return label.to_string();
-    }
-    let mut chars = label.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-fn list(set: IdSet, vocabulary: &Vocabulary, at_most: usize) -> String {
-    let mut names: Vec<String> = set
-        .iter()
-        .take(at_most)
-        .map(|i| lower_first(&plain(vocabulary.label(i as usize))))
-        .collect();
-    let rest = set.len() as usize - names.len();
-    if rest > 0 {
-        names.push(format!("{rest} more"));
-    }
-    // Labels contain "and" and commas themselves, so items are separated by semicolons.
-    names.join("; ")
-}
-
+/// "a", "a and b", "a, b and c".
 fn join(items: &[String]) -> String {
     match items {
         [] => String::new(),
@@ -155,13 +157,26 @@ mod tests {
     #[test]
     fn joins_read_naturally() {
         assert_eq!(join(&["a".into()]), "a");
+        assert_eq!(join(&["a".into(), "b".into()]), "a and b");
         assert_eq!(join(&["a".into(), "b".into(), "c".into()]), "a, b and c");
         assert_eq!(thousands(5920), "5,920");
-        assert_eq!(lower_first("Social protection"), "social protection");
-        assert_eq!(lower_first("HIV/AIDS at work"), "HIV/AIDS at work");
         assert_eq!(with_article("academic institution"), "an academic institution");
         assert_eq!(with_article("UN agency"), "a UN agency");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn every_phrase_and_label_reads_as_words_in_a_list() {
+        let r = Reference::builtin();
+        let sectors = (0..r.sectors.len()).map(|i| r.sectors.label(i).to_string());
+        for text in r.theme_offer_phrases.iter().chain(&r.theme_need_phrases).cloned().chain(sectors) {
+            assert!(!text.contains([',', ';', '_']), "{text}");
+            assert_eq!(text, text.to_lowercase().replace("hiv/aids", "HIV/AIDS"), "lower case but for acronyms");
+        }
+        let phrase = |id: &str, list: &[String]| list[r.themes.lookup(id).unwrap() as usize].clone();
+        assert_eq!(phrase("child_labour", &r.theme_offer_phrases), "eliminating child labour");
+        assert_eq!(phrase("forced_labour_trafficking", &r.theme_need_phrases), "ending forced labour and trafficking");
+        assert_eq!(r.language_names["fr"], "French");
     }
 }

@@ -1,11 +1,12 @@
 //! Ingest: read one profile table and keep every row accounted for.
 //!
 //! Input: a [`TableSource`] in the profile contract (CSV or Parquet). Output: [`Ingested`]:
-//! the valid profiles sorted by id, and one [`Rejection`] per problem of every row that was
-//! not accepted. A problem of a row never stops the job; a problem of the file (unreadable,
+//! the valid profiles sorted by id, one [`Rejection`] per problem of every row that was
+//! not accepted, and the likely duplicate records ([`duplicates`]). A problem of a row never stops the job; a problem of the file (unreadable,
 //! not CSV/Parquet, a required column missing) is an [`IngestError`] before anything is
 //! written.
 
+mod duplicates;
 mod validate;
 
 use std::collections::HashMap;
@@ -17,6 +18,7 @@ use crate::engine::profile::Profile;
 use crate::engine::reference::Reference;
 use crate::io::table::{StringTable, TableError, TableSource};
 
+pub use duplicates::{likely_duplicates, DuplicateLink, Duplicates};
 pub use validate::{Columns, REQUIRED_COLUMNS};
 
 /// One problem of one input row. A rejected row has one or more of these.
@@ -53,6 +55,8 @@ pub struct Ingested {
     pub ignored_columns: Vec<String>,
     /// How the file was read, where it was not plain comma-separated UTF-8.
     pub notes: Vec<String>,
+    /// Records that are likely one partner under different ids.
+    pub duplicates: std::sync::Arc<Duplicates>,
 }
 
 /// Why the input as a whole cannot be used.
@@ -153,7 +157,9 @@ pub fn ingest(source: &TableSource, reference: &Reference) -> Result<Ingested, I
     rejects.sort_by_key(|r| r.row);
 
     let ignored_columns = table.ignored().to_vec();
+    let duplicates = std::sync::Arc::new(likely_duplicates(&profiles));
     Ok(Ingested {
+        duplicates,
         profiles,
         rejects,
         rows_read: table.height() + table.dropped().len(),

@@ -365,7 +365,8 @@ pub fn row(
             None => (country_ref.lat, country_ref.lon, LocationSource::Country),
         },
     };
-    if languages.is_empty() {
+    let languages_declared = !languages.is_empty();
+    if !languages_declared {
         languages = country_ref.languages.clone();
     }
     Ok(Profile {
@@ -380,6 +381,7 @@ pub fn row(
         location_source,
         population,
         languages,
+        languages_declared,
         offers,
         needs,
         sectors,

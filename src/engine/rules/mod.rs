@@ -12,9 +12,10 @@
 //! |---|---|---|
 //! | `no_self_match` | always | the two are different partners |
 //! | `candidate_active` | always | the candidate is active (inactive partners get no list either) |
+//! | `not_duplicates` | when ingest found likely duplicates | the two are not records of one partner (same name and country, same name within 1 km, or same contact email: `duplicates.csv`) |
 //! | `shared_theme` | default | they share a theme: an offer of one is a need of the other, or a theme both list |
 //! | `demand_driven` | default | at least one of them declares a need (someone can be a beneficiary) |
-//! | `modality` | with `--modality` | the pair is of one of the kept modalities (`south_south` keeps pairs where both are in developing countries; `city_to_city` keeps pairs of local governments, their agencies and city networks) |
+//! | `modality` | with `--modality` | the pair is of one of the kept modalities (`south_south` keeps pairs where both are in developing countries, two different ones; `city_to_city` keeps pairs of local governments, their agencies and city networks) |
 //! | `exclusions` | with `--exclusions` | the pair is not listed as an existing or recently contacted partnership |
 
 pub mod exclusions;
@@ -23,9 +24,10 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::engine::features::{kind, PartnerFeatures};
+use crate::engine::ingest::Duplicates;
 use crate::engine::score::columns::Columns;
 use crate::engine::score::query::Query;
-use crate::engine::modality::{classify, Modality, TriangularDefinition};
+use crate::engine::modality::{classify, south_south, Modality, TriangularDefinition};
 use crate::PartnerIdx;
 
 pub use exclusions::Exclusions;
@@ -38,6 +40,8 @@ pub enum Rule {
     NoSelfMatch,
     /// Inactive partners are nobody's candidate (and get no shortlist of their own).
     CandidateActive,
+    /// Two records of one partner are not proposed to each other.
+    NotDuplicates(Arc<Duplicates>),
     /// The pair shares at least one theme.
     SharedTheme,
     /// Someone in the pair declares a need.
@@ -54,6 +58,7 @@ impl Rule {
         match self {
             Rule::NoSelfMatch => "no_self_match",
             Rule::CandidateActive => "candidate_active",
+            Rule::NotDuplicates(_) => "not_duplicates",
             Rule::SharedTheme => "shared_theme",
             Rule::DemandDriven => "demand_driven",
             Rule::Modality(_) => "modality",
@@ -68,6 +73,7 @@ impl Rule {
         match self {
             Rule::NoSelfMatch => partner != candidate,
             Rule::CandidateActive => f.active[b],
+            Rule::NotDuplicates(duplicates) => duplicates.distinct(partner, candidate),
             Rule::SharedTheme => !f.offers[a].union(f.needs[a]).intersection(f.offers[b].union(f.needs[b])).is_empty(),
             Rule::DemandDriven => !(f.needs[a].is_empty() && f.needs[b].is_empty()),
             Rule::Modality(filter) => filter.admits(f, a, b),
@@ -115,7 +121,7 @@ pub struct ModalityFilter {
 impl ModalityFilter {
     fn admits(&self, f: &PartnerFeatures, a: usize, b: usize) -> bool {
         self.keep.iter().any(|m| match m {
-            Modality::SouthSouth => f.developing[a] && f.developing[b],
+            Modality::SouthSouth => south_south(f, a, b),
             Modality::CityToCity => f.kind[a] & f.kind[b] & kind::LOCAL_GOVERNMENT != 0,
             other => classify(f, a, b, self.triangular) == *other,
         })
@@ -150,14 +156,18 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
-    /// The always-on rules, the optional ones not in `disabled`, then the modality filter and
-    /// exclusions when given.
+    /// The always-on rules (with `not_duplicates` when there are duplicates), the optional
+    /// ones not in `disabled`, then the modality filter and exclusions when given.
     pub fn new(
+        duplicates: &Arc<Duplicates>,
         disabled: &[OptionalRule],
         modality: Option<ModalityFilter>,
         exclusions: Option<Exclusions>,
     ) -> Self {
         let mut rules = vec![Rule::NoSelfMatch, Rule::CandidateActive];
+        if !duplicates.links.is_empty() {
+            rules.push(Rule::NotDuplicates(Arc::clone(duplicates)));
+        }
         rules.extend([OptionalRule::SharedTheme, OptionalRule::DemandDriven].into_iter().filter(|r| !disabled.contains(r)).map(OptionalRule::rule));
         rules.extend(modality.map(Rule::Modality));
         rules.extend(exclusions.map(|e| Rule::Exclusions(Arc::new(e))));

@@ -5,7 +5,7 @@
 //! sentence names: matched offers and needs in each direction, the proposed roles, the
 //! modality, distance, shared sectors.
 
-use super::{combine, distance_km, need_coverage, Scorer, TermValues};
+use super::{combine, distance_km, offers_met, Scorer, TermValues};
 use crate::engine::modality::{classify, Modality};
 use crate::engine::profile::IdSet;
 use crate::{PartnerIdx, Score};
@@ -69,9 +69,10 @@ impl Scorer<'_> {
         let (score, contributions) = combine(self.weights(), &raw);
         let f = self.features();
         let (a, b) = (i as usize, j as usize);
-        let forward = need_coverage(f, a, b) > 0.0;
-        let backward = need_coverage(f, b, a) > 0.0;
-        let direction = match (forward, backward) {
+        // Direction, the offer columns and the sentence all come from these two sets.
+        let partner_offers = offers_met(f, a, b);
+        let candidate_offers = offers_met(f, b, a);
+        let direction = match (!partner_offers.is_empty(), !candidate_offers.is_empty()) {
             (true, true) => Direction::Mutual,
             (true, false) => Direction::PartnerProvides,
             (false, true) => Direction::CandidateProvides,
@@ -81,8 +82,8 @@ impl Scorer<'_> {
             score,
             raw,
             contributions,
-            partner_offers: f.offers[a].intersection(f.needs[b]),
-            candidate_offers: f.offers[b].intersection(f.needs[a]),
+            partner_offers,
+            candidate_offers,
             direction,
             modality: classify(f, a, b, self.settings.triangular),
             distance_km: distance_km(&f.unit[a], &f.unit[b]),

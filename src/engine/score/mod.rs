@@ -259,14 +259,23 @@ pub fn distance_km(u: &[f32; 3], v: &[f32; 3]) -> f32 {
     2.0 * EARTH_RADIUS_KM * a.sqrt().min(1.0).asin()
 }
 
+/// The themes `provider` offers that `needy` needs, when `provider` takes the provider role
+/// and `needy` the beneficiary role (else none): what [`need_coverage`] counts, and what an
+/// explanation names.
+#[inline]
+pub fn offers_met(f: &PartnerFeatures, provider: usize, needy: usize) -> IdSet {
+    if f.can_provide[provider] && f.can_benefit[needy] {
+        f.offers[provider].intersection(f.needs[needy])
+    } else {
+        IdSet::default()
+    }
+}
+
 /// Rarity-weighted share of `needy`'s needs that `provider` offers; 0 when it needs nothing,
 /// or when `provider` does not take the provider role or `needy` the beneficiary role.
 #[inline]
 pub fn need_coverage(f: &PartnerFeatures, provider: usize, needy: usize) -> f32 {
-    if !(f.can_provide[provider] && f.can_benefit[needy]) {
-        return 0.0;
-    }
-    let matched = f.offers[provider].intersection(f.needs[needy]);
+    let matched = offers_met(f, provider, needy);
     if matched.is_empty() {
         return 0.0;
     }

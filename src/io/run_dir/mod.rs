@@ -12,7 +12,7 @@
 //! ```text
 //!   OUT/manifest.json         written last: config, input digests, counts, sha256 of the rest
 //!   OUT/shortlist.csv|.parquet
-//!   OUT/rejects.csv  OUT/clusters.csv  OUT/centroids.json  [OUT/triads.csv|.parquet]
+//!   OUT/rejects.csv  OUT/duplicates.csv  OUT/clusters.csv  OUT/centroids.json  [OUT/triads.csv|.parquet]
 //!   OUT/.sstc-match           the mark: a directory the engine made
 //! ```
 
@@ -41,13 +41,15 @@ pub const REJECTS: &str = "rejects.csv";
 pub const CLUSTERS: &str = "clusters.csv";
 /// The centroids the run used.
 pub const CENTROIDS: &str = "centroids.json";
+/// Likely duplicate records.
+pub const DUPLICATES: &str = "duplicates.csv";
 /// Triads as CSV.
 pub const TRIADS_CSV: &str = "triads.csv";
 /// Triads as Parquet.
 pub const TRIADS_PARQUET: &str = "triads.parquet";
 
 /// Every name a run may write into its directory.
-pub const RUN_FILES: &[&str] = &[MANIFEST, SHORTLIST_CSV, SHORTLIST_PARQUET, REJECTS, CLUSTERS, CENTROIDS, TRIADS_CSV, TRIADS_PARQUET, MARK];
+pub const RUN_FILES: &[&str] = &[MANIFEST, SHORTLIST_CSV, SHORTLIST_PARQUET, REJECTS, DUPLICATES, CLUSTERS, CENTROIDS, TRIADS_CSV, TRIADS_PARQUET, MARK];
 
 /// Why a run directory cannot be read.
 #[derive(Debug, thiserror::Error)]

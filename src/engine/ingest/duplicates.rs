@@ -1,0 +1,153 @@
+//! Likely duplicates: two records (different ids) that are probably one partner.
+//!
+//! Input: the valid, id-sorted profiles. Output: [`Duplicates`]: the links found, each with
+//! its evidence, and a group per partner (records linked directly or through others), so
+//! that no two records of one group are proposed to each other (the `not_duplicates` rule)
+//! and a registry keeper can merge them (`duplicates.csv`). Evidence, any of:
+//! - the same name (folded: accents, case, punctuation and spacing ignored) in the same country;
+//! - the same name within 1 km (neighbouring grid cells of 0.01°, then the distance; at most
+//!   16 records of a name per cell are compared);
+//! - the same contact email (case ignored).
+//!
+//! Time O(N) expected (hash maps), memory O(N); every link joins two groups, so at most
+//! N − 1 links are listed however many records share a name.
+
+use std::collections::hash_map::{Entry, HashMap};
+
+use crate::engine::features::unit_vector;
+use crate::engine::profile::Profile;
+use crate::engine::reference::normalise_place;
+use crate::engine::score::distance_km;
+use crate::PartnerIdx;
+
+/// Two records linked as likely duplicates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DuplicateLink {
+    /// The record with the smaller id.
+    pub a: PartnerIdx,
+    /// The other record.
+    pub b: PartnerIdx,
+    /// Why: "same name and country", "same name within 1 km" or "same contact email".
+    pub evidence: &'static str,
+}
+
+/// The likely duplicates among the profiles.
+#[derive(Clone, Debug, Default)]
+pub struct Duplicates {
+    /// The links that joined records into groups, in the order found.
+    pub links: Vec<DuplicateLink>,
+    /// Each record's group: the smallest index in it (a record alone is its own group).
+    group: Vec<PartnerIdx>,
+}
+
+impl Duplicates {
+    /// Whether the two records are not of one group.
+    #[inline]
+    pub fn distinct(&self, a: PartnerIdx, b: PartnerIdx) -> bool {
+        self.group[a as usize] != self.group[b as usize]
+    }
+
+    /// The group (smallest index) of a record.
+    pub fn group_of(&self, a: PartnerIdx) -> PartnerIdx {
+        self.group[a as usize]
+    }
+
+    /// Records that belong to a group of two or more.
+    pub fn records(&self) -> usize {
+        let mut sizes: HashMap<PartnerIdx, usize> = HashMap::new();
+        for &g in &self.group {
+            *sizes.entry(g).or_default() += 1;
+        }
+        sizes.values().filter(|&&n| n > 1).sum()
+    }
+}
+
+/// Union-find over record indices, smallest index as root.
+struct Groups(Vec<PartnerIdx>);
+
+impl Groups {
+    fn root(&mut self, mut i: PartnerIdx) -> PartnerIdx {
+        while self.0[i as usize] != i {
+            let parent = self.0[i as usize];
+            self.0[i as usize] = self.0[parent as usize];
+            i = parent;
+        }
+        i
+    }
+
+    /// Joins the groups of `a` and `b`; false when they were one already.
+    fn join(&mut self, a: PartnerIdx, b: PartnerIdx) -> bool {
+        let (ra, rb) = (self.root(a), self.root(b));
+        if ra == rb {
+            return false;
+        }
+        let (low, high) = (ra.min(rb), ra.max(rb));
+        self.0[high as usize] = low;
+        true
+    }
+}
+
+/// A name folded for comparison: "Ministry of Labour, Ghana" and "ministry of labour ghana"
+/// are one.
+fn fold_name(name: &str) -> String {
+    normalise_place(&name.chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect::<String>())
+}
+
+/// Records of one name kept per grid cell for the distance test: bounds the work where
+/// thousands of records share a name and a place (they are linked by name and country anyway).
+const PER_CELL: usize = 16;
+
+/// Finds the likely duplicates among `profiles`.
+pub fn likely_duplicates(profiles: &[Profile]) -> Duplicates {
+    let mut groups = Groups((0..profiles.len() as PartnerIdx).collect());
+    let mut links = Vec::new();
+    let mut link = |groups: &mut Groups, a: PartnerIdx, b: PartnerIdx, evidence| {
+        if groups.join(a, b) {
+            links.push(DuplicateLink { a: a.min(b), b: a.max(b), evidence });
+        }
+    };
+    let names: Vec<String> = profiles.iter().map(|p| fold_name(&p.name)).collect();
+    let mut by_country: HashMap<(&str, u16), PartnerIdx> = HashMap::new();
+    let mut by_cell: HashMap<(&str, i32, i32), Vec<PartnerIdx>> = HashMap::new();
+    let mut by_email: HashMap<String, PartnerIdx> = HashMap::new();
+    let cell = |p: &Profile| ((p.lat * 100.0).floor() as i32, (p.lon * 100.0).floor() as i32);
+    for (i, p) in profiles.iter().enumerate() {
+        let i = i as PartnerIdx;
+        let name = names[i as usize].as_str();
+        if name.is_empty() {
+            continue;
+        }
+        match by_country.entry((name, p.country)) {
+            Entry::Occupied(first) => link(&mut groups, *first.get(), i, "same name and country"),
+            Entry::Vacant(slot) => {
+                slot.insert(i);
+            }
+        }
+        let (y, x) = cell(p);
+        let here = unit_vector(p.lat, p.lon);
+        for (dy, dx) in (-1..=1).flat_map(|dy| (-1..=1).map(move |dx| (dy, dx))) {
+            let near: Vec<PartnerIdx> = by_cell.get(&(name, y + dy, x + dx)).cloned().unwrap_or_default();
+            for j in near {
+                let other = &profiles[j as usize];
+                if distance_km(&here, &unit_vector(other.lat, other.lon)) <= 1.0 {
+                    link(&mut groups, j, i, "same name within 1 km");
+                }
+            }
+        }
+        let kept = by_cell.entry((name, y, x)).or_default();
+        if kept.len() < PER_CELL {
+            kept.push(i);
+        }
+    }
+    for (i, p) in profiles.iter().enumerate() {
+        let Some(email) = p.contact_email.as_deref().map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()) else { continue };
+        match by_email.entry(email) {
+            Entry::Occupied(first) => link(&mut groups, *first.get(), i as PartnerIdx, "same contact email"),
+            Entry::Vacant(slot) => {
+                slot.insert(i as PartnerIdx);
+            }
+        }
+    }
+    let group = (0..profiles.len() as PartnerIdx).map(|i| groups.root(i)).collect();
+    Duplicates { links, group }
+}
