@@ -451,6 +451,17 @@ fn issue14_30_a_weights_file_that_never_ends_is_refused() {
 }
 
 #[test]
+fn issue14_30_a_parquet_page_header_with_a_negative_count_is_an_error_not_an_abort() {
+    // Found by the profiles_parquet fuzz target: three flipped bits made a page header count
+    // -31 values; polars took that for a size, tried to allocate 2^61 bytes and aborted.
+    let dir = Dir::new();
+    let damaged = repo("fuzz/corpus/profiles_parquet/negative_page_value_count");
+    std::fs::copy(&damaged, dir.path("p.parquet")).unwrap();
+    let output = dir.run(&["run", "--profiles", "p.parquet", "--out", "out", "-q"]);
+    refused(&output, "column roles, row group 0: a page header counts [-31] values in a group of 30 rows; the file is damaged");
+}
+
+#[test]
 fn issue14_18_the_generators_own_output_is_accepted() {
     let dir = Dir::new();
     assert_eq!(code(&dir.run(&["generate", "--n", "20000", "--seed", "42", "--out", "g.parquet"])), 0);

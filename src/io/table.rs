@@ -428,6 +428,7 @@ fn check_decoded_size(decoded: u64, name: &str) -> Result<(), TableError> {
 
 /// Reads the wanted columns of a Parquet file, bounded in what they decode to.
 fn parquet(bytes: Vec<u8>, name: String, wanted: Wanted) -> Result<StringTable, TableError> {
+    let bytes = polars_buffer::Buffer::from(bytes);
     let reader = || ParquetReader::new(Cursor::new(bytes.as_slice()));
     let (schema, rows) = guarded(&name, TableFormat::Parquet, || {
         let mut reader = reader();
@@ -436,6 +437,7 @@ fn parquet(bytes: Vec<u8>, name: String, wanted: Wanted) -> Result<StringTable, 
     let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
     check_distinct(&names, &name)?;
     let chosen: Vec<String> = names.iter().filter(|n| wanted(&normalise(n))).cloned().collect();
+    guarded(&name, TableFormat::Parquet, || check_page_headers(&bytes, &chosen))?;
     // What the wanted columns decode to, from the text of a sample of rows (the file's own
     // sizes say nothing of a dictionary-encoded column's values).
     const SAMPLE: usize = 1024;
@@ -452,6 +454,37 @@ fn parquet(bytes: Vec<u8>, name: String, wanted: Wanted) -> Result<StringTable, 
     check_decoded_size((rows as u64).saturating_mul(2 * per_row + 1024), &name)?;
     let frame = guarded(&name, TableFormat::Parquet, || reader().with_columns(Some(chosen)).finish())?;
     StringTable::from_frame(frame, names, name, wanted, TableFormat::Parquet)
+}
+
+/// Reads the page headers of the `chosen` columns (not their values) and fails on one whose
+/// counts are negative or beyond its row group (a flat column holds a value per row at most): polars would take such a count for a size
+/// and abort the process trying to allocate it.
+fn check_page_headers(bytes: &polars_buffer::Buffer<u8>, chosen: &[String]) -> PolarsResult<()> {
+    use polars_parquet::parquet::page::{CompressedPage, DataPageHeader};
+    use polars_parquet::parquet::read::{get_page_iterator, read_metadata};
+    let corrupt = |what: String| PolarsError::ComputeError(what.into());
+    let metadata = read_metadata(&mut Cursor::new(bytes.as_slice())).map_err(|e| corrupt(e.to_string()))?;
+    for (group, row_group) in metadata.row_groups.iter().enumerate() {
+        let rows = row_group.num_rows() as i64;
+        let columns = row_group.parquet_columns().iter().filter(|c| chosen.iter().any(|n| c.descriptor().path_in_schema.first().is_some_and(|p| p.as_str() == n)));
+        for column in columns {
+            let column_name = column.descriptor().path_in_schema.join(".");
+            // A repeated (list) column may hold more values than rows.
+            let most = if column.descriptor().descriptor.max_rep_level == 0 { rows } else { i64::from(i32::MAX) };
+            let pages = get_page_iterator(column, Cursor::new(bytes.clone()), Vec::new(), bytes.len()).map_err(|e| corrupt(e.to_string()))?;
+            for page in pages {
+                let CompressedPage::Data(page) = page.map_err(|e| corrupt(e.to_string()))? else { continue };
+                let counts = match page.header() {
+                    DataPageHeader::V1(h) => vec![h.num_values as i64],
+                    DataPageHeader::V2(h) => vec![h.num_values as i64, h.num_nulls as i64, h.num_rows as i64],
+                };
+                if counts.iter().any(|&n| n < 0 || n > most) {
+                    return Err(corrupt(format!("column {column_name}, row group {group}: a page header counts {counts:?} values in a group of {rows} rows; the file is damaged")));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether a spreadsheet would take `text` for a formula, or `text` is such a value already
