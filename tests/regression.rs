@@ -462,6 +462,16 @@ fn issue14_30_a_parquet_page_header_with_a_negative_count_is_an_error_not_an_abo
 }
 
 #[test]
+fn issue14_30_a_parquet_column_shorter_than_its_table_is_an_error_not_a_panic() {
+    // Found by the profiles_parquet fuzz target: a damaged file whose v_social_dialogue
+    // column decoded to no values in a 30-row table; reading a cell of it panicked.
+    let dir = Dir::new();
+    std::fs::copy(repo("fuzz/corpus/profiles_parquet/column_shorter_than_table"), dir.path("p.parquet")).unwrap();
+    let output = dir.run(&["run", "--profiles", "p.parquet", "--out", "out", "-q"]);
+    refused(&output, "column 'v_social_dialogue' decodes to 0 values for 30 rows; the file is damaged");
+}
+
+#[test]
 fn issue14_18_the_generators_own_output_is_accepted() {
     let dir = Dir::new();
     assert_eq!(code(&dir.run(&["generate", "--n", "20000", "--seed", "42", "--out", "g.parquet"])), 0);

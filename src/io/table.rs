@@ -308,6 +308,14 @@ impl StringTable {
                     })
                 }
             };
+            if as_text.len() != table.height {
+                // Only a damaged file decodes to columns of different lengths.
+                return Err(TableError::Malformed {
+                    source_name: table.source_name,
+                    format: format.name(),
+                    reason: format!("column '{}' decodes to {} values for {} rows; the file is damaged", column.name(), as_text.len(), table.height),
+                });
+            }
             table.columns.push(as_text.str().expect("column was cast to String").rechunk().into_owned());
             table.names.push(normalise(column.name()));
         }
