@@ -214,6 +214,10 @@ pub struct RunArgs {
     /// available (0 to 1).
     #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
     pub min_region_share: f32,
+    /// Funders and facilitators listed per partner with a declared need in resources.csv
+    /// and resources.parquet (0: none listed).
+    #[arg(long, value_name = "K", default_value_t = 10)]
+    pub resource_k: usize,
     /// Also propose triangular triads (southern provider + beneficiary + funder or
     /// facilitator, by --triangular-definition) into triads.csv and triads.parquet.
     #[arg(long)]

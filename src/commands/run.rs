@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! open the output → prepare the engine (ingest, features, rules) → cluster → rank (scan,
-//! re-rank) → [triads] → output (explain, write) → manifest → publish
+//! re-rank) → resources (funders and facilitators per need) → [triads] → output (explain,
+//! write) → manifest → publish
 //! ```
 //!
 //! The output directory is opened first (an unwritable or busy directory fails before any
@@ -24,6 +25,7 @@ use crate::engine::fairness::fairness;
 use crate::engine::rank::rerank::rerank;
 use crate::engine::rank::{self, Candidates, RankStats, Scan, Shortlist};
 use crate::engine::reference::Reference;
+use crate::engine::support::Supporters;
 use crate::engine::triads::{self, TriadSearch};
 use crate::engine::{spread, Engine};
 use crate::error::Error;
@@ -32,6 +34,7 @@ use crate::io::manifest::{peak_rss_mb, BlockingRecord, Counts, FairnessRecord, I
 use crate::io::run_dir::publish::check_outside;
 use crate::io::run_dir::{self, CENTROIDS};
 use crate::io::table::hex;
+use crate::output::resources::ResourceContext;
 use crate::output::shortlist::{self, ShortlistContext};
 use crate::output::{self, Staging};
 use crate::telemetry::{Progress, StageClock};
@@ -79,16 +82,21 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     let ranked = clock.time("rank", || rank_stage(config, &engine, &active, &|n| bar.inc(n)));
     bar.finish_and_clear();
     let lists = clock.time("rerank", || rerank_stage(config, &engine, ranked.pool));
+    let supporters = Supporters::new(engine.profiles(), &engine.features);
+    let needy: Vec<PartnerIdx> = active.iter().copied().filter(|&b| !engine.features.needs[b as usize].is_empty()).collect();
+    let resources = clock.time("resources", || supporters.resource_lists(&needy, config.resource_k, &engine.ingested.duplicates));
     let triads = config.triads_beam.map(|beam| clock.time("triads", || triad_search(config, &engine, beam).all(&active)));
 
     let run_id = run_id(config, &engine);
     let bar = progress.stage("write", lists.final_lists().len() as u64);
-    let shortlist_rows = clock.time("output", || -> Result<usize, Error> {
+    let (shortlist_rows, resource_rows) = clock.time("output", || -> Result<(usize, usize), Error> {
         let scorer = engine.scorer();
         let context = ShortlistContext { run_id: &run_id, profiles: engine.profiles(), reference: Reference::builtin(), assignment: &clusters.assignment, scorer: &scorer };
         let rows = shortlist::write(&mut staging, &context, lists.final_lists(), &|n| bar.inc(n))?;
         output::write_rejects(&mut staging, &engine.ingested.rejects)?;
         output::write_duplicates(&mut staging, &engine.ingested.duplicates, engine.profiles())?;
+        let resource_context = ResourceContext { run_id: &run_id, profiles: engine.profiles(), reference: Reference::builtin(), supporters: &supporters, triangular: config.matching.triangular_definition };
+        let resource_rows = output::resources::write(&mut staging, &resource_context, &needy, &resources)?;
         output::write_clusters(&mut staging, &clusters.summaries(&engine))?;
         if let Some(model) = &clusters.model {
             output::write_centroids(&mut staging, &StoredModel::new(model, clusters.fitted_on.clone()))?;
@@ -98,7 +106,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
             let mut frame = triads::frame(triads, &search, engine.profiles(), Reference::builtin(), &run_id).map_err(output::write_error("triads"))?;
             output::write_triads(&mut staging, &mut frame)?;
         }
-        Ok(rows)
+        Ok((rows, resource_rows))
     })?;
     bar.finish_and_clear();
 
@@ -127,6 +135,9 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
             pairs_removed_by_rule: engine.rules.names().into_iter().map(String::from).zip(ranked.stats.removed_by_rule.iter().copied()).collect(),
             duplicate_links: engine.ingested.duplicates.links.len(),
             duplicate_records: engine.ingested.duplicates.records(),
+            supporters: supporters.len(),
+            supporters_backing_offers: supporters.backing_offers(),
+            resource_rows,
         },
         blocking: ranked.blocking,
         fairness: lists.fairness,

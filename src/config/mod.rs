@@ -211,6 +211,10 @@ pub struct RunConfig {
     pub blocked: Option<BlockedMode>,
     /// Re-ranking for fair exposure.
     pub rerank: Rerank,
+    /// Funders and facilitators per partner in need in resources.csv (0 in runs made before
+    /// resource lists existed).
+    #[serde(default)]
+    pub resource_k: usize,
     /// Triad search beam width (`null`: no triads).
     pub triads_beam: Option<usize>,
     /// Where to export the inner-product part of the score (`null`: not exported).
@@ -257,6 +261,7 @@ impl RunConfig {
                 lambda: share("diversity", args.diversity)?,
                 min_region_share: share("min-region-share", args.min_region_share)?,
             },
+            resource_k: args.resource_k,
             triads_beam: args.triads.then_some(args.beam.max(1)),
             export_matrices: args.export_matrices.clone(),
         })

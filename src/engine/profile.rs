@@ -137,6 +137,13 @@ pub struct Profile {
     pub offers: IdSet,
     /// Themes the partner seeks support in.
     pub needs: IdSet,
+    /// Themes the partner funds (the `funds` column; empty when not given).
+    pub funds: IdSet,
+    /// Sub-regions a funder or facilitator focuses on (`focus_regions`, regions expanded to
+    /// their sub-regions), by index into the reference's sub-regions; empty: no declared focus.
+    pub focus_sub_regions: Vec<u16>,
+    /// Countries it focuses on (`focus_countries`); empty: no declared focus.
+    pub focus_countries: Vec<u16>,
     /// Economic sectors.
     pub sectors: IdSet,
     /// Roles it is willing to take.

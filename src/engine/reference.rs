@@ -240,6 +240,18 @@ impl Reference {
         })
     }
 
+    /// The sub-regions a UN M49 region or sub-region name covers (any case): one for a
+    /// sub-region, all of a region's; `None` for an unknown name.
+    pub fn sub_regions_named(&self, name: &str) -> Option<Vec<u16>> {
+        if let Some(i) = self.sub_regions.iter().position(|s| s.eq_ignore_ascii_case(name)) {
+            return Some(vec![i as u16]);
+        }
+        let mut found: Vec<u16> = self.countries.iter().filter(|c| c.region.eq_ignore_ascii_case(name)).map(|c| c.sub_region).collect();
+        found.sort_unstable();
+        found.dedup();
+        (!found.is_empty()).then_some(found)
+    }
+
     /// Country index by ISO alpha-3 code (upper case).
     pub fn country(&self, iso3: &str) -> Option<u16> {
         self.country_index.get(iso3).copied()

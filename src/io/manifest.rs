@@ -122,6 +122,15 @@ pub struct Counts {
     /// Records that are likely duplicates of another.
     #[serde(default)]
     pub duplicate_records: usize,
+    /// Funders and facilitators (active, backing some theme).
+    #[serde(default)]
+    pub supporters: usize,
+    /// Supporters without a `funds` column, whose `offers` stand for what they support.
+    #[serde(default)]
+    pub supporters_backing_offers: usize,
+    /// Rows in resources.csv.
+    #[serde(default)]
+    pub resource_rows: usize,
 }
 
 /// Wall time of one stage.

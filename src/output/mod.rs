@@ -3,7 +3,7 @@
 //! Input: the run's shortlists, rejects, clusters, centroids and triads. Output, into the
 //! run's [`Staging`] area (published as a whole by [`crate::io::run_dir::publish`], the
 //! manifest last): `shortlist.csv` and `shortlist.parquet` ([`shortlist`]), `rejects.csv`,
-//! `duplicates.csv`, `clusters.csv`, `centroids.json` and, when asked, `triads.csv` and `triads.parquet`.
+//! `duplicates.csv`, `resources.csv` and `resources.parquet` ([`resources`]), `clusters.csv`, `centroids.json` and, when asked, `triads.csv` and `triads.parquet`.
 //!
 //! **Invariant:** the only module that writes a run's results; every file goes through the
 //! staging area.
@@ -21,6 +21,7 @@
 //! `name (count)` joined by `; `.
 
 pub mod matrices;
+pub mod resources;
 pub mod sentence;
 pub mod shortlist;
 

@@ -12,6 +12,7 @@
 use crate::engine::profile::{IdSet, LocationSource, Profile};
 use crate::engine::reference::Reference;
 use crate::engine::score::{PairExplanation, Term};
+use crate::engine::support::{Support, SupportRole};
 
 /// The reason sentence for `candidate` on `partner`'s shortlist.
 pub fn reason(
@@ -75,6 +76,26 @@ pub fn reason(
     } else {
         format!("{main}, and they {}.", join(&reasons))
     }
+}
+
+/// The reason sentence for `supporter` on the resource list of `needy`: what it would fund
+/// or facilitate that the partner seeks support on, and its focus where it includes the
+/// partner ("UNDP facilitates work on social protection, on which the Ministry of Labour of
+/// Ghana seeks support, with Ghana in its focus.").
+pub fn support_reason(needy: &Profile, supporter: &Profile, support: &Support, reference: &Reference) -> String {
+    let verb = match support.role {
+        SupportRole::Funder => "funds",
+        SupportRole::Facilitator => "facilitates",
+    };
+    let work = phrases(support.backed_needs, &reference.theme_need_phrases);
+    let mut text = format!("{} {verb} work on {work}, on which {} seeks support", supporter.name, needy.name);
+    if support.raw[1] == 1.0 {
+        let country = &reference.countries[needy.country as usize];
+        let place = if supporter.focus_countries.contains(&needy.country) { &country.name } else { &reference.sub_regions[country.sub_region as usize] };
+        text.push_str(&format!(", with {place} in its focus"));
+    }
+    text.push('.');
+    text
 }
 
 /// Where the two are, as a clause after "they": as precise as their locations allow.

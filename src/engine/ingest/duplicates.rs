@@ -41,10 +41,10 @@ pub struct Duplicates {
 }
 
 impl Duplicates {
-    /// Whether the two records are not of one group.
+    /// Whether the two records are not of one group (always, when none was searched).
     #[inline]
     pub fn distinct(&self, a: PartnerIdx, b: PartnerIdx) -> bool {
-        self.group[a as usize] != self.group[b as usize]
+        self.group.is_empty() || self.group[a as usize] != self.group[b as usize]
     }
 
     /// The group (smallest index) of a record.

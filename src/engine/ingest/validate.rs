@@ -12,7 +12,7 @@ use crate::io::table::StringTable;
 /// Columns every profile table must have.
 pub const REQUIRED_COLUMNS: [&str; 4] = ["id", "name", "actor_type", "country_iso3"];
 
-const OPTIONAL_COLUMNS: [&str; 16] = [
+const OPTIONAL_COLUMNS: [&str; 19] = [
     "entity_kind",
     "city",
     "lat",
@@ -21,6 +21,9 @@ const OPTIONAL_COLUMNS: [&str; 16] = [
     "languages",
     "offers",
     "needs",
+    "funds",
+    "focus_regions",
+    "focus_countries",
     "sectors",
     "roles",
     "capacity",
@@ -152,6 +155,21 @@ impl<'a> RowCheck<'a> {
             }
         }
         set
+    }
+
+    /// The `;`-separated items of a cell, each found by `find` (a list of indices) or reported
+    /// with `unknown(item)`.
+    fn list<T>(&mut self, column: Option<usize>, find: impl Fn(&str) -> Option<Vec<T>>, unknown: impl Fn(&str) -> String) -> Vec<T> {
+        let mut found = Vec::new();
+        if let (Some(column), Some(text)) = (column, self.cell(column)) {
+            for item in text.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                match find(item) {
+                    Some(items) => found.extend(items),
+                    None => self.problem(column, item, unknown(item)),
+                }
+            }
+        }
+        found
     }
 
     fn number(&mut self, column: Option<usize>, range: (f64, f64), what: &str) -> Option<f64> {
@@ -300,6 +318,17 @@ pub fn row(
 
     let offers = check.id_set(columns.optional("offers"), &reference.themes);
     let needs = check.id_set(columns.optional("needs"), &reference.themes);
+    let funds = check.id_set(columns.optional("funds"), &reference.themes);
+    let focus_sub_regions = check.list(
+        columns.optional("focus_regions"),
+        |name| reference.sub_regions_named(name),
+        |name| format!("unknown region '{name}'; use a UN M49 region or sub-region name as in data/reference/countries.csv (e.g. Africa, Sub-Saharan Africa)"),
+    );
+    let focus_countries = check.list(
+        columns.optional("focus_countries"),
+        |code| reference.country(&code.to_ascii_uppercase()).map(|c| vec![c]),
+        |code| format!("unknown country code '{code}' in focus_countries; use ISO 3166-1 alpha-3 codes"),
+    );
     let sectors = check.id_set(columns.optional("sectors"), &reference.sectors);
     let mut roles = check.id_set(columns.optional("roles"), &reference.roles);
     if check.cell(columns.optional("roles")).is_none() {
@@ -384,6 +413,9 @@ pub fn row(
         languages_declared,
         offers,
         needs,
+        funds,
+        focus_sub_regions,
+        focus_countries,
         sectors,
         roles,
         values,

@@ -12,6 +12,7 @@
 //! ```text
 //!   OUT/manifest.json         written last: config, input digests, counts, sha256 of the rest
 //!   OUT/shortlist.csv|.parquet
+//!   OUT/resources.csv|.parquet  funders and facilitators per partner in need
 //!   OUT/rejects.csv  OUT/duplicates.csv  OUT/clusters.csv  OUT/centroids.json  [OUT/triads.csv|.parquet]
 //!   OUT/.sstc-match           the mark: a directory the engine made
 //! ```
@@ -43,13 +44,17 @@ pub const CLUSTERS: &str = "clusters.csv";
 pub const CENTROIDS: &str = "centroids.json";
 /// Likely duplicate records.
 pub const DUPLICATES: &str = "duplicates.csv";
+/// Funders and facilitators per partner in need, as CSV.
+pub const RESOURCES_CSV: &str = "resources.csv";
+/// The same as Parquet.
+pub const RESOURCES_PARQUET: &str = "resources.parquet";
 /// Triads as CSV.
 pub const TRIADS_CSV: &str = "triads.csv";
 /// Triads as Parquet.
 pub const TRIADS_PARQUET: &str = "triads.parquet";
 
 /// Every name a run may write into its directory.
-pub const RUN_FILES: &[&str] = &[MANIFEST, SHORTLIST_CSV, SHORTLIST_PARQUET, REJECTS, DUPLICATES, CLUSTERS, CENTROIDS, TRIADS_CSV, TRIADS_PARQUET, MARK];
+pub const RUN_FILES: &[&str] = &[MANIFEST, SHORTLIST_CSV, SHORTLIST_PARQUET, REJECTS, DUPLICATES, RESOURCES_CSV, RESOURCES_PARQUET, CLUSTERS, CENTROIDS, TRIADS_CSV, TRIADS_PARQUET, MARK];
 
 /// Why a run directory cannot be read.
 #[derive(Debug, thiserror::Error)]

@@ -394,10 +394,15 @@ impl Staging {
             }
         }
         let staging_dir = sibling(&out_dir, ".staging");
-        fs::create_dir(&staging_dir).map_err(at(&staging_dir))?;
-        write_mark(&staging_dir, Mark::Staging)?;
+        // The handler is in place before the directory exists, and waits for it to be made
+        // and recorded (a SIGTERM in between used to kill the process outright and leave it).
         stop_cleanly_on_signals();
-        *writing() = Some((staging_dir.clone(), lock.path.clone()));
+        {
+            let mut writing = writing();
+            fs::create_dir(&staging_dir).map_err(at(&staging_dir))?;
+            write_mark(&staging_dir, Mark::Staging)?;
+            *writing = Some((staging_dir.clone(), lock.path.clone()));
+        }
         Ok(Staging { out_dir, shown: out.to_path_buf(), staging_dir, published: Vec::new(), committed: false, lock })
     }
 

@@ -1,0 +1,176 @@
+//! Support: how well a funder or facilitator could back a partner's needs, the third side of
+//! triangular cooperation, as its own relation beside the pair score.
+//!
+//! Input: the profiles and their [`PartnerFeatures`]. Output: the [`Support`] of a
+//! (supporter, partner in need) pair, with named terms like the pair score, and for every
+//! partner with a declared need its best supporters ([`Supporters::resource_lists`]).
+//!
+//! A supporter is an active partner with the `funder` role (or a donor): role `funder`; or
+//! with the `facilitator` role: role `facilitator`. What it backs is its `funds` column; one
+//! without `funds` backs its `offers` (the manifest counts them). Funders are not only
+//! northern: every supporter is admitted, and the triangular definition decides only the
+//! modality label of a result.
+//!
+//! | term | value in [0, 1] |
+//! |---|---|
+//! | `funding` | rarity-weighted share of the partner's needs the supporter backs (as need coverage counts offers) |
+//! | `focus` | 1 when the partner's country or sub-region is in the supporter's declared focus (`focus_countries`, `focus_regions`), 0 when the declared focus leaves it out, ½ when none is declared |
+//! | `capacity` | min(capacity, 10) / 10 of the supporter; ½ when not declared |
+//!
+//! Score = 0.7·funding + 0.2·focus + 0.1·capacity, the sum of its contributions; a pair whose
+//! `funding` is 0 is no support. Resource lists cost O(partners in need × supporters) time
+//! and O(k) memory per partner, in parallel.
+
+use rayon::prelude::*;
+
+use crate::engine::features::{kind, weighted_count, PartnerFeatures};
+use crate::engine::ingest::Duplicates;
+use crate::engine::profile::{IdSet, Profile};
+use crate::engine::rank::top_k::{Hit, TopK};
+use crate::{PartnerIdx, Score};
+
+/// Names of the support terms, in order.
+pub const SUPPORT_TERMS: [&str; 3] = ["funding", "focus", "capacity"];
+/// Their weights, in the same order.
+pub const SUPPORT_WEIGHTS: [f32; 3] = [0.7, 0.2, 0.1];
+
+/// How a supporter supports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SupportRole {
+    /// Funds what it backs.
+    Funder,
+    /// Facilitates what it backs (city networks, enabling partners, UN agencies).
+    Facilitator,
+}
+
+impl SupportRole {
+    /// The output spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SupportRole::Funder => "funder",
+            SupportRole::Facilitator => "facilitator",
+        }
+    }
+}
+
+/// Why a supporter scored what it did for a partner in need.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Support {
+    /// The score, the sum of `contributions`.
+    pub score: Score,
+    /// Raw term values, in [`SUPPORT_TERMS`] order.
+    pub raw: [f32; 3],
+    /// Weighted contributions.
+    pub contributions: [f32; 3],
+    /// The partner's needs the supporter backs.
+    pub backed_needs: IdSet,
+    /// Funder or facilitator.
+    pub role: SupportRole,
+}
+
+/// The supporters among the profiles, with what each backs.
+pub struct Supporters<'a> {
+    profiles: &'a [Profile],
+    features: &'a PartnerFeatures,
+    /// Supporter indices, ascending.
+    members: Vec<PartnerIdx>,
+    /// What each member backs.
+    backs: Vec<IdSet>,
+    /// Each member's role.
+    roles: Vec<SupportRole>,
+}
+
+impl<'a> Supporters<'a> {
+    /// Finds the active supporters.
+    pub fn new(profiles: &'a [Profile], features: &'a PartnerFeatures) -> Self {
+        let mut supporters = Supporters { profiles, features, members: Vec::new(), backs: Vec::new(), roles: Vec::new() };
+        for (i, profile) in profiles.iter().enumerate() {
+            let Some(role) = role_of(features, i) else { continue };
+            let backs = if profile.funds.is_empty() { profile.offers } else { profile.funds };
+            if features.active[i] && !backs.is_empty() {
+                supporters.members.push(i as PartnerIdx);
+                supporters.backs.push(backs);
+                supporters.roles.push(role);
+            }
+        }
+        supporters
+    }
+
+    /// Number of supporters.
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// True when there is no supporter.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// The features the supporters were found in.
+    pub fn features(&self) -> &'a PartnerFeatures {
+        self.features
+    }
+
+    /// How many supporters back their `offers` for want of a `funds` column.
+    pub fn backing_offers(&self) -> usize {
+        self.members.iter().filter(|&&s| self.profiles[s as usize].funds.is_empty()).count()
+    }
+
+    /// The support of `supporter` for `needy`, when `supporter` is one and backs a need of
+    /// `needy`.
+    pub fn support(&self, supporter: PartnerIdx, needy: PartnerIdx) -> Option<Support> {
+        let at = self.members.binary_search(&supporter).ok()?;
+        self.score(at, needy)
+    }
+
+    fn score(&self, at: usize, needy: PartnerIdx) -> Option<Support> {
+        let f = self.features;
+        let (s, b) = (self.members[at] as usize, needy as usize);
+        let backed_needs = self.backs[at].intersection(f.needs[b]);
+        if backed_needs.is_empty() || s == b {
+            return None;
+        }
+        let supporter = &self.profiles[s];
+        let funding = weighted_count(backed_needs, &f.theme_weight) / f.need_mass[b];
+        let focus = if supporter.focus_countries.is_empty() && supporter.focus_sub_regions.is_empty() {
+            0.5
+        } else if supporter.focus_countries.contains(&f.country[b]) || supporter.focus_sub_regions.contains(&f.sub_region[b]) {
+            1.0
+        } else {
+            0.0
+        };
+        let capacity = supporter.capacity.map_or(0.5, |c| c.min(10) as f32 / 10.0);
+        let raw = [funding, focus, capacity];
+        let contributions: [f32; 3] = std::array::from_fn(|t| SUPPORT_WEIGHTS[t] * raw[t]);
+        Some(Support { score: contributions.iter().sum(), raw, contributions, backed_needs, role: self.roles[at] })
+    }
+
+    /// For every partner of `needy` (each active with a declared need) its best `k`
+    /// supporters, best first (ties by supporter index), skipping itself and records of one
+    /// partner (`duplicates`). The same lists for any thread count.
+    pub fn resource_lists(&self, needy: &[PartnerIdx], k: usize, duplicates: &Duplicates) -> Vec<Vec<Hit>> {
+        needy
+            .par_iter()
+            .map(|&b| {
+                let mut top = TopK::new(k);
+                for (at, &s) in self.members.iter().enumerate() {
+                    if let Some(support) = self.score(at, b).filter(|_| duplicates.distinct(s, b)) {
+                        top.push(Hit { candidate: s, score: support.score });
+                    }
+                }
+                top.into_sorted()
+            })
+            .collect()
+    }
+}
+
+/// The supporting role partner `i` takes, if any (a funder when it takes both).
+pub fn role_of(f: &PartnerFeatures, i: usize) -> Option<SupportRole> {
+    if f.kind[i] & kind::FUNDER != 0 {
+        Some(SupportRole::Funder)
+    } else if f.kind[i] & kind::FACILITATOR != 0 {
+        Some(SupportRole::Facilitator)
+    } else {
+        None
+    }
+}

@@ -1,0 +1,99 @@
+//! `resources.csv` and `resources.parquet`: for every partner with a declared need, its best
+//! funders and facilitators ([`crate::engine::support`]).
+//!
+//! Input: the resource lists, the supporters, profiles and reference data. Output, one row
+//! per partner in need and rank: `partner_id, rank, candidate_id, score, role`, then
+//! `term_funding, term_focus, term_capacity` (contributions, summing to `score`),
+//! `needs_backed` (theme ids, `;`-separated), `modality` (by the triangular definition in
+//! force), `partner_name, partner_country, candidate_name, candidate_country,
+//! candidate_actor_type, candidate_contact_name, candidate_contact_email,
+//! partner_contact_name, partner_contact_email, reason, run_id`.
+
+use polars::prelude::*;
+
+use super::sentence::support_reason;
+use super::{write_error, write_table, OutputError, Staging};
+use crate::engine::modality::{classify, TriangularDefinition};
+use crate::engine::profile::Profile;
+use crate::engine::rank::top_k::Hit;
+use crate::engine::reference::Reference;
+use crate::engine::support::{Support, Supporters, SUPPORT_TERMS};
+use crate::io::run_dir::{RESOURCES_CSV, RESOURCES_PARQUET};
+use crate::io::table::TableFormat;
+use crate::PartnerIdx;
+
+/// What the rows are built from.
+pub struct ResourceContext<'a> {
+    /// The run id stamped on every row.
+    pub run_id: &'a str,
+    /// Profiles, by partner index.
+    pub profiles: &'a [Profile],
+    /// Reference data.
+    pub reference: &'a Reference,
+    /// The supporters that were ranked.
+    pub supporters: &'a Supporters<'a>,
+    /// The definition that labels a pair triangular.
+    pub triangular: TriangularDefinition,
+}
+
+/// One row: the partner in need, the rank, the supporter and its support.
+struct ResourceRow {
+    needy: PartnerIdx,
+    rank: u32,
+    supporter: PartnerIdx,
+    support: Support,
+}
+
+/// Writes both files; returns the row count.
+pub fn write(staging: &mut Staging, context: &ResourceContext, needy: &[PartnerIdx], lists: &[Vec<Hit>]) -> Result<usize, OutputError> {
+    let rows: Vec<ResourceRow> = needy
+        .iter()
+        .zip(lists)
+        .flat_map(|(&b, list)| {
+            list.iter().enumerate().map(move |(rank, hit)| {
+                let support = context.supporters.support(hit.candidate, b).expect("a listed supporter supports");
+                ResourceRow { needy: b, rank: rank as u32 + 1, supporter: hit.candidate, support }
+            })
+        })
+        .collect();
+    let mut frame = frame(context, &rows)?;
+    write_table(staging, RESOURCES_CSV, &mut frame, TableFormat::Csv)?;
+    write_table(staging, RESOURCES_PARQUET, &mut frame, TableFormat::Parquet)?;
+    Ok(rows.len())
+}
+
+fn frame(context: &ResourceContext, rows: &[ResourceRow]) -> Result<DataFrame, OutputError> {
+    let (p, r) = (context.profiles, context.reference);
+    let needy = |row: &ResourceRow| &p[row.needy as usize];
+    let supporter = |row: &ResourceRow| &p[row.supporter as usize];
+    let text = |name: &str, f: &dyn Fn(&ResourceRow) -> String| Column::new(name.into(), rows.iter().map(f).collect::<Vec<String>>());
+    let optional = |name: &str, f: &dyn Fn(&ResourceRow) -> Option<String>| Column::new(name.into(), rows.iter().map(f).collect::<Vec<Option<String>>>());
+    let country = |profile: &Profile| r.countries[profile.country as usize].iso3.clone();
+    let features = context.supporters.features();
+    let mut columns = vec![
+        text("partner_id", &|row| needy(row).id.clone()),
+        Column::new("rank".into(), rows.iter().map(|row| row.rank).collect::<Vec<u32>>()),
+        text("candidate_id", &|row| supporter(row).id.clone()),
+        Column::new("score".into(), rows.iter().map(|row| row.support.score).collect::<Vec<f32>>()),
+        text("role", &|row| row.support.role.as_str().to_string()),
+    ];
+    for (t, term) in SUPPORT_TERMS.iter().enumerate() {
+        columns.push(Column::new(format!("term_{term}").into(), rows.iter().map(|row| row.support.contributions[t]).collect::<Vec<f32>>()));
+    }
+    columns.extend([
+        text("needs_backed", &|row| row.support.backed_needs.iter().map(|t| r.themes.id(t as usize)).collect::<Vec<_>>().join(";")),
+        text("modality", &|row| classify(features, row.supporter as usize, row.needy as usize, context.triangular).name().to_string()),
+        text("partner_name", &|row| needy(row).name.clone()),
+        text("partner_country", &|row| country(needy(row))),
+        text("candidate_name", &|row| supporter(row).name.clone()),
+        text("candidate_country", &|row| country(supporter(row))),
+        text("candidate_actor_type", &|row| r.actor_types.id(supporter(row).actor_type as usize).to_string()),
+        optional("candidate_contact_name", &|row| supporter(row).contact_name.clone()),
+        optional("candidate_contact_email", &|row| supporter(row).contact_email.clone()),
+        optional("partner_contact_name", &|row| needy(row).contact_name.clone()),
+        optional("partner_contact_email", &|row| needy(row).contact_email.clone()),
+        text("reason", &|row| support_reason(needy(row), supporter(row), &row.support, r)),
+        Column::new("run_id".into(), vec![context.run_id; rows.len()]),
+    ]);
+    DataFrame::new(rows.len(), columns).map_err(write_error(RESOURCES_CSV))
+}

@@ -1,0 +1,123 @@
+//! Funders and facilitators as their own relation (issue 16), on hand-made profiles whose
+//! answer is known by construction:
+//! 1. the funder whose declared priorities (`funds`) match a need ranks first for it; a funder
+//!    with no overlapping priority is not listed; a funder without `funds` backs its offers;
+//! 2. every support score is the sum of its terms, and the terms follow their definitions
+//!    (funding share, focus, capacity);
+//! 3. a declared focus that leaves the partner out costs the focus term, one that includes it
+//!    is said in the reason;
+//! 4. the lists are the same on one thread and on two;
+//! 5. an unknown focus region is a rejected row naming the column.
+
+mod util;
+
+use util::{code, stderr, Csv, Dir};
+
+const HEADER: &str = "id,name,actor_type,country_iso3,offers,needs,funds,roles,focus_regions,focus_countries,capacity";
+
+fn profiles(dir: &Dir) {
+    let rows = [
+        // Ghana's ministry needs social protection and child labour work; Togo's union needs child labour work.
+        "gh-min,Ministry of Employment of Ghana,national_government,GHA,,social_protection;child_labour,,beneficiary,,,",
+        "tg-union,Togo Workers' Union,workers_organisation,TGO,labour_rights,child_labour,,provider;beneficiary,,,",
+        // Norway's agency funds social protection (its offers, osh, are not what it funds).
+        "no-agency,Norwegian Agency for Development Cooperation,donor,NOR,osh,,social_protection,funder,,,",
+        // A fund for child labour work focused on Western Africa, with room for ten partnerships.
+        "br-fund,Brazilian Fund for Decent Work,donor,BRA,,,child_labour,funder,Sub-Saharan Africa,,10",
+        // A fund for child labour work focused on Asia only.
+        "jp-fund,Asia Child Labour Fund,donor,JPN,,,child_labour,funder,Asia,,",
+        // A funder whose priorities overlap no need.
+        "de-fund,Green Transition Fund,donor,DEU,,,just_transition,funder,,,",
+        // A facilitator without funds: its offers stand for what it facilitates.
+        "un-office,ILO Country Office for West Africa,un_agency,SEN,child_labour,,,facilitator,,,",
+    ];
+    dir.write("p.csv", &format!("{HEADER}\n{}\n", rows.join("\n")));
+}
+
+fn run(dir: &Dir, out: &str, threads: &str) -> Csv {
+    let output = dir.run(&["run", "--profiles", "p.csv", "--out", out, "--model-dir", "m", "-q", "--threads", threads]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    Csv::read(&dir.path(&format!("{out}/resources.csv")))
+}
+
+fn list(rows: &Csv, partner: &str) -> Vec<String> {
+    (0..rows.len()).filter(|&r| rows.get(r, "partner_id") == partner).map(|r| rows.get(r, "candidate_id")).collect()
+}
+
+fn row(rows: &Csv, partner: &str, candidate: &str) -> usize {
+    (0..rows.len()).find(|&r| rows.get(r, "partner_id") == partner && rows.get(r, "candidate_id") == candidate).unwrap_or_else(|| panic!("{candidate} for {partner}"))
+}
+
+#[test]
+fn the_funder_of_a_need_ranks_first_and_one_without_overlap_is_not_listed() {
+    let dir = Dir::new();
+    profiles(&dir);
+    let rows = run(&dir, "out", "2");
+    // Ghana: child labour (one of two needs, rarer: two partners need it, one needs social
+    // protection) by three supporters, social protection by Norway.
+    let ghana = list(&rows, "gh-min");
+    assert!(!ghana.contains(&"de-fund".to_string()), "no overlapping priority, no listing: {ghana:?}");
+    assert!(ghana.contains(&"no-agency".to_string()), "Norway funds social protection: {ghana:?}");
+    assert!(!list(&rows, "tg-union").contains(&"no-agency".to_string()), "Norway's offers are not what it funds");
+    // Togo needs child labour work only: the fund focused on its region ranks first, the
+    // facilitator (no focus, offers stand for what it facilitates) next, the fund focused
+    // on Asia last.
+    assert_eq!(list(&rows, "tg-union"), vec!["br-fund", "un-office", "jp-fund"]);
+    let r = row(&rows, "tg-union", "un-office");
+    assert_eq!(rows.get(r, "role"), "facilitator");
+    assert_eq!(rows.get(r, "reason"), "ILO Country Office for West Africa facilitates work on ending child labour, on which Togo Workers' Union seeks support.");
+    let r = row(&rows, "tg-union", "br-fund");
+    assert_eq!(rows.get(r, "reason"), "Brazilian Fund for Decent Work funds work on ending child labour, on which Togo Workers' Union seeks support, with Sub-Saharan Africa in its focus.");
+    assert_eq!(rows.get(r, "modality"), "south_south", "a southern fund: admitted; definition A labels it South-South");
+    assert_eq!(rows.get(row(&rows, "gh-min", "no-agency"), "modality"), "triangular", "a northern funder of a southern partner (A)");
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path("out/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["counts"]["supporters"], 5);
+    assert_eq!(manifest["counts"]["supporters_backing_offers"], 1);
+    assert_eq!(manifest["counts"]["resource_rows"].as_u64().unwrap() as usize, rows.len());
+}
+
+#[test]
+fn a_support_score_is_the_sum_of_its_terms_as_defined() {
+    let dir = Dir::new();
+    profiles(&dir);
+    let rows = run(&dir, "out", "1");
+    let number = |r: usize, c: &str| rows.get(r, c).parse::<f64>().unwrap();
+    for r in 0..rows.len() {
+        let sum = number(r, "term_funding") + number(r, "term_focus") + number(r, "term_capacity");
+        assert!((sum - number(r, "score")).abs() < 1e-6, "row {r}: {sum} vs {}", number(r, "score"));
+    }
+    // Togo needs child labour only: funding 1 (× 0.7). Brazil's fund: focus 1 (× 0.2),
+    // capacity 10 → 1 (× 0.1): 1.0. Asia's fund: focus 0, capacity unknown ½: 0.75.
+    let (brazil, asia) = (row(&rows, "tg-union", "br-fund"), row(&rows, "tg-union", "jp-fund"));
+    assert!((number(brazil, "score") - 1.0).abs() < 1e-6 && (number(asia, "score") - 0.75).abs() < 1e-6);
+    // Ghana: social protection (weight of a theme one partner needs) and child labour (two):
+    // Norway covers the rarer one, so more than half of Ghana's need mass.
+    let norway = row(&rows, "gh-min", "no-agency");
+    assert!(number(norway, "term_funding") > 0.35 && number(norway, "term_funding") < 0.7, "{}", number(norway, "term_funding"));
+    assert_eq!(rows.get(norway, "needs_backed"), "social_protection");
+}
+
+#[test]
+fn the_lists_are_the_same_on_one_thread_and_on_two() {
+    let dir = Dir::new();
+    assert_eq!(code(&dir.run(&["generate", "--n", "3000", "--seed", "3", "--out", "g.csv"])), 0);
+    let mut files = Vec::new();
+    for threads in ["1", "2"] {
+        let out = format!("out{threads}");
+        let output = dir.run(&["run", "--profiles", "g.csv", "--out", &out, "--model-dir", "m", "-q", "--threads", threads]);
+        assert!(code(&output) <= 1, "{}", stderr(&output));
+        files.push(std::fs::read(dir.path(&format!("{out}/resources.csv"))).unwrap());
+    }
+    assert!(files[0].len() > 10_000, "a generated registry has resource lists");
+    assert!(files[0] == files[1], "resources.csv differs between 1 and 2 threads");
+}
+
+#[test]
+fn an_unknown_focus_region_is_a_rejected_row_naming_the_column() {
+    let dir = Dir::new();
+    dir.write("p.csv", &format!("{HEADER}\nf,Fund,donor,NOR,,,osh,funder,Atlantis,,\nb,B,cso_ngo,GHA,,osh,,,,,\n"));
+    let output = dir.run(&["run", "--profiles", "p.csv", "--out", "out", "-q", "--max-reject-share", "1"]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let rejects = std::fs::read_to_string(dir.path("out/rejects.csv")).unwrap();
+    assert!(rejects.contains("p.csv,1,focus_regions,Atlantis,\"unknown region 'Atlantis'"), "{rejects}");
+}
