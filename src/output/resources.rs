@@ -1,7 +1,8 @@
 //! `resources.csv` and `resources.parquet`: for every partner with a declared need, its best
 //! funders and facilitators ([`crate::engine::support`]).
 //!
-//! Input: the resource lists, the supporters, profiles and reference data. Output, one row
+//! Input: the resource lists, the supporters, profiles and reference data. Output, written in
+//! batches of partners (memory holds a batch, not the table), one row
 //! per partner in need and rank: `partner_id, rank, candidate_id, score, role`, then
 //! `term_funding, term_focus, term_capacity` (contributions, summing to `score`),
 //! `needs_backed` (theme ids, `;`-separated), `modality` (by the triangular definition in
@@ -10,16 +11,16 @@
 //! partner_contact_name, partner_contact_email, reason, run_id`.
 
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use super::sentence::support_reason;
-use super::{write_error, write_table, OutputError, Staging};
+use super::{write_batches, write_error, OutputError, Staging};
 use crate::engine::modality::{classify, TriangularDefinition};
 use crate::engine::profile::Profile;
 use crate::engine::rank::top_k::Hit;
 use crate::engine::reference::Reference;
 use crate::engine::support::{Support, Supporters, SUPPORT_TERMS};
 use crate::io::run_dir::{RESOURCES_CSV, RESOURCES_PARQUET};
-use crate::io::table::TableFormat;
 use crate::PartnerIdx;
 
 /// What the rows are built from.
@@ -44,22 +45,26 @@ struct ResourceRow {
     support: Support,
 }
 
-/// Writes both files; returns the row count.
+/// Partners in need per written batch.
+const BATCH: usize = 4096;
+
+/// Writes both files, a batch of partners at a time; returns the row count.
 pub fn write(staging: &mut Staging, context: &ResourceContext, needy: &[PartnerIdx], lists: &[Vec<Hit>]) -> Result<usize, OutputError> {
-    let rows: Vec<ResourceRow> = needy
-        .iter()
-        .zip(lists)
-        .flat_map(|(&b, list)| {
-            list.iter().enumerate().map(move |(rank, hit)| {
-                let support = context.supporters.support(hit.candidate, b).expect("a listed supporter supports");
-                ResourceRow { needy: b, rank: rank as u32 + 1, supporter: hit.candidate, support }
+    let schema = frame(context, &[])?.schema().as_ref().clone();
+    let frames = needy.chunks(BATCH).zip(lists.chunks(BATCH)).map(|(needy, lists)| {
+        let rows: Vec<ResourceRow> = needy
+            .par_iter()
+            .zip(lists)
+            .flat_map_iter(|(&b, list)| {
+                list.iter().enumerate().map(move |(rank, hit)| {
+                    let support = context.supporters.support(hit.candidate, b).expect("a listed supporter supports");
+                    ResourceRow { needy: b, rank: rank as u32 + 1, supporter: hit.candidate, support }
+                })
             })
-        })
-        .collect();
-    let mut frame = frame(context, &rows)?;
-    write_table(staging, RESOURCES_CSV, &mut frame, TableFormat::Csv)?;
-    write_table(staging, RESOURCES_PARQUET, &mut frame, TableFormat::Parquet)?;
-    Ok(rows.len())
+            .collect();
+        frame(context, &rows)
+    });
+    write_batches(staging, (RESOURCES_CSV, RESOURCES_PARQUET), &schema, frames)
 }
 
 fn frame(context: &ResourceContext, rows: &[ResourceRow]) -> Result<DataFrame, OutputError> {

@@ -26,17 +26,13 @@
 //! | `partner_capacity`, `candidate_capacity` | new partnerships each can take on in a campaign (empty: no limit) |
 //! | `reason` | one plain sentence |
 
-use std::sync::mpsc::sync_channel;
-use std::sync::Arc;
-
 use polars::prelude::*;
 use rayon::prelude::*;
 
 use crate::io::run_dir::publish::Staging;
 use crate::io::run_dir::{SHORTLIST_CSV, SHORTLIST_PARQUET};
-use crate::io::table::spreadsheet_safe_frame;
 use super::sentence::reason;
-use super::{write_error, OutputError};
+use super::{write_batches, write_error, OutputError};
 use crate::engine::profile::{IdSet, Profile};
 use crate::engine::rank::Shortlist;
 use crate::engine::reference::{Reference, Vocabulary};
@@ -82,54 +78,13 @@ pub fn write(
     lists: &[Shortlist],
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<usize, OutputError> {
-    let mut csv_file = staging.create(SHORTLIST_CSV)?;
-    let mut parquet_file = staging.create(SHORTLIST_PARQUET)?;
     let schema = frame(context, Vec::new())?.schema().as_ref().clone();
-    let mut csv = CsvWriter::new(&mut csv_file)
-        .include_header(true)
-        .batched(&schema)
-        .map_err(write_error(SHORTLIST_CSV))?;
-    let mut parquet = ParquetWriter::new(&mut parquet_file)
-        .batched(&schema)
-        .map_err(write_error(SHORTLIST_PARQUET))?;
-    // A pipeline: the pool explains and frames batch after batch while a thread per format
-    // encodes the frames. Polars encodes on a pool of its own; a worker of ours waiting for
-    // it would leave a core idle (measured at 100k: 75 % of two cores busy when the encoders
-    // ran on our pool).
-    let rows_written = std::thread::scope(|scope| -> Result<usize, OutputError> {
-        let (to_csv, csv_frames) = sync_channel::<Arc<DataFrame>>(1);
-        let (to_parquet, parquet_frames) = sync_channel::<Arc<DataFrame>>(1);
-        let csv_writer = scope.spawn(move || -> Result<(), OutputError> {
-            for frame in csv_frames {
-                csv.write_batch(&spreadsheet_safe_frame(&frame)).map_err(write_error(SHORTLIST_CSV))?;
-            }
-            csv.finish().map_err(write_error(SHORTLIST_CSV))
-        });
-        let parquet_writer = scope.spawn(move || -> Result<(), OutputError> {
-            for frame in parquet_frames {
-                parquet.write_batch(&frame).map_err(write_error(SHORTLIST_PARQUET))?;
-            }
-            parquet.finish().map_err(write_error(SHORTLIST_PARQUET)).map(|_| ())
-        });
-        let mut rows_written = 0;
-        for batch in lists.chunks(BATCH) {
-            let rows = explain(context, batch);
-            rows_written += rows.len();
-            let frame = Arc::new(frame(context, rows)?);
-            // A writer that stopped holds its error, reported below.
-            if to_csv.send(frame.clone()).is_err() || to_parquet.send(frame).is_err() {
-                break;
-            }
-            progress(batch.len() as u64);
-        }
-        drop((to_csv, to_parquet));
-        csv_writer.join().expect("the CSV writer does not panic")?;
-        parquet_writer.join().expect("the Parquet writer does not panic")?;
-        Ok(rows_written)
-    })?;
-    staging.finish(csv_file)?;
-    staging.finish(parquet_file)?;
-    Ok(rows_written)
+    let frames = lists.chunks(BATCH).map(|batch| {
+        let frame = frame(context, explain(context, batch));
+        progress(batch.len() as u64);
+        frame
+    });
+    write_batches(staging, (SHORTLIST_CSV, SHORTLIST_PARQUET), &schema, frames)
 }
 
 fn explain(context: &ShortlistContext, batch: &[Shortlist]) -> Vec<Row> {
