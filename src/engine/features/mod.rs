@@ -331,6 +331,19 @@ fn language_bits(languages: &[[u16; MAX_LANGUAGES]], count: usize) -> Vec<u64> {
         .collect()
 }
 
+/// Mean Earth radius, km.
+pub const EARTH_RADIUS_KM: f32 = 6371.009; // IUGG mean radius 6,371.0088 km, nearest f32
+
+/// Great-circle distance in km between two geocentric unit vectors, from the chord:
+/// `a = |u - v|² / 4`, `d = 2R·asin(√a)`. Precise in f32 (no `1 - cos` cancellation), and
+/// symmetric bit for bit because the squared differences are.
+#[inline]
+pub fn distance_km(u: &[f32; 3], v: &[f32; 3]) -> f32 {
+    let (dx, dy, dz) = (u[0] - v[0], u[1] - v[1], u[2] - v[2]);
+    let a = (dx * dx + dy * dy + dz * dz) * 0.25;
+    2.0 * EARTH_RADIUS_KM * a.sqrt().min(1.0).asin()
+}
+
 /// Geocentric unit vector of a latitude/longitude in degrees.
 pub fn unit_vector(lat: f64, lon: f64) -> [f32; 3] {
     let (phi, lambda) = (lat.to_radians(), lon.to_radians());

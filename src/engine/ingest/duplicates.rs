@@ -14,10 +14,9 @@
 
 use std::collections::hash_map::{Entry, HashMap};
 
-use crate::engine::features::unit_vector;
+use crate::engine::features::{distance_km, unit_vector};
 use crate::engine::profile::Profile;
 use crate::engine::reference::normalise_place;
-use crate::engine::score::distance_km;
 use crate::PartnerIdx;
 
 /// Two records linked as likely duplicates.

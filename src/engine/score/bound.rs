@@ -22,7 +22,8 @@
 
 use crate::engine::features::PartnerFeatures;
 use crate::engine::profile::{IdSet, VALUE_COUNT};
-use crate::engine::score::{combine, income_closeness, size_closeness, Scorer, Term, EARTH_RADIUS_KM, TERM_COUNT};
+use crate::engine::features::EARTH_RADIUS_KM;
+use crate::engine::score::{combine, income_closeness, size_closeness, Scorer, Term, TERM_COUNT};
 use crate::{PartnerIdx, Score};
 
 /// What the bound needs to know of a group of candidates.

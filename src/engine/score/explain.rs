@@ -5,7 +5,8 @@
 //! sentence names: matched offers and needs in each direction, the proposed roles, the
 //! modality, distance, shared sectors.
 
-use super::{combine, distance_km, offers_met, Scorer, TermValues};
+use super::{combine, offers_met, Scorer, TermValues};
+use crate::engine::features::distance_km;
 use crate::engine::modality::{classify, Modality};
 use crate::engine::profile::IdSet;
 use crate::{PartnerIdx, Score};

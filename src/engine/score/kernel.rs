@@ -27,7 +27,8 @@ use super::simd::{Simd, Work};
 use crate::engine::features::{MAX_LANGUAGES, OTHER_LANGUAGES};
 use crate::engine::profile::{IdSet, VALUE_COUNT};
 use crate::engine::rules::RuleSet;
-use crate::engine::score::{combine, context_from, value_agreement, ContextKey, MutualRule, Scorer, Term, TermValues, EARTH_RADIUS_KM, TERM_COUNT};
+use crate::engine::features::EARTH_RADIUS_KM;
+use crate::engine::score::{combine, context_from, value_agreement, ContextKey, MutualRule, Scorer, Term, TermValues, TERM_COUNT};
 use crate::Score;
 
 /// Everything a tile is scored against: the scorer, the rules and the candidate columns, and

@@ -36,13 +36,11 @@ pub mod simd;
 
 pub use explain::{Direction, PairExplanation};
 
-use crate::engine::features::{PartnerFeatures, MAX_LANGUAGES};
+use crate::engine::features::{distance_km, PartnerFeatures, MAX_LANGUAGES};
 use crate::engine::modality::TriangularDefinition;
 use crate::engine::profile::{IdSet, VALUE_COUNT};
 use crate::{PartnerIdx, Score};
 
-/// Mean Earth radius, km.
-pub const EARTH_RADIUS_KM: f32 = 6371.009; // IUGG mean radius 6,371.0088 km, nearest f32
 
 /// The named terms of a score, in output column order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -247,16 +245,6 @@ impl<'a> Scorer<'a> {
         let share = self.settings.geography.region_share;
         (1.0 - share) * kernel + share * same_region
     }
-}
-
-/// Great-circle distance in km between two geocentric unit vectors, from the chord:
-/// `a = |u - v|² / 4`, `d = 2R·asin(√a)`. Precise in f32 (no `1 - cos` cancellation), and
-/// symmetric bit for bit because the squared differences are.
-#[inline]
-pub fn distance_km(u: &[f32; 3], v: &[f32; 3]) -> f32 {
-    let (dx, dy, dz) = (u[0] - v[0], u[1] - v[1], u[2] - v[2]);
-    let a = (dx * dx + dy * dy + dz * dz) * 0.25;
-    2.0 * EARTH_RADIUS_KM * a.sqrt().min(1.0).asin()
 }
 
 /// The themes `provider` offers that `needy` needs, when `provider` takes the provider role
