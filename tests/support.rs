@@ -121,3 +121,24 @@ fn an_unknown_focus_region_is_a_rejected_row_naming_the_column() {
     let rejects = std::fs::read_to_string(dir.path("out/rejects.csv")).unwrap();
     assert!(rejects.contains("p.csv,1,focus_regions,Atlantis,\"unknown region 'Atlantis'"), "{rejects}");
 }
+
+#[test]
+fn explain_explains_a_support_score_like_a_pair_score() {
+    let dir = Dir::new();
+    profiles(&dir);
+    let output = dir.run(&["explain", "tg-union", "jp-fund", "--profiles", "p.csv"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let text = String::from_utf8(output.stdout).unwrap();
+    for line in [
+        "support: jp-fund as funder of what tg-union needs",
+        "funding            1.0000   0.7000        0.7000",
+        "focus              0.0000   0.2000        0.0000",
+        "capacity           0.5000   0.1000        0.0500",
+        "rank 3 of 3 supporters of tg-union's needs",
+        "reason: Asia Child Labour Fund funds work on ending child labour, on which Togo Workers' Union seeks support.",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+    let pair_only = String::from_utf8(dir.run(&["explain", "gh-min", "tg-union", "--profiles", "p.csv"]).stdout).unwrap();
+    assert!(!pair_only.contains("support:"), "neither supports the other: {pair_only}");
+}

@@ -4,7 +4,8 @@
 //! partner ids. Output: a plain-text report: each term's raw value, weight and contribution
 //! (from the same [`Scorer`] the job ranks with), every rule's verdict, the modality and
 //! proposed roles, B's rank among A's admitted candidates and the gap to A's k-th score, and
-//! the reason sentence.
+//! the reason sentence; where one funds or facilitates what the other needs, the support
+//! score explained the same way (terms, rank among the supporters, sentence).
 
 use std::fmt::Write;
 
@@ -16,7 +17,9 @@ use crate::engine::reference::Reference;
 use crate::engine::score::Term;
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::output::sentence::reason;
+use crate::engine::support::{Supporters, SUPPORT_TERMS, SUPPORT_WEIGHTS};
+use crate::output::sentence::{reason, support_reason};
+use crate::PartnerIdx;
 use crate::telemetry::{Progress, StageClock};
 
 /// Builds the report for `config.partner` and `config.candidate`.
@@ -100,5 +103,33 @@ pub fn explain(config: &ExplainConfig) -> Result<String, Error> {
         );
     }
     let _ = writeln!(out, "\nreason: {}", reason(pa, pb, &e, reference));
+    explain_support(&engine, a, b, &mut out);
     Ok(out)
+}
+
+/// Where one of the two funds or facilitates what the other needs: the support score term by
+/// term, its rank among the partner's supporters, and the resource list's sentence.
+fn explain_support(engine: &Engine, a: PartnerIdx, b: PartnerIdx, out: &mut String) {
+    let (profiles, reference) = (engine.profiles(), Reference::builtin());
+    let supporters = Supporters::new(profiles, &engine.features);
+    for (needy, supporter) in [(a, b), (b, a)] {
+        let Some(support) = supporters.support(supporter, needy) else { continue };
+        let (pn, ps) = (&profiles[needy as usize], &profiles[supporter as usize]);
+        let _ = writeln!(out, "\nsupport: {} as {} of what {} needs", ps.id, support.role.as_str(), pn.id);
+        let _ = writeln!(out, "{:<16} {:>8} {:>8} {:>13}", "term", "raw", "weight", "contribution");
+        for (t, name) in SUPPORT_TERMS.iter().enumerate() {
+            let _ = writeln!(out, "{:<16} {:>8.4} {:>8.4} {:>13.4}", name, support.raw[t], SUPPORT_WEIGHTS[t], support.contributions[t]);
+        }
+        let _ = writeln!(out, "{:<16} {:>8} {:>8} {:>13.4}", "score", "", "", support.score);
+        let ranked = supporters.resource_lists(&[needy], supporters.len(), &engine.ingested.duplicates).pop().unwrap_or_default();
+        match ranked.iter().position(|h| h.candidate == supporter) {
+            Some(rank) => {
+                let _ = writeln!(out, "rank {} of {} supporters of {}'s needs", rank + 1, ranked.len(), pn.id);
+            }
+            None => {
+                let _ = writeln!(out, "not listed: the two are records of one partner (duplicates.csv)");
+            }
+        }
+        let _ = writeln!(out, "reason: {}", support_reason(pn, ps, &support, reference));
+    }
 }
