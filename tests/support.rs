@@ -142,3 +142,23 @@ fn explain_explains_a_support_score_like_a_pair_score() {
     let pair_only = String::from_utf8(dir.run(&["explain", "gh-min", "tg-union", "--profiles", "p.csv"]).stdout).unwrap();
     assert!(!pair_only.contains("support:"), "neither supports the other: {pair_only}");
 }
+
+#[test]
+fn the_example_sets_triangular_partnerships_are_found_in_the_resource_lists() {
+    // The 32 known triangular partnerships of data/examples (a UN agency and the partner
+    // whose exchange it supported): found in the top 10 of either side's list.
+    let dir = Dir::new();
+    let output = dir.run(&["run", "--profiles", &util::repo("data/examples/profiles.csv").display().to_string(), "--out", "out", "-q"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let known = Csv::read(&util::repo("data/examples/known_partnerships.csv"));
+    let pairs: Vec<(String, String)> =
+        (0..known.len()).filter(|&r| known.get(r, "modality") == "triangular").map(|r| (known.get(r, "source_id"), known.get(r, "target_id"))).collect();
+    assert_eq!(pairs.len(), 32);
+    let found = |file: &str| {
+        let rows = Csv::read(&dir.path(&format!("out/{file}")));
+        let listed = |a: &str, b: &str| (0..rows.len()).any(|r| rows.get(r, "partner_id") == a && rows.get(r, "candidate_id") == b && rows.get(r, "rank").parse::<u32>().unwrap() <= 10);
+        pairs.iter().filter(|(a, b)| listed(a, b) || listed(b, a)).count()
+    };
+    let (in_shortlists, in_resources) = (found("shortlist.csv"), found("resources.csv"));
+    assert_eq!((in_shortlists, in_resources), (17, 27), "the README's figures");
+}
