@@ -58,6 +58,13 @@ fn the_report_renders_in_a_headless_browser() {
     assert!(dom.contains(r#"id="exposure-chart""#) && dom.contains("Sub-Saharan Africa"));
     assert!(dom.contains(r#"id="evaluation-table""#), "evaluation figures with --known");
     assert!(dom.contains("Thiès Street Vendors"), "names rendered, accents intact");
+    // For people: contacts beside the candidates, scores rounded, stage times readable,
+    // charts with axes and units.
+    assert!(count(r#"<small class="contact">"#) >= 4 && dom.contains("@example.org"), "contacts beside the candidates");
+    let long_decimals = dom.split("<td>").filter(|cell| cell.split('<').next().is_some_and(|t| t.parse::<f64>().is_ok() && t.split('.').nth(1).is_some_and(|d| d.len() > 4))).count();
+    assert_eq!(long_decimals, 0, "scores print with 3 decimals");
+    assert!(!dom.contains("0.00 s") && dom.contains(" ms</td>"), "stage times in ms under a second");
+    assert!(dom.contains("rows per bin") && dom.contains("score (sum of the weighted terms)") && dom.contains("exposure: appearances"), "axes and units");
 
     let artefacts = repo("target/ci-artifacts");
     std::fs::create_dir_all(&artefacts).unwrap();

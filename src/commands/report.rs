@@ -5,7 +5,9 @@
 //! (inline CSS and SVG, no script, no external resource): the run summary and weights,
 //! stage timings, a histogram of shortlist scores, exposure per UN sub-region (appearances
 //! weighted 1/log2(rank+1)), the cluster table, evaluation figures when known partnerships
-//! are given, and every partner's shortlist with a term-by-term bar for each candidate.
+//! are given, and every partner's shortlist with a term-by-term bar and the contact for each
+//! candidate. Scores print rounded to 3 decimals, stage times in ms under a second, and every
+//! chart has its axes and units.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -45,7 +47,7 @@ fn histogram(scores: &[f64]) -> String {
         counts[((s / max * bins as f64) as usize).min(bins - 1)] += 1;
     }
     let top = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
-    let mut svg = String::from(r#"<svg id="score-histogram" class="chart" viewBox="0 0 640 230" role="img" aria-label="Histogram of shortlist scores">"#);
+    let mut svg = String::from(r#"<svg id="score-histogram" class="chart" viewBox="0 0 640 232" role="img" aria-label="Histogram of shortlist scores">"#);
     for (i, &c) in counts.iter().enumerate() {
         let h = 180.0 * c as f64 / top;
         let _ = write!(
@@ -58,13 +60,19 @@ fn histogram(scores: &[f64]) -> String {
             max * (i + 1) as f64 / bins as f64
         );
     }
-    let _ = write!(svg, r#"<text x="20" y="215">0</text><text x="560" y="215">{max:.3}</text><text x="250" y="215">score</text></svg>"#);
+    // Axes: rows up the left, score along the bottom, with their units.
+    let _ = write!(
+        svg,
+        r#"<g class="axis"><line x1="18" y1="190" x2="620" y2="190" stroke="dimgray"></line><line x1="18" y1="10" x2="18" y2="190" stroke="dimgray"></line><text x="20" y="205" font-size="11">0</text><text x="300" y="205" font-size="11">{:.2}</text><text x="585" y="205" font-size="11">{max:.2}</text><text x="250" y="225" font-size="12">score (sum of the weighted terms)</text><text x="2" y="14" font-size="11">{}</text><text x="24" y="24" font-size="11">rows per bin</text></g></svg>"#,
+        max / 2.0,
+        top as usize
+    );
     svg
 }
 
 fn exposure_chart(exposure: &[(String, f64)]) -> String {
     let top = exposure.first().map_or(1.0, |e| e.1).max(1e-9);
-    let height = 24 * exposure.len() + 10;
+    let height = 24 * exposure.len() + 26;
     let mut svg = format!(r#"<svg id="exposure-chart" class="chart" viewBox="0 0 640 {height}" role="img" aria-label="Exposure per region">"#);
     for (i, (region, value)) in exposure.iter().enumerate() {
         let y = 5 + i * 24;
@@ -79,8 +87,28 @@ fn exposure_chart(exposure: &[(String, f64)]) -> String {
             y + 14
         );
     }
+    let _ = write!(svg, r#"<text x="230" y="{}" font-size="11">exposure: appearances in shortlists weighted 1/log2(rank + 1)</text>"#, height - 4);
     svg.push_str("</svg>");
     svg
+}
+
+/// The contact line beside a candidate (empty when the profile gives none).
+fn contact(name: Option<&str>, email: Option<&str>) -> String {
+    let parts: Vec<String> = [name, email].into_iter().flatten().map(escape).collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(r#"<br><small class="contact">{}</small>"#, parts.join(" · "))
+    }
+}
+
+/// A stage time for people: milliseconds under a second, else seconds with one decimal.
+fn duration(seconds: f64) -> String {
+    match seconds {
+        s if s < 0.0005 => "under 1 ms".into(),
+        s if s < 1.0 => format!("{:.0} ms", s * 1000.0),
+        s => format!("{s:.1} s"),
+    }
 }
 
 fn table(headers: &[&str], rows: &[Vec<String>], id: &str) -> String {
@@ -136,7 +164,7 @@ small{{color:#666}}</style></head><body>
     let _ = write!(html, r#"<section id="summary"><h2>Run</h2>{}</section>"#, table(&["fact", "value"], &summary, "summary-table"));
     let weights = m.config.matching.weights;
     let weight_rows: Vec<Vec<String>> = Term::ALL.iter().map(|&t| vec![t.name().to_string(), weights.0[t as usize].to_string()]).collect();
-    let timings: Vec<Vec<String>> = m.timings.iter().map(|t| vec![t.stage.clone(), format!("{:.2} s", t.seconds)]).collect();
+    let timings: Vec<Vec<String>> = m.timings.iter().map(|t| vec![t.stage.clone(), duration(t.seconds)]).collect();
     let rules: Vec<Vec<String>> = m.counts.pairs_removed_by_rule.iter().map(|(k, v)| vec![k.clone(), v.to_string()]).collect();
     let _ = write!(
         html,
@@ -230,12 +258,13 @@ small{{color:#666}}</style></head><body>
             let _ = write!(bar, r#"</div><small>{}</small>"#, escape(&tip.join(" · ")));
             let _ = write!(
                 html,
-                r#"<tr class="candidate"><td>{}</td><td>{}<br><small>{} · {} · {}</small></td><td>{}</td><td>{bar}</td><td>{} · {}</td><td>{}</td></tr>"#,
+                r#"<tr class="candidate"><td>{}</td><td>{}<br><small>{} · {} · {}</small>{}</td><td>{:.3}</td><td>{bar}</td><td>{} · {}</td><td>{}</td></tr>"#,
                 r.rank,
                 escape(&r.candidate_name),
                 escape(&r.candidate_id),
                 escape(&r.candidate_country),
                 escape(&r.candidate_actor_type),
+                contact(r.candidate_contact_name.as_deref(), r.candidate_contact_email.as_deref()),
                 r.score,
                 escape(&r.direction),
                 escape(&r.modality),
