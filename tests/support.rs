@@ -162,3 +162,39 @@ fn the_example_sets_triangular_partnerships_are_found_in_the_resource_lists() {
     let (in_shortlists, in_resources) = (found("shortlist.csv"), found("resources.csv"));
     assert_eq!((in_shortlists, in_resources), (17, 27), "the README's figures");
 }
+
+/// Regressions found by a hostile review: an excluded pair (an existing or recently contacted
+/// partnership) was still proposed as a resource, and a partner not taking the beneficiary
+/// role got a resource list.
+#[test]
+fn resource_lists_respect_exclusions_and_the_beneficiary_role() {
+    let dir = Dir::new();
+    profiles(&dir);
+    dir.write("ex.csv", "source_id,target_id\nbr-fund,tg-union\n");
+    dir.write("more.csv", &format!("{}\nprov-only,Provider Only,academia,KEN,osh,child_labour,,provider,,,\n", std::fs::read_to_string(dir.path("p.csv")).unwrap().trim_end()));
+    let output = dir.run(&["run", "--profiles", "more.csv", "--out", "out", "-q", "--exclusions", "ex.csv"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let rows = Csv::read(&dir.path("out/resources.csv"));
+    assert_eq!(list(&rows, "tg-union"), vec!["un-office", "jp-fund"], "the excluded fund is not proposed");
+    assert!(list(&rows, "prov-only").is_empty(), "a provider-only partner gets no resource list");
+    let explained = String::from_utf8(dir.run(&["explain", "tg-union", "br-fund", "--profiles", "more.csv", "--exclusions", "ex.csv"]).stdout).unwrap();
+    assert!(explained.contains("not listed: removed by rule exclusions"), "{explained}");
+}
+
+/// Regression found by a hostile review: with --modality, the third partner's links were
+/// held to the modality filter, so `run --triads --modality south-south` wrote no triad; and
+/// --modality city-to-city kept pairs labelled domestic.
+#[test]
+fn the_modality_filter_keeps_triads_and_agrees_with_the_label() {
+    let dir = Dir::new();
+    assert_eq!(code(&dir.run(&["generate", "--n", "3000", "--seed", "1", "--out", "g.csv"])), 0);
+    let output = dir.run(&["run", "--profiles", "g.csv", "--out", "ss", "-q", "--triads", "--modality", "south-south"]);
+    assert!(code(&output) <= 1, "{}", stderr(&output));
+    let triads = Csv::read(&dir.path("ss/triads.csv"));
+    assert!(triads.len() > 100, "triads under --modality south-south: {}", triads.len());
+    let output = dir.run(&["run", "--profiles", "g.csv", "--out", "cc", "-q", "--modality", "city-to-city"]);
+    assert!(code(&output) <= 1, "{}", stderr(&output));
+    let rows = Csv::read(&dir.path("cc/shortlist.csv"));
+    let labels: std::collections::BTreeSet<String> = rows.column("modality").into_iter().collect();
+    assert!(rows.len() > 100 && labels.iter().all(|m| m == "city_to_city" || m == "decentralised"), "{labels:?}");
+}

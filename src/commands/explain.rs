@@ -121,13 +121,18 @@ fn explain_support(engine: &Engine, a: PartnerIdx, b: PartnerIdx, out: &mut Stri
             let _ = writeln!(out, "{:<16} {:>8.4} {:>8.4} {:>13.4}", name, support.raw[t], SUPPORT_WEIGHTS[t], support.contributions[t]);
         }
         let _ = writeln!(out, "{:<16} {:>8} {:>8} {:>13.4}", "score", "", "", support.score);
-        let ranked = supporters.resource_lists(&[needy], supporters.len(), &engine.ingested.duplicates).pop().unwrap_or_default();
+        let admits = |s, b| engine.rules.admits_support(&engine.features, s, b);
+        let ranked = supporters.resource_lists(&[needy], supporters.len(), &admits).pop().unwrap_or_default();
         match ranked.iter().position(|h| h.candidate == supporter) {
+            _ if supporters.in_need(&[needy]).is_empty() => {
+                let _ = writeln!(out, "not listed: {} gets no resource list (inactive, or not taking the beneficiary role)", pn.id);
+            }
             Some(rank) => {
                 let _ = writeln!(out, "rank {} of {} supporters of {}'s needs", rank + 1, ranked.len(), pn.id);
             }
             None => {
-                let _ = writeln!(out, "not listed: the two are records of one partner (duplicates.csv)");
+                let refused = engine.rules.support().verdicts(&engine.features, supporter, needy).into_iter().chain(engine.rules.support().verdicts(&engine.features, needy, supporter)).find(|(_, ok)| !ok);
+                let _ = writeln!(out, "not listed: removed by rule {}", refused.map_or("?", |(name, _)| name));
             }
         }
         let _ = writeln!(out, "reason: {}", support_reason(pn, ps, &support, reference));

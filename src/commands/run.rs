@@ -83,8 +83,9 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     bar.finish_and_clear();
     let lists = clock.time("rerank", || rerank_stage(config, &engine, ranked.pool));
     let supporters = Supporters::new(engine.profiles(), &engine.features);
-    let needy: Vec<PartnerIdx> = active.iter().copied().filter(|&b| !engine.features.needs[b as usize].is_empty()).collect();
-    let resources = clock.time("resources", || supporters.resource_lists(&needy, config.resource_k, &engine.ingested.duplicates));
+    let needy = supporters.in_need(&active);
+    let admits = |s, b| engine.rules.admits_support(&engine.features, s, b);
+    let resources = clock.time("resources", || supporters.resource_lists(&needy, config.resource_k, &admits));
     let triads = config.triads_beam.map(|beam| clock.time("triads", || triad_search(config, &engine, beam).all(&active)));
 
     let run_id = run_id(config, &engine);

@@ -24,7 +24,6 @@
 use rayon::prelude::*;
 
 use crate::engine::features::{kind, weighted_count, PartnerFeatures};
-use crate::engine::ingest::Duplicates;
 use crate::engine::profile::{IdSet, Profile};
 use crate::engine::rank::top_k::{Hit, TopK};
 use crate::{PartnerIdx, Score};
@@ -81,6 +80,13 @@ pub struct Supporters<'a> {
 }
 
 impl<'a> Supporters<'a> {
+    /// The partners of `candidates` a resource list is made for: active, taking the
+    /// beneficiary role, with a declared need.
+    pub fn in_need(&self, candidates: &[PartnerIdx]) -> Vec<PartnerIdx> {
+        let f = self.features;
+        candidates.iter().copied().filter(|&b| f.active[b as usize] && f.can_benefit[b as usize] && !f.needs[b as usize].is_empty()).collect()
+    }
+
     /// Finds the active supporters.
     pub fn new(profiles: &'a [Profile], features: &'a PartnerFeatures) -> Self {
         let mut supporters = Supporters { profiles, features, members: Vec::new(), backs: Vec::new(), roles: Vec::new() };
@@ -145,16 +151,17 @@ impl<'a> Supporters<'a> {
         Some(Support { score: contributions.iter().sum(), raw, contributions, backed_needs, role: self.roles[at] })
     }
 
-    /// For every partner of `needy` (each active with a declared need) its best `k`
-    /// supporters, best first (ties by supporter index), skipping itself and records of one
-    /// partner (`duplicates`). The same lists for any thread count.
-    pub fn resource_lists(&self, needy: &[PartnerIdx], k: usize, duplicates: &Duplicates) -> Vec<Vec<Hit>> {
+    /// For every partner of `needy` its best `k` supporters, best first (ties by supporter
+    /// index), among those whose link `admits(supporter, partner)` (the run's rules for a
+    /// supporting link: not itself, not a record of the same partner, not an excluded pair).
+    /// The same lists for any thread count.
+    pub fn resource_lists(&self, needy: &[PartnerIdx], k: usize, admits: &(dyn Fn(PartnerIdx, PartnerIdx) -> bool + Sync)) -> Vec<Vec<Hit>> {
         needy
             .par_iter()
             .map(|&b| {
                 let mut top = TopK::new(k);
                 for (at, &s) in self.members.iter().enumerate() {
-                    if let Some(support) = self.score(at, b).filter(|_| duplicates.distinct(s, b)) {
+                    if let Some(support) = self.score(at, b).filter(|_| admits(s, b)) {
                         top.push(Hit { candidate: s, score: support.score });
                     }
                 }

@@ -15,7 +15,7 @@
 //! | `not_duplicates` | when ingest found likely duplicates | the two are not records of one partner (same name and country, same name within 1 km, or same contact email: `duplicates.csv`) |
 //! | `shared_theme` | default | they share a theme: an offer of one is a need of the other, or a theme both list |
 //! | `demand_driven` | default | at least one of them declares a need (someone can be a beneficiary) |
-//! | `modality` | with `--modality` | the pair is of one of the kept modalities (`south_south` keeps pairs where both are in developing countries, two different ones; `city_to_city` keeps pairs of local governments, their agencies and city networks) |
+//! | `modality` | with `--modality` | the pair is of one of the kept modalities (`south_south` keeps pairs where both are in developing countries, two different ones; `city_to_city` keeps pairs of local governments, their agencies and city networks of two countries) |
 //! | `exclusions` | with `--exclusions` | the pair is not listed as an existing or recently contacted partnership |
 
 pub mod exclusions;
@@ -122,7 +122,7 @@ impl ModalityFilter {
     fn admits(&self, f: &PartnerFeatures, a: usize, b: usize) -> bool {
         self.keep.iter().any(|m| match m {
             Modality::SouthSouth => south_south(f, a, b),
-            Modality::CityToCity => f.kind[a] & f.kind[b] & kind::LOCAL_GOVERNMENT != 0,
+            Modality::CityToCity => f.kind[a] & f.kind[b] & kind::LOCAL_GOVERNMENT != 0 && f.country[a] != f.country[b],
             other => classify(f, a, b, self.triangular) == *other,
         })
     }
@@ -147,6 +147,11 @@ impl OptionalRule {
             OptionalRule::DemandDriven => Rule::DemandDriven,
         }
     }
+}
+
+/// Whether a rule applies to a supporting link (see [`RuleSet::support`]).
+fn applies_to_support(rule: &Rule) -> bool {
+    !matches!(rule, Rule::SharedTheme | Rule::DemandDriven | Rule::Modality(_))
 }
 
 /// The ordered rule list of a run.
@@ -222,18 +227,17 @@ impl RuleSet {
             .position(|rule| !rule.admits(features, partner, candidate))
     }
 
-    /// The rules a supporting link (a triad's third partner with either member) must pass:
-    /// every rule but `shared_theme` and `demand_driven`, which concern an exchange of
-    /// expertise, not support.
+    /// The rules a supporting link (a funder or facilitator with a partner it supports, a
+    /// triad's third partner with either member) must pass: every rule but `shared_theme` and
+    /// `demand_driven`, which concern an exchange of expertise, and `modality`, which concerns
+    /// the kind of exchange (decided by the pair supported, not by its supporter).
     pub fn support(&self) -> RuleSet {
-        RuleSet {
-            rules: self.rules.iter().filter(|rule| !matches!(rule, Rule::SharedTheme | Rule::DemandDriven)).cloned().collect(),
-        }
+        RuleSet { rules: self.rules.iter().filter(|rule| applies_to_support(rule)).cloned().collect() }
     }
 
     /// Whether a supporting link passes [`RuleSet::support`] both ways.
     pub fn admits_support(&self, features: &PartnerFeatures, a: PartnerIdx, b: PartnerIdx) -> bool {
-        self.support().rules.iter().all(|rule| rule.admits(features, a, b) && rule.admits(features, b, a))
+        self.rules.iter().filter(|rule| applies_to_support(rule)).all(|rule| rule.admits(features, a, b) && rule.admits(features, b, a))
     }
 
     /// Every rule's verdict on the pair, in checking order.
