@@ -192,6 +192,10 @@ fn the_modality_filter_keeps_triads_and_agrees_with_the_label() {
     assert!(code(&output) <= 1, "{}", stderr(&output));
     let triads = Csv::read(&dir.path("ss/triads.csv"));
     assert!(triads.len() > 100, "triads under --modality south-south: {}", triads.len());
+    // Their sentences follow the shortlist's rules (they used to join labels with ';').
+    for reason in triads.column("reason") {
+        assert!(!reason.contains(';') && !reason.contains('_') && reason.contains(" has experience in ") && reason.contains(" seeks support, with "), "{reason}");
+    }
     let output = dir.run(&["run", "--profiles", "g.csv", "--out", "cc", "-q", "--modality", "city-to-city"]);
     assert!(code(&output) <= 1, "{}", stderr(&output));
     let rows = Csv::read(&dir.path("cc/shortlist.csv"));

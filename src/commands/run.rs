@@ -26,7 +26,7 @@ use crate::engine::rank::rerank::rerank;
 use crate::engine::rank::{self, Candidates, RankStats, Scan, Shortlist};
 use crate::engine::reference::Reference;
 use crate::engine::support::Supporters;
-use crate::engine::triads::{self, TriadSearch};
+use crate::engine::triads::{self, Triad, TriadSearch};
 use crate::engine::{spread, Engine};
 use crate::error::Error;
 use crate::io::atomic;
@@ -35,6 +35,7 @@ use crate::io::run_dir::publish::check_outside;
 use crate::io::run_dir::{self, CENTROIDS};
 use crate::io::table::hex;
 use crate::output::resources::ResourceContext;
+use crate::output::sentence::triad_reason;
 use crate::output::shortlist::{self, ShortlistContext};
 use crate::output::{self, Staging};
 use crate::telemetry::{Progress, StageClock};
@@ -104,7 +105,8 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         }
         if let Some(triads) = &triads {
             let search = triad_search(config, &engine, 0);
-            let mut frame = triads::frame(triads, &search, engine.profiles(), Reference::builtin(), &run_id).map_err(output::write_error("triads"))?;
+            let reason = |t: &Triad| triad_reason(t, &engine.features, engine.profiles(), search.definition, Reference::builtin());
+            let mut frame = triads::frame(triads, &search, engine.profiles(), Reference::builtin(), &run_id, &reason).map_err(output::write_error("triads"))?;
             output::write_triads(&mut staging, &mut frame)?;
         }
         Ok((rows, resource_rows))

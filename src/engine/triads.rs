@@ -24,7 +24,7 @@ use rayon::prelude::*;
 
 use crate::engine::features::{kind, PartnerFeatures};
 use crate::engine::modality::{south_south, TriangularDefinition};
-use crate::engine::profile::Profile;
+use crate::engine::profile::{IdSet, Profile};
 use crate::engine::rank::collector::{AllTerms, Collector, QueryCollector};
 use crate::engine::rank::top_k::{ranking_order, Hit, TopK};
 use crate::engine::rank::{Candidates, Scan};
@@ -47,6 +47,22 @@ pub struct Triad {
     pub score: f32,
     /// Role fit of the third partner (1 funder, ½ facilitator, 0 otherwise).
     pub role_fit: f32,
+}
+
+impl Triad {
+    /// The beneficiary's needs the provider offers.
+    pub fn needs_met(&self, f: &PartnerFeatures) -> IdSet {
+        f.offers[self.provider as usize].intersection(f.needs[self.beneficiary as usize])
+    }
+
+    /// The third partner's role, from its role fit: funder, facilitator or supporter.
+    pub fn third_role(&self) -> &'static str {
+        match self.role_fit {
+            x if x >= 1.0 => "funder",
+            x if x > 0.0 => "facilitator",
+            _ => "supporter",
+        }
+    }
 }
 
 /// The role fit of a third partner: 1 for a funder, ½ for a facilitator.
@@ -248,6 +264,7 @@ pub fn frame(
     profiles: &[Profile],
     reference: &Reference,
     run_id: &str,
+    reason: &dyn Fn(&Triad) -> String,
 ) -> PolarsResult<DataFrame> {
     let f = search.scorer.features();
     let text = |g: &dyn Fn(&Triad) -> String| triads.iter().map(g).collect::<Vec<String>>();
@@ -255,30 +272,7 @@ pub fn frame(
     let id = |i: PartnerIdx| profiles[i as usize].id.clone();
     let name = |i: PartnerIdx| profiles[i as usize].name.clone();
     let country = |i: PartnerIdx| reference.countries[profiles[i as usize].country as usize].iso3.clone();
-    let role = |t: &Triad| match t.role_fit {
-        x if x >= 1.0 => "funder",
-        x if x > 0.0 => "facilitator",
-        _ => "supporter",
-    };
-    let needs_met = |t: &Triad| f.offers[t.provider as usize].intersection(f.needs[t.beneficiary as usize]);
     let definition = format!("{:?}", search.definition);
-    let reason = |t: &Triad| {
-        let themes: Vec<String> = needs_met(t)
-            .iter()
-            .map(|i| reference.themes.label(i as usize).to_lowercase())
-            .collect();
-        format!(
-            "Triangular ({definition}): {} ({}) offers {}, which {} ({}) needs, with {} ({}) as {}.",
-            name(t.provider),
-            country(t.provider),
-            themes.join("; "),
-            name(t.beneficiary),
-            country(t.beneficiary),
-            name(t.third),
-            country(t.third),
-            role(t)
-        )
-    };
     let s = |a: PartnerIdx, b: PartnerIdx| search.scorer.score(a, b);
     DataFrame::new(
         triads.len(),
@@ -293,7 +287,7 @@ pub fn frame(
             Column::new("third_id".into(), text(&|t| id(t.third))),
             Column::new("third_name".into(), text(&|t| name(t.third))),
             Column::new("third_country".into(), text(&|t| country(t.third))),
-            Column::new("third_role".into(), text(&|t| role(t).to_string())),
+            Column::new("third_role".into(), text(&|t| t.third_role().to_string())),
             Column::new("definition".into(), text(&|_| definition.clone())),
             Column::new("triad_score".into(), number(&|t| t.score)),
             Column::new("provider_beneficiary_score".into(), number(&|t| s(t.provider, t.beneficiary))),
@@ -301,9 +295,9 @@ pub fn frame(
             Column::new("third_provider_score".into(), number(&|t| s(t.third, t.provider))),
             Column::new(
                 "needs_met".into(),
-                text(&|t| needs_met(t).iter().map(|i| reference.themes.id(i as usize)).collect::<Vec<_>>().join(";")),
+                text(&|t| t.needs_met(f).iter().map(|i| reference.themes.id(i as usize)).collect::<Vec<_>>().join(";")),
             ),
-            Column::new("reason".into(), text(&reason)),
+            Column::new("reason".into(), text(reason)),
         ],
     )
 }

@@ -12,7 +12,10 @@
 use crate::engine::profile::{IdSet, LocationSource, Profile};
 use crate::engine::reference::Reference;
 use crate::engine::score::{PairExplanation, Term};
+use crate::engine::features::PartnerFeatures;
+use crate::engine::modality::TriangularDefinition;
 use crate::engine::support::{Support, SupportRole};
+use crate::engine::triads::Triad;
 
 /// The reason sentence for `candidate` on `partner`'s shortlist.
 pub fn reason(
@@ -96,6 +99,24 @@ pub fn support_reason(needy: &Profile, supporter: &Profile, support: &Support, r
     }
     text.push('.');
     text
+}
+
+/// The reason sentence of a triad: "Triangular (A): Brazil (Brazil) has experience in social
+/// protection, on which Argentina (Argentina) seeks support, with the ILO (Switzerland) as
+/// funder."
+pub fn triad_reason(triad: &Triad, features: &PartnerFeatures, profiles: &[Profile], definition: TriangularDefinition, reference: &Reference) -> String {
+    let who = |i: crate::PartnerIdx| {
+        let p = &profiles[i as usize];
+        format!("{} ({})", p.name, reference.countries[p.country as usize].name)
+    };
+    format!(
+        "Triangular ({definition:?}): {} has experience in {}, on which {} seeks support, with {} as {}.",
+        who(triad.provider),
+        phrases(triad.needs_met(features), &reference.theme_offer_phrases),
+        who(triad.beneficiary),
+        who(triad.third),
+        triad.third_role()
+    )
 }
 
 /// Where the two are, as a clause after "they": as precise as their locations allow.
