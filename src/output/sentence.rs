@@ -101,13 +101,15 @@ pub fn support_reason(needy: &Profile, supporter: &Profile, support: &Support, r
     text
 }
 
-/// The reason sentence of a triad: "Triangular (A): Brazil (Brazil) has experience in social
-/// protection, on which Argentina (Argentina) seeks support, with the ILO (Switzerland) as
+/// The reason sentence of a triad, each member with its country unless it is one: "Triangular
+/// (A): Lebanon has experience in labour migration, on which African Union Commission
+/// (Ethiopia) seeks support, with International Labour Organization (ILO) (Switzerland) as
 /// funder."
 pub fn triad_reason(triad: &Triad, features: &PartnerFeatures, profiles: &[Profile], definition: TriangularDefinition, reference: &Reference) -> String {
     let who = |i: crate::PartnerIdx| {
         let p = &profiles[i as usize];
-        format!("{} ({})", p.name, reference.countries[p.country as usize].name)
+        let country = &reference.countries[p.country as usize].name;
+        if &p.name == country { p.name.clone() } else { format!("{} ({country})", p.name) }
     };
     format!(
         "Triangular ({definition:?}): {} has experience in {}, on which {} seeks support, with {} as {}.",
