@@ -3,7 +3,8 @@
 //!
 //! Input: the profiles and their [`PartnerFeatures`]. Output: the [`Support`] of a
 //! (supporter, partner in need) pair, with named terms like the pair score, and for every
-//! partner with a declared need its best supporters ([`Supporters::resource_lists`]).
+//! active partner with a declared need that takes the beneficiary role its best supporters
+//! ([`Supporters::resource_lists`]).
 //!
 //! A supporter is an active partner with the `funder` role (or a donor): role `funder`; or
 //! with the `facilitator` role: role `facilitator`. What it backs is its `funds` column; one

@@ -1,9 +1,10 @@
-//! `resources.csv` and `resources.parquet`: for every partner with a declared need, its best
-//! funders and facilitators ([`crate::engine::support`]).
+//! `resources.csv` and `resources.parquet`: for every partner in need (active, taking the
+//! beneficiary role, with a declared need), its best funders and facilitators
+//! ([`crate::engine::support`]).
 //!
 //! Input: the resource lists, the supporters, profiles and reference data. Output, written in
-//! batches of partners (memory holds a batch, not the table), one row
-//! per partner in need and rank: `partner_id, rank, candidate_id, score, role`, then
+//! batches of partners (memory holds a batch, not the table), one row per partner in need
+//! and rank: `partner_id, rank, candidate_id, score, role`, then
 //! `term_funding, term_focus, term_capacity` (contributions, summing to `score`),
 //! `needs_backed` (theme ids, `;`-separated), `modality` (by the triangular definition in
 //! force), `partner_name, partner_country, candidate_name, candidate_country,
