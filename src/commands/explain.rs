@@ -131,7 +131,8 @@ fn explain_support(engine: &Engine, a: PartnerIdx, b: PartnerIdx, out: &mut Stri
                 let _ = writeln!(out, "rank {} of {} supporters of {}'s needs", rank + 1, ranked.len(), pn.id);
             }
             None => {
-                let refused = engine.rules.support().verdicts(&engine.features, supporter, needy).into_iter().chain(engine.rules.support().verdicts(&engine.features, needy, supporter)).find(|(_, ok)| !ok);
+                let rules = engine.rules.support();
+                let refused = rules.verdicts(&engine.features, supporter, needy).into_iter().chain(rules.verdicts(&engine.features, needy, supporter)).find(|(_, ok)| !ok);
                 let _ = writeln!(out, "not listed: removed by rule {}", refused.map_or("?", |(name, _)| name));
             }
         }

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use crate::engine::profile::IdSet;
 use crate::io::table::{StringTable, TableFormat, TableSource};
 
 macro_rules! embedded {
@@ -73,6 +74,11 @@ impl Vocabulary {
     /// The human label at a position (the id when the vocabulary has no labels).
     pub fn label(&self, index: usize) -> &str {
         &self.labels[index]
+    }
+
+    /// The ids of a set, `;`-separated as in the profile contract's list cells.
+    pub fn ids_of(&self, set: IdSet) -> String {
+        set.iter().map(|i| self.id(i as usize)).collect::<Vec<_>>().join(";")
     }
 
     /// All ids in order.

@@ -295,7 +295,7 @@ pub fn frame(
             Column::new("third_provider_score".into(), number(&|t| s(t.third, t.provider))),
             Column::new(
                 "needs_met".into(),
-                text(&|t| t.needs_met(f).iter().map(|i| reference.themes.id(i as usize)).collect::<Vec<_>>().join(";")),
+                text(&|t| reference.themes.ids_of(t.needs_met(f))),
             ),
             Column::new("reason".into(), text(reason)),
         ],

@@ -87,7 +87,7 @@ fn frame(context: &ResourceContext, rows: &[ResourceRow]) -> Result<DataFrame, O
         columns.push(Column::new(format!("term_{term}").into(), rows.iter().map(|row| row.support.contributions[t]).collect::<Vec<f32>>()));
     }
     columns.extend([
-        text("needs_backed", &|row| row.support.backed_needs.iter().map(|t| r.themes.id(t as usize)).collect::<Vec<_>>().join(";")),
+        text("needs_backed", &|row| r.themes.ids_of(row.support.backed_needs)),
         text("modality", &|row| classify(features, row.supporter as usize, row.needy as usize, context.triangular).name().to_string()),
         text("partner_name", &|row| needy(row).name.clone()),
         text("partner_country", &|row| country(needy(row))),

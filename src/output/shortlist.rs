@@ -33,9 +33,9 @@ use crate::io::run_dir::publish::Staging;
 use crate::io::run_dir::{SHORTLIST_CSV, SHORTLIST_PARQUET};
 use super::sentence::reason;
 use super::{write_batches, write_error, OutputError};
-use crate::engine::profile::{IdSet, Profile};
+use crate::engine::profile::Profile;
 use crate::engine::rank::Shortlist;
-use crate::engine::reference::{Reference, Vocabulary};
+use crate::engine::reference::Reference;
 use crate::engine::score::{Direction, PairExplanation, Scorer, Term};
 
 /// Bytes the shortlist files of `partners` lists of `top_k` may take at most: a list holds
@@ -114,13 +114,6 @@ fn explain(context: &ShortlistContext, batch: &[Shortlist]) -> Vec<Row> {
         .collect()
 }
 
-fn ids(set: IdSet, vocabulary: &Vocabulary) -> String {
-    set.iter()
-        .map(|i| vocabulary.id(i as usize))
-        .collect::<Vec<_>>()
-        .join(";")
-}
-
 fn frame<'a>(context: &ShortlistContext<'a>, rows: Vec<Row>) -> Result<DataFrame, OutputError> {
     let p = context.profiles;
     let r = context.reference;
@@ -182,11 +175,11 @@ fn frame<'a>(context: &ShortlistContext<'a>, rows: Vec<Row>) -> Result<DataFrame
         ),
         Column::new(
             "candidate_offers".into(),
-            owned(&|row| ids(row.explanation.candidate_offers, &r.themes)),
+            owned(&|row| r.themes.ids_of(row.explanation.candidate_offers)),
         ),
         Column::new(
             "partner_offers".into(),
-            owned(&|row| ids(row.explanation.partner_offers, &r.themes)),
+            owned(&|row| r.themes.ids_of(row.explanation.partner_offers)),
         ),
         Column::new(
             "distance_km".into(),

@@ -125,8 +125,7 @@ pub fn likely_duplicates(profiles: &[Profile]) -> Duplicates {
         let (y, x) = cell(p);
         let here = unit_vector(p.lat, p.lon);
         for (dy, dx) in (-1..=1).flat_map(|dy| (-1..=1).map(move |dx| (dy, dx))) {
-            let near: Vec<PartnerIdx> = by_cell.get(&(name, y + dy, x + dx)).cloned().unwrap_or_default();
-            for j in near {
+            for &j in by_cell.get(&(name, y + dy, x + dx)).map_or(&[][..], Vec::as_slice) {
                 let other = &profiles[j as usize];
                 if distance_km(&here, &unit_vector(other.lat, other.lon)) <= 1.0 {
                     link(&mut groups, j, i, "same name within 1 km");
