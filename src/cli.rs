@@ -87,7 +87,9 @@ pub enum Command {
     Campaign(CampaignArgs),
     /// Writes RUN_DIR/report.html: one self-contained page (no network needed) with the run
     /// summary, score distribution, exposure per region, clusters, evaluation figures (with
-    /// --known) and every shortlist with term-by-term bars.
+    /// --known), changes since the previous night (with --previous), and every partner's
+    /// shortlist, resources and triads, searchable and filtered by country, actor type and
+    /// modality.
     Report(ReportArgs),
     /// Writes a synthetic profile population (clearly marked synthetic) for demos and
     /// benchmarks: real countries and cities, seeded, reproducible.
@@ -380,6 +382,10 @@ pub struct ReportArgs {
     /// Known partnerships, to add evaluation figures.
     #[arg(long, value_name = "FILE")]
     pub known: Option<PathBuf>,
+    /// The previous night's run directory: the report shows what changed since (lists that
+    /// changed, candidates new to a list, rank moves, candidates that left).
+    #[arg(long, value_name = "DIR")]
+    pub previous: Option<PathBuf>,
 }
 
 /// Flags of `generate`.

@@ -7,6 +7,7 @@
 //! cluster is matched to the nearest old one, one to one, closest pairs first), so that
 //! relabelled but unchanged clusters do not count as churn.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::Path;
@@ -14,26 +15,20 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::io::run_dir::RunDir;
+use crate::io::run_dir::{Lists, RunDir};
 
 /// One run as `diff` sees it.
 struct Run {
     manifest: Value,
-    /// partner → (candidate → rank)
-    lists: BTreeMap<String, BTreeMap<String, u32>>,
+    lists: Lists,
     /// partner → cluster
-    clusters: BTreeMap<String, usize>,
+    clusters: BTreeMap<String, u32>,
     centroids: Option<Vec<Vec<f32>>>,
 }
 
 fn load(dir: &Path) -> Result<Run, Error> {
     let run = RunDir::open(dir)?;
-    let mut lists: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
-    let mut clusters = BTreeMap::new();
-    for row in run.shortlist()? {
-        clusters.insert(row.partner_id.clone(), row.partner_cluster as usize);
-        lists.entry(row.partner_id).or_default().insert(row.candidate_id, row.rank);
-    }
+    let (lists, clusters) = run.lists()?;
     let centroids = run.centroids()?.map(|m| m.centroids.outer_iter().map(|r| r.to_vec()).collect());
     Ok(Run {
         // Through the JSON text: a value straight from the typed manifest would widen f32
@@ -43,6 +38,73 @@ fn load(dir: &Path) -> Result<Run, Error> {
         clusters,
         centroids,
     })
+}
+
+/// Each partner's list, keyed by any kind of text (a finished run's owned ids, or ids
+/// borrowed from tonight's rows).
+pub type ListsOf<K> = BTreeMap<K, BTreeMap<K, u32>>;
+
+/// How two nights' lists differ.
+pub struct Churn<'a> {
+    /// Partners with a list on both nights.
+    pub compared: usize,
+    /// Of those, lists that changed (a candidate entered, left or moved).
+    pub changed: usize,
+    /// Candidates that entered a list.
+    pub entered: usize,
+    /// Candidates that left a list.
+    pub left: usize,
+    /// Partners with a list tonight only.
+    pub added: Vec<&'a str>,
+    /// Partners with a list last night only.
+    pub dropped: Vec<&'a str>,
+    /// Candidates in + out per compared list, most first.
+    pub most_changed: Vec<(usize, &'a str)>,
+}
+
+/// Compares two nights' lists.
+pub fn churn<'a, A: Borrow<str> + Ord, B: Borrow<str> + Ord>(old: &'a ListsOf<A>, new: &'a ListsOf<B>) -> Churn<'a> {
+    let old_partners: BTreeSet<&str> = old.keys().map(Borrow::borrow).collect();
+    let new_partners: BTreeSet<&str> = new.keys().map(Borrow::borrow).collect();
+    let mut churn = Churn {
+        compared: 0,
+        changed: 0,
+        entered: 0,
+        left: 0,
+        added: new_partners.difference(&old_partners).copied().collect(),
+        dropped: old_partners.difference(&new_partners).copied().collect(),
+        most_changed: Vec::new(),
+    };
+    for &partner in old_partners.intersection(&new_partners) {
+        let (a, b) = (&old[partner], &new[partner]);
+        let inn = b.keys().filter(|c| !a.contains_key((*c).borrow())).count();
+        let out = a.keys().filter(|c| !b.contains_key((*c).borrow())).count();
+        churn.compared += 1;
+        churn.entered += inn;
+        churn.left += out;
+        if inn + out > 0 || a.iter().any(|(c, rank)| b.get(c.borrow()) != Some(rank)) {
+            churn.changed += 1;
+        }
+        churn.most_changed.push((inn + out, partner));
+    }
+    churn.most_changed.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    churn
+}
+
+/// Rank moves of candidates on both nights' lists (distance, partner, candidate, old rank,
+/// new rank), largest first.
+fn rank_moves<'a>(old: &'a Lists, new: &'a Lists) -> Vec<(u32, &'a String, &'a String, u32, u32)> {
+    let mut moves = Vec::new();
+    for (partner, a) in old {
+        let Some(b) = new.get(partner) else { continue };
+        for (candidate, &r_old) in a {
+            if let Some(&r_new) = b.get(candidate) {
+                moves.push((r_old.abs_diff(r_new), partner, candidate, r_old, r_new));
+            }
+        }
+    }
+    moves.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)).then(a.2.cmp(b.2)));
+    moves
 }
 
 /// Flattens a JSON object into `a.b.c → value` pairs.
@@ -115,52 +177,35 @@ pub fn diff(old_dir: &Path, new_dir: &Path) -> Result<String, Error> {
         let _ = writeln!(out, "| setting | old | new |\n|---|---|---|\n{}", changes.join("\n"));
     }
 
-    let old_partners: BTreeSet<&String> = old.lists.keys().collect();
-    let new_partners: BTreeSet<&String> = new.lists.keys().collect();
-    let added: Vec<&&String> = new_partners.difference(&old_partners).collect();
-    let dropped: Vec<&&String> = old_partners.difference(&new_partners).collect();
+    let churn = churn(&old.lists, &new.lists);
     let _ = writeln!(out, "\n## Partners with a list\n");
-    let _ = writeln!(out, "{} old, {} new; added {}, dropped {}", old_partners.len(), new_partners.len(), added.len(), dropped.len());
-    let sample = |items: &[&&String]| items.iter().take(10).map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
-    if !added.is_empty() {
-        let _ = writeln!(out, "added: {}{}", sample(&added), if added.len() > 10 { ", …" } else { "" });
+    let _ = writeln!(
+        out,
+        "{} old, {} new; added {}, dropped {}",
+        old.lists.len(),
+        new.lists.len(),
+        churn.added.len(),
+        churn.dropped.len()
+    );
+    let sample = |items: &[&str]| items.iter().take(10).copied().collect::<Vec<_>>().join(", ");
+    if !churn.added.is_empty() {
+        let _ = writeln!(out, "added: {}{}", sample(&churn.added), if churn.added.len() > 10 { ", …" } else { "" });
     }
-    if !dropped.is_empty() {
-        let _ = writeln!(out, "dropped: {}{}", sample(&dropped), if dropped.len() > 10 { ", …" } else { "" });
+    if !churn.dropped.is_empty() {
+        let _ = writeln!(out, "dropped: {}{}", sample(&churn.dropped), if churn.dropped.len() > 10 { ", …" } else { "" });
     }
 
-    let (mut entered, mut left, mut changed) = (0usize, 0usize, 0usize);
-    let mut churn: Vec<(usize, &String)> = Vec::new();
-    let mut moves: Vec<(u32, &String, &String, u32, u32)> = Vec::new();
-    for partner in old_partners.intersection(&new_partners) {
-        let (a, b) = (&old.lists[*partner], &new.lists[*partner]);
-        let inn = b.keys().filter(|c| !a.contains_key(*c)).count();
-        let out_ = a.keys().filter(|c| !b.contains_key(*c)).count();
-        entered += inn;
-        left += out_;
-        if inn + out_ > 0 || a != b {
-            changed += 1;
-        }
-        churn.push((inn + out_, partner));
-        for (candidate, &r_old) in a {
-            if let Some(&r_new) = b.get(candidate) {
-                moves.push((r_old.abs_diff(r_new), partner, candidate, r_old, r_new));
-            }
-        }
-    }
     let _ = writeln!(out, "\n## Candidates\n");
     let _ = writeln!(
         out,
-        "{changed} of {} lists changed; {entered} candidates entered and {left} left.",
-        old_partners.intersection(&new_partners).count()
+        "{} of {} lists changed; {} candidates entered and {} left.",
+        churn.changed, churn.compared, churn.entered, churn.left
     );
-    churn.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-    let top: Vec<String> = churn.iter().filter(|c| c.0 > 0).take(10).map(|(n, p)| format!("{p} ({n})")).collect();
+    let top: Vec<String> = churn.most_changed.iter().filter(|c| c.0 > 0).take(10).map(|(n, p)| format!("{p} ({n})")).collect();
     if !top.is_empty() {
         let _ = writeln!(out, "Most changed lists (candidates in + out): {}", top.join(", "));
     }
-    moves.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)).then(a.2.cmp(b.2)));
-    let moves: Vec<String> = moves
+    let moves: Vec<String> = rank_moves(&old.lists, &new.lists)
         .iter()
         .filter(|m| m.0 > 0)
         .take(10)
@@ -177,7 +222,7 @@ pub fn diff(old_dir: &Path, new_dir: &Path) -> Result<String, Error> {
             let common: Vec<&String> = old.clusters.keys().filter(|p| new.clusters.contains_key(*p)).collect();
             let moved = common
                 .iter()
-                .filter(|p| mapping.get(&new.clusters[**p]) != Some(&old.clusters[**p]))
+                .filter(|p| mapping.get(&(new.clusters[**p] as usize)) != Some(&(old.clusters[**p] as usize)))
                 .count();
             let relabelled = mapping.iter().filter(|(n, o)| n != o).count();
             let _ = writeln!(

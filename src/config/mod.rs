@@ -477,12 +477,14 @@ pub struct ReportConfig {
     pub run: PathBuf,
     /// Known partnerships, for evaluation figures.
     pub known: Option<PathBuf>,
+    /// The previous night's run, for what changed.
+    pub previous: Option<PathBuf>,
 }
 
 impl ReportConfig {
     /// Checks the flags.
     pub fn resolve(args: &ReportArgs) -> Self {
-        ReportConfig { run: args.run.clone(), known: args.known.clone() }
+        ReportConfig { run: args.run.clone(), known: args.known.clone(), previous: args.previous.clone() }
     }
 }
 

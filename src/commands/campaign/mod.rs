@@ -76,7 +76,8 @@ fn suppressed_pairs(window: &PairWindow) -> Result<HashSet<(String, String)>, Er
 
 /// Runs `campaign`; returns the summary.
 pub fn run(config: &CampaignConfig) -> Result<CampaignSummary, Error> {
-    let rows = RunDir::open(&config.run)?.shortlist()?;
+    let shortlist = RunDir::open(&config.run)?.shortlist()?;
+    let rows = shortlist.rows()?;
     let suppressed = match &config.suppress {
         Some(window) => suppressed_pairs(window)?,
         None => HashSet::new(),
@@ -96,11 +97,11 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignSummary, Error> {
     let mut kept: Vec<&ShortlistRow> = Vec::new();
     let mut proposals = Vec::new();
     for row in &rows {
-        if suppressed.contains(&(row.partner_id.clone(), row.candidate_id.clone())) {
+        if suppressed.contains(&(row.partner_id.to_string(), row.candidate_id.to_string())) {
             continue;
         }
-        let recipient = intern(&row.partner_id, row.partner_capacity);
-        let proposed = intern(&row.candidate_id, row.candidate_capacity);
+        let recipient = intern(row.partner_id, row.partner_capacity);
+        let proposed = intern(row.candidate_id, row.candidate_capacity);
         kept.push(row);
         proposals.push(Proposal {
             recipient,
@@ -126,7 +127,7 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignSummary, Error> {
     let allocated: f64 = chosen.iter().map(|&i| kept[i].score).sum();
     let summary = CampaignSummary {
         campaign_id: config.campaign_id.clone(),
-        run_id: rows.first().map(|r| r.run_id.clone()).unwrap_or_default(),
+        run_id: rows.first().map(|r| r.run_id.to_string()).unwrap_or_default(),
         candidates: rows.len(),
         suppressed: rows.len() - kept.len(),
         proposals: chosen.len(),
@@ -139,25 +140,25 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignSummary, Error> {
 
     let selected: Vec<&ShortlistRow> = chosen.iter().map(|&i| kept[i]).collect();
     let text = |name: &str, f: &dyn Fn(&ShortlistRow) -> String| Column::new(name.into(), selected.iter().map(|r| f(r)).collect::<Vec<String>>());
-    let optional = |value: &Option<String>| value.clone().unwrap_or_default();
+    let optional = |value: &Option<&str>| value.unwrap_or_default().to_string();
     let columns = vec![
         text("campaign_id", &|_| config.campaign_id.clone()),
         text("proposal_id", &|r| format!("{}:{}:{}", config.campaign_id, r.partner_id, r.candidate_id)),
-        text("partner_id", &|r| r.partner_id.clone()),
-        text("partner_name", &|r| r.partner_name.clone()),
+        text("partner_id", &|r| r.partner_id.to_string()),
+        text("partner_name", &|r| r.partner_name.to_string()),
         text("partner_contact_name", &|r| optional(&r.partner_contact_name)),
         text("partner_contact_email", &|r| optional(&r.partner_contact_email)),
-        text("candidate_id", &|r| r.candidate_id.clone()),
-        text("candidate_name", &|r| r.candidate_name.clone()),
+        text("candidate_id", &|r| r.candidate_id.to_string()),
+        text("candidate_name", &|r| r.candidate_name.to_string()),
         text("candidate_contact_name", &|r| optional(&r.candidate_contact_name)),
         text("candidate_contact_email", &|r| optional(&r.candidate_contact_email)),
         Column::new("score".into(), selected.iter().map(|r| r.score).collect::<Vec<f64>>()),
         Column::new("rank".into(), selected.iter().map(|r| r.rank).collect::<Vec<u32>>()),
-        text("direction", &|r| r.direction.clone()),
+        text("direction", &|r| r.direction.to_string()),
         text("provider_id", &|r| optional(&r.provider_id)),
         text("beneficiary_id", &|r| optional(&r.beneficiary_id)),
-        text("modality", &|r| r.modality.clone()),
-        text("reason", &|r| r.reason.clone()),
+        text("modality", &|r| r.modality.to_string()),
+        text("reason", &|r| r.reason.to_string()),
     ];
     let mut frame = DataFrame::new(selected.len(), columns).map_err(write_error("campaign.csv"))?;
     std::fs::create_dir_all(&config.out).map_err(|e| crate::output::OutputIoError {

@@ -279,14 +279,14 @@ pub fn run_lists(run: &RunDir, reference: &Reference) -> Result<(Lists, BTreeMap
             .map(|c| reference.sub_regions[reference.countries[c as usize].sub_region as usize].clone())
             .unwrap_or_else(|| "(unknown)".into())
     };
-    for row in run.shortlist()? {
+    for row in run.shortlist()?.rows()? {
         for (id, country, actor) in [(&row.partner_id, &row.partner_country, &row.partner_actor_type), (&row.candidate_id, &row.candidate_country, &row.candidate_actor_type)] {
-            kinds.entry(id.clone()).or_insert_with(|| PartnerKind {
-                actor_type: actor.clone(),
+            kinds.entry(id.to_string()).or_insert_with(|| PartnerKind {
+                actor_type: actor.to_string(),
                 sub_region: region(country),
             });
         }
-        ranked.entry(row.partner_id).or_default().push((row.rank, row.candidate_id));
+        ranked.entry(row.partner_id.to_string()).or_default().push((row.rank, row.candidate_id.to_string()));
     }
     let lists = ranked
         .into_iter()

@@ -5,7 +5,8 @@
 //! directory and the publication protocol) that the output stage fills, and the
 //! [`RunManifest`] written last by [`publish()`]. Input, reading: a directory
 //! path. Output: [`RunDir`], a finished run with its typed manifest, its shortlist as
-//! [`ShortlistRow`]s, its cluster table and the centroids it used. `diff`, `evaluate --run`,
+//! [`ShortlistRow`]s, its resource lists and triads as [`ResourceRow`]s and [`TriadRow`]s,
+//! its cluster table and the centroids it used. `diff`, `evaluate --run`,
 //! `campaign` and `report` all read a run here; a file that is missing or changed after the
 //! run is an error naming the file (and the row and column), never a silent default.
 //!
@@ -19,16 +20,18 @@
 
 pub mod publish;
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::engine::cluster::store::StoredModel;
 use crate::engine::cluster::ClusterModel;
 use crate::engine::score::{Term, TERM_COUNT};
+use crate::engine::support::SUPPORT_TERMS;
 use crate::io::atomic::OutputIoError;
 use publish::{PublishError, Staging, MARK};
 use crate::io::manifest::RunManifest;
-use crate::io::table::{spreadsheet_value, StringTable, TableError, TableSource};
+use crate::io::table::{all_columns, spreadsheet_value, StringTable, TableError, TableSource, Wanted};
 
 /// The manifest, written last.
 pub const MANIFEST: &str = "manifest.json";
@@ -118,57 +121,124 @@ pub fn publish(mut staging: Staging, manifest: &RunManifest) -> Result<(), Publi
     staging.commit()
 }
 
+/// Each partner's list of a finished run: partner → (candidate → rank).
+pub type Lists = BTreeMap<String, BTreeMap<String, u32>>;
+
 /// One row of a run's shortlist, typed.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ShortlistRow {
+pub struct ShortlistRow<'t> {
     /// The run.
-    pub run_id: String,
+    pub run_id: &'t str,
     /// Whose list.
-    pub partner_id: String,
+    pub partner_id: &'t str,
     /// Its name.
-    pub partner_name: String,
+    pub partner_name: &'t str,
     /// Its country (ISO3).
-    pub partner_country: String,
+    pub partner_country: &'t str,
     /// Its actor type id.
-    pub partner_actor_type: String,
+    pub partner_actor_type: &'t str,
     /// 1-based rank.
     pub rank: u32,
     /// The candidate.
-    pub candidate_id: String,
+    pub candidate_id: &'t str,
     /// Its name.
-    pub candidate_name: String,
+    pub candidate_name: &'t str,
     /// Its country (ISO3).
-    pub candidate_country: String,
+    pub candidate_country: &'t str,
     /// Its actor type id.
-    pub candidate_actor_type: String,
+    pub candidate_actor_type: &'t str,
     /// The score.
     pub score: f64,
     /// Each term's contribution, in [`Term::ALL`] order.
     pub terms: [f64; TERM_COUNT],
     /// Proposed roles.
-    pub direction: String,
+    pub direction: &'t str,
     /// Modality.
-    pub modality: String,
+    pub modality: &'t str,
     /// Provider of a one-way match.
-    pub provider_id: Option<String>,
+    pub provider_id: Option<&'t str>,
     /// Beneficiary of a one-way match.
-    pub beneficiary_id: Option<String>,
+    pub beneficiary_id: Option<&'t str>,
     /// The partner's cluster.
     pub partner_cluster: u32,
     /// The candidate's contact name.
-    pub candidate_contact_name: Option<String>,
+    pub candidate_contact_name: Option<&'t str>,
     /// The candidate's contact email.
-    pub candidate_contact_email: Option<String>,
+    pub candidate_contact_email: Option<&'t str>,
     /// The partner's contact name.
-    pub partner_contact_name: Option<String>,
+    pub partner_contact_name: Option<&'t str>,
     /// The partner's contact email.
-    pub partner_contact_email: Option<String>,
+    pub partner_contact_email: Option<&'t str>,
     /// New partnerships the partner can take on (`None`: no limit).
     pub partner_capacity: Option<u32>,
     /// New partnerships the candidate can take on (`None`: no limit).
     pub candidate_capacity: Option<u32>,
     /// The reason sentence.
-    pub reason: String,
+    pub reason: &'t str,
+}
+
+/// One row of a run's resource lists (`resources.csv`): a partner in need and one of its
+/// funders or facilitators, typed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceRow<'t> {
+    /// The partner in need.
+    pub partner_id: &'t str,
+    /// Its name.
+    pub partner_name: &'t str,
+    /// Its country (ISO3).
+    pub partner_country: &'t str,
+    /// 1-based rank.
+    pub rank: u32,
+    /// The funder or facilitator.
+    pub candidate_id: &'t str,
+    /// Its name.
+    pub candidate_name: &'t str,
+    /// Its country (ISO3).
+    pub candidate_country: &'t str,
+    /// Its actor type id.
+    pub candidate_actor_type: &'t str,
+    /// Its contact name.
+    pub candidate_contact_name: Option<&'t str>,
+    /// Its contact email.
+    pub candidate_contact_email: Option<&'t str>,
+    /// The support score.
+    pub score: f64,
+    /// `funder` or `facilitator`.
+    pub role: &'t str,
+    /// Each support term's contribution, in [`SUPPORT_TERMS`] order.
+    pub terms: [f64; SUPPORT_TERMS.len()],
+    /// Modality by the triangular definition.
+    pub modality: &'t str,
+    /// The reason sentence.
+    pub reason: &'t str,
+}
+
+/// A member of a triad as `triads.csv` names it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Member<'t> {
+    /// Its id.
+    pub id: &'t str,
+    /// Its name.
+    pub name: &'t str,
+    /// Its country (ISO3).
+    pub country: &'t str,
+}
+
+/// One row of a run's triads (`triads.csv`), typed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TriadRow<'t> {
+    /// The beneficiary.
+    pub beneficiary: Member<'t>,
+    /// The provider.
+    pub provider: Member<'t>,
+    /// The third member.
+    pub third: Member<'t>,
+    /// The third member's role (`funder` or `facilitator`).
+    pub third_role: &'t str,
+    /// The triad's score.
+    pub score: f64,
+    /// The reason sentence.
+    pub reason: &'t str,
 }
 
 /// A finished run, read back.
@@ -179,6 +249,30 @@ pub struct RunDir {
     pub manifest: RunManifest,
 }
 
+/// A table of a finished run, read back; its rows borrow their text from it (a copy of every
+/// cell of a million-row shortlist would cost more than reading the file).
+pub struct RunTable {
+    table: StringTable,
+    path: String,
+    /// A CSV file, whose text values were written spreadsheet-safe.
+    csv: bool,
+}
+
+impl RunTable {
+    fn cells(&self) -> Cells<'_> {
+        Cells { table: &self.table, path: self.path.clone(), csv: self.csv }
+    }
+}
+
+/// A run's shortlist, read back: [`Shortlist::rows`].
+pub struct Shortlist(RunTable);
+
+/// A run's resource lists, read back: [`Resources::rows`].
+pub struct Resources(RunTable);
+
+/// A run's triads, read back: [`Triads::rows`].
+pub struct Triads(RunTable);
+
 /// Reads cells of one table by column name, with errors naming file, row and column.
 struct Cells<'t> {
     table: &'t StringTable,
@@ -187,18 +281,18 @@ struct Cells<'t> {
     csv: bool,
 }
 
-impl Cells<'_> {
+impl<'t> Cells<'t> {
     fn column(&self, name: &str) -> Result<usize, RunDirError> {
         self.table.position(name).ok_or_else(|| RunDirError::Column { path: self.path.clone(), column: name.to_string() })
     }
 
-    fn text(&self, column: usize, row: usize) -> String {
+    fn text(&self, column: usize, row: usize) -> &'t str {
         self.optional(column, row).unwrap_or_default()
     }
 
-    fn optional(&self, column: usize, row: usize) -> Option<String> {
+    fn optional(&self, column: usize, row: usize) -> Option<&'t str> {
         let value = self.table.cell(column, row)?;
-        Some(if self.csv { spreadsheet_value(value) } else { value }.to_string())
+        Some(if self.csv { spreadsheet_value(value) } else { value })
     }
 
     fn parsed<T: std::str::FromStr>(&self, column: usize, row: usize, what: &'static str) -> Result<T, RunDirError> {
@@ -235,19 +329,88 @@ impl RunDir {
         Ok(path)
     }
 
-    /// A table of the run.
-    fn table(&self, name: &str) -> Result<(StringTable, String), RunDirError> {
+    /// The wanted columns of a table of the run.
+    fn table(&self, name: &str, wanted: Wanted) -> Result<RunTable, RunDirError> {
         let path = self.listed(name)?;
-        let table = StringTable::read(&TableSource::File(path.clone()))?;
-        Ok((table, path.display().to_string()))
+        let table = StringTable::read_hashed(&TableSource::File(path.clone()), wanted)?.0;
+        Ok(RunTable { table, path: path.display().to_string(), csv: name.ends_with(".csv") })
     }
 
-    /// The shortlist, in file order (by partner, then rank), from its Parquet file when the
-    /// run wrote one, else its CSV.
-    pub fn shortlist(&self) -> Result<Vec<ShortlistRow>, RunDirError> {
-        let name = if self.manifest.outputs.contains_key(SHORTLIST_PARQUET) { SHORTLIST_PARQUET } else { SHORTLIST_CSV };
-        let (table, path) = self.table(name)?;
-        let cells = Cells { table: &table, path, csv: name == SHORTLIST_CSV };
+    /// The shortlist file: Parquet when the run wrote one, else CSV.
+    fn shortlist_file(&self) -> &'static str {
+        if self.manifest.outputs.contains_key(SHORTLIST_PARQUET) {
+            SHORTLIST_PARQUET
+        } else {
+            SHORTLIST_CSV
+        }
+    }
+
+    /// Each partner's list as candidate → rank, and each listed partner's cluster: what
+    /// `diff` and `report --previous` compare, read from four columns of the shortlist.
+    pub fn lists(&self) -> Result<(Lists, BTreeMap<String, u32>), RunDirError> {
+        let name = self.shortlist_file();
+        let wanted = |c: &str| ["partner_id", "candidate_id", "rank", "partner_cluster"].contains(&c);
+        let table = self.table(name, &wanted)?;
+        let cells = table.cells();
+        let c = |name: &str| cells.column(name);
+        let (partner_id, candidate_id, rank, cluster) = (c("partner_id")?, c("candidate_id")?, c("rank")?, c("partner_cluster")?);
+        let (mut lists, mut clusters) = (Lists::new(), BTreeMap::new());
+        for row in 0..table.table.height() {
+            let partner = cells.text(partner_id, row);
+            clusters.insert(partner.to_string(), cells.parsed(cluster, row, "a cluster number")?);
+            lists.entry(partner.to_string()).or_default().insert(cells.text(candidate_id, row).to_string(), cells.parsed(rank, row, "a rank (1, 2, ...)")?);
+        }
+        Ok((lists, clusters))
+    }
+
+    /// The shortlist, from its Parquet file when the run wrote one, else its CSV.
+    pub fn shortlist(&self) -> Result<Shortlist, RunDirError> {
+        // The columns a row holds; the long offer lists and the rest are not decoded.
+        let unused = ["candidate_entity_kind", "candidate_city", "candidate_offers", "partner_offers", "distance_km", "cross_border", "candidate_cluster"];
+        Ok(Shortlist(self.table(self.shortlist_file(), &|c| !unused.contains(&c))?))
+    }
+
+    /// The table of a run that wrote it in both formats, from Parquet when it can; `None`
+    /// when the run wrote neither (an older run, or triads turned off).
+    fn optional_table(&self, (csv, parquet): (&str, &str)) -> Result<Option<RunTable>, RunDirError> {
+        let name = if self.manifest.outputs.contains_key(parquet) {
+            parquet
+        } else if self.manifest.outputs.contains_key(csv) {
+            csv
+        } else {
+            return Ok(None);
+        };
+        self.table(name, &all_columns).map(Some)
+    }
+
+    /// The resource lists; `None` for a run that wrote none.
+    pub fn resources(&self) -> Result<Option<Resources>, RunDirError> {
+        Ok(self.optional_table((RESOURCES_CSV, RESOURCES_PARQUET))?.map(Resources))
+    }
+
+    /// The triads; `None` for a run that wrote none.
+    pub fn triads(&self) -> Result<Option<Triads>, RunDirError> {
+        Ok(self.optional_table((TRIADS_CSV, TRIADS_PARQUET))?.map(Triads))
+    }
+
+    /// The cluster summary, as text cells by column name, in file order.
+    pub fn clusters(&self) -> Result<StringTable, RunDirError> {
+        Ok(self.table(CLUSTERS, &all_columns)?.table)
+    }
+
+    /// The centroids the run used (`None` when it had none: no valid profile).
+    pub fn centroids(&self) -> Result<Option<ClusterModel>, RunDirError> {
+        if !self.manifest.outputs.contains_key(CENTROIDS) {
+            return Ok(None);
+        }
+        Ok(Some(StoredModel::load(&self.listed(CENTROIDS)?)?.0))
+    }
+}
+
+impl Shortlist {
+    /// The rows, in file order (by partner, then rank).
+    pub fn rows(&self) -> Result<Vec<ShortlistRow<'_>>, RunDirError> {
+        let cells = self.0.cells();
         let c = |name: &str| cells.column(name);
         let (run_id, partner_id, partner_name, partner_country, partner_actor_type) = (c("run_id")?, c("partner_id")?, c("partner_name")?, c("partner_country")?, c("partner_actor_type")?);
         let (rank, candidate_id, candidate_name, candidate_country, candidate_actor_type) = (c("rank")?, c("candidate_id")?, c("candidate_name")?, c("candidate_country")?, c("candidate_actor_type")?);
@@ -257,7 +420,7 @@ impl RunDir {
         let (partner_capacity, candidate_capacity) = (c("partner_capacity")?, c("candidate_capacity")?);
         let terms = Term::ALL.map(|t| c(&format!("term_{}", t.name())));
         let terms: Vec<usize> = terms.into_iter().collect::<Result<_, _>>()?;
-        (0..table.height())
+        (0..self.0.table.height())
             .map(|row| {
                 let mut term_values = [0.0; TERM_COUNT];
                 for (value, &column) in term_values.iter_mut().zip(&terms) {
@@ -292,17 +455,68 @@ impl RunDir {
             })
             .collect()
     }
+}
 
-    /// The cluster summary, as text cells by column name, in file order.
-    pub fn clusters(&self) -> Result<StringTable, RunDirError> {
-        Ok(self.table(CLUSTERS)?.0)
+impl Resources {
+    /// The rows, in file order (by partner in need, then rank).
+    pub fn rows(&self) -> Result<Vec<ResourceRow<'_>>, RunDirError> {
+        let cells = self.0.cells();
+        let c = |name: &str| cells.column(name);
+        let (partner_id, partner_name, partner_country) = (c("partner_id")?, c("partner_name")?, c("partner_country")?);
+        let (rank, candidate_id, candidate_name, candidate_country) = (c("rank")?, c("candidate_id")?, c("candidate_name")?, c("candidate_country")?);
+        let (candidate_actor_type, contact_name, contact_email) = (c("candidate_actor_type")?, c("candidate_contact_name")?, c("candidate_contact_email")?);
+        let (score, role, modality, reason) = (c("score")?, c("role")?, c("modality")?, c("reason")?);
+        let terms: Vec<usize> = SUPPORT_TERMS.iter().map(|t| c(&format!("term_{t}"))).collect::<Result<_, _>>()?;
+        let rows = (0..self.0.table.height())
+            .map(|row| {
+                let mut term_values = [0.0; SUPPORT_TERMS.len()];
+                for (value, &column) in term_values.iter_mut().zip(&terms) {
+                    *value = cells.parsed(column, row, "a number")?;
+                }
+                Ok(ResourceRow {
+                    partner_id: cells.text(partner_id, row),
+                    partner_name: cells.text(partner_name, row),
+                    partner_country: cells.text(partner_country, row),
+                    rank: cells.parsed(rank, row, "a rank (1, 2, ...)")?,
+                    candidate_id: cells.text(candidate_id, row),
+                    candidate_name: cells.text(candidate_name, row),
+                    candidate_country: cells.text(candidate_country, row),
+                    candidate_actor_type: cells.text(candidate_actor_type, row),
+                    candidate_contact_name: cells.optional(contact_name, row),
+                    candidate_contact_email: cells.optional(contact_email, row),
+                    score: cells.parsed(score, row, "a number")?,
+                    role: cells.text(role, row),
+                    terms: term_values,
+                    modality: cells.text(modality, row),
+                    reason: cells.text(reason, row),
+                })
+            })
+            .collect::<Result<_, RunDirError>>()?;
+        Ok(rows)
     }
+}
 
-    /// The centroids the run used (`None` when it had none: no valid profile).
-    pub fn centroids(&self) -> Result<Option<ClusterModel>, RunDirError> {
-        if !self.manifest.outputs.contains_key(CENTROIDS) {
-            return Ok(None);
-        }
-        Ok(Some(StoredModel::load(&self.listed(CENTROIDS)?)?.0))
+impl Triads {
+    /// The rows, in file order.
+    pub fn rows(&self) -> Result<Vec<TriadRow<'_>>, RunDirError> {
+        let cells = self.0.cells();
+        let c = |name: &str| cells.column(name);
+        let member = |role: &str| Ok::<_, RunDirError>([c(&format!("{role}_id"))?, c(&format!("{role}_name"))?, c(&format!("{role}_country"))?]);
+        let (beneficiary, provider, third) = (member("beneficiary")?, member("provider")?, member("third")?);
+        let (third_role, score, reason) = (c("third_role")?, c("triad_score")?, c("reason")?);
+        let read = |[id, name, country]: [usize; 3], row: usize| Member { id: cells.text(id, row), name: cells.text(name, row), country: cells.text(country, row) };
+        let rows = (0..self.0.table.height())
+            .map(|row| {
+                Ok(TriadRow {
+                    beneficiary: read(beneficiary, row),
+                    provider: read(provider, row),
+                    third: read(third, row),
+                    third_role: cells.text(third_role, row),
+                    score: cells.parsed(score, row, "a number")?,
+                    reason: cells.text(reason, row),
+                })
+            })
+            .collect::<Result<_, RunDirError>>()?;
+        Ok(rows)
     }
 }
