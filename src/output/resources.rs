@@ -7,7 +7,7 @@
 //! and rank: `partner_id, rank, candidate_id, score, role`, then
 //! `term_funding, term_focus, term_capacity` (contributions, summing to `score`),
 //! `needs_backed` (theme ids, `;`-separated), `modality` (by the triangular definition in
-//! force), `partner_name, partner_country, candidate_name, candidate_country,
+//! force), `partner_name, partner_country, partner_actor_type, candidate_name, candidate_country,
 //! candidate_actor_type, candidate_contact_name, candidate_contact_email,
 //! partner_contact_name, partner_contact_email, reason, run_id`.
 
@@ -91,6 +91,7 @@ fn frame(context: &ResourceContext, rows: &[ResourceRow]) -> Result<DataFrame, O
         text("modality", &|row| classify(features, row.supporter as usize, row.needy as usize, context.triangular).name().to_string()),
         text("partner_name", &|row| needy(row).name.clone()),
         text("partner_country", &|row| country(needy(row))),
+        text("partner_actor_type", &|row| r.actor_types.id(needy(row).actor_type as usize).to_string()),
         text("candidate_name", &|row| supporter(row).name.clone()),
         text("candidate_country", &|row| country(supporter(row))),
         text("candidate_actor_type", &|row| r.actor_types.id(supporter(row).actor_type as usize).to_string()),

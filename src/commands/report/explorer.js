@@ -138,6 +138,8 @@
       return;
     }
     const { candidates, left, resources, triads } = await lists(index);
+    // Another view was asked for while this one's chunk was unpacked: that one draws.
+    if (state().partner !== s.partner) return;
     const modality = meta.modalities.indexOf(s.modality);
     const parts = [el("h3", {}, name(index)), el("p", {}, partners[index][0] + " · " + describe(index), el("br"), contact(index))];
     const rows = candidates

@@ -342,7 +342,7 @@ pub fn section(tables: &Tables, manifest: &RunManifest, reference: &Reference) -
         index.note(r.candidate_id, r.candidate_name, r.candidate_country, r.candidate_actor_type, candidate_contact);
     }
     for r in resources {
-        index.note(r.partner_id, r.partner_name, r.partner_country, "", (None, None));
+        index.note(r.partner_id, r.partner_name, r.partner_country, r.partner_actor_type, (r.partner_contact_name, r.partner_contact_email));
         let contact = (r.candidate_contact_name, r.candidate_contact_email);
         index.note(r.candidate_id, r.candidate_name, r.candidate_country, r.candidate_actor_type, contact);
     }
@@ -366,7 +366,8 @@ pub fn section(tables: &Tables, manifest: &RunManifest, reference: &Reference) -
         lists[p].resources.push(i);
         partner_modalities[p].insert(r.modality);
     }
-    let mut changed = vec![false; partners.len()];
+    // With a previous night, a list that is new tonight has changed too.
+    let mut changed: Vec<bool> = lists.iter().map(|l| tables.previous.is_some() && !l.candidates.is_empty()).collect();
     let mut previous_ranks = vec![None; if tables.previous.is_some() { tables.shortlist.len() } else { 0 }];
     for (partner, old) in tables.previous.into_iter().flatten() {
         let Some(&p) = at.get(partner.as_str()) else { continue };

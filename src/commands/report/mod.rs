@@ -26,6 +26,7 @@ use crate::engine::score::Term;
 use crate::error::Error;
 use crate::io::atomic::write_file_atomic;
 use crate::io::run_dir::{Lists, RunDir, ShortlistRow};
+use crate::io::table::StringTable;
 
 const COLOURS: [&str; 7] = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"];
 
@@ -167,28 +168,11 @@ fn joined<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
     thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
-/// Writes `report.html` into the run directory; returns its path.
-pub fn write(config: &ReportConfig) -> Result<PathBuf, Error> {
-    let run = RunDir::open(&config.run)?;
+/// The page up to the explorer: head and style, run summary, settings, score histogram,
+/// exposure per region, clusters, evaluation with `--known`, changes with `--previous`.
+fn summary(config: &ReportConfig, run: &RunDir, rows: &[ShortlistRow], clusters: &StringTable, triads: Option<usize>, previous: Option<&Lists>) -> Result<String, Error> {
     let m = &run.manifest;
-    // The tables are read side by side, on threads of their own (not rayon's: a worker
-    // waiting for polars may pick up the other read, which waits for the reader's lock).
-    let previous_lists = || config.previous.as_deref().map(|dir| Ok::<_, Error>(RunDir::open(dir)?.lists()?.0)).transpose();
-    let (shortlist, extra_tables, previous) = std::thread::scope(|scope| {
-        let extra_tables = scope.spawn(|| Ok::<_, Error>((run.resources()?, run.triads()?)));
-        let previous = scope.spawn(previous_lists);
-        (run.shortlist(), joined(extra_tables), joined(previous))
-    });
-    let (shortlist, (resource_table, triad_table), previous) = (shortlist?, extra_tables?, previous?);
-    let (rows, resources) = std::thread::scope(|scope| {
-        let resources = scope.spawn(|| resource_table.as_ref().map(|t| t.rows()).transpose());
-        (shortlist.rows(), joined(resources))
-    });
-    let (rows, resources) = (rows?, resources?);
-    let triads = triad_table.as_ref().map(|t| t.rows()).transpose()?;
-    let clusters = run.clusters()?;
     let reference = Reference::builtin();
-
     let mut html = String::new();
     let run_id = &m.run_id;
     let _ = write!(
@@ -214,7 +198,7 @@ small{{color:#666}}#filters{{display:flex;flex-wrap:wrap;gap:.5em;margin:.5em 0}
         vec!["active partners · shortlists · rows".into(), format!("{} · {} · {}", m.counts.active_partners, m.counts.shortlists, m.counts.shortlist_rows)],
         vec!["pairs scored".into(), m.counts.pairs_scored.to_string()],
         vec!["resource rows · supporters".into(), format!("{} · {}", m.counts.resource_rows, m.counts.supporters)],
-        vec!["triads".into(), triads.as_ref().map_or_else(|| "none (run with --triads)".into(), |t| t.len().to_string())],
+        vec!["triads".into(), triads.map_or_else(|| "none (run with --triads)".into(), |n| n.to_string())],
         vec!["peak memory".into(), format!("{} MB", m.peak_rss_mb)],
     ];
     let _ = write!(html, r#"<section id="summary"><h2>Run</h2>{}</section>"#, table(&["fact", "value"], &summary, "summary-table"));
@@ -234,7 +218,7 @@ small{{color:#666}}#filters{{display:flex;flex-wrap:wrap;gap:.5em;margin:.5em 0}
     let _ = write!(html, r#"<section id="scores"><h2>Score distribution ({} shortlist rows)</h2>{}</section>"#, scores.len(), histogram(&scores));
 
     let mut exposure: BTreeMap<String, f64> = BTreeMap::new();
-    for r in &rows {
+    for r in rows {
         let region = reference
             .country(r.candidate_country)
             .map(|c| reference.sub_regions[reference.countries[c as usize].sub_region as usize].clone())
@@ -256,7 +240,7 @@ small{{color:#666}}#filters{{display:flex;flex-wrap:wrap;gap:.5em;margin:.5em 0}
     );
 
     if let Some(known_path) = &config.known {
-        let (lists, kinds) = evaluate::run_lists(&run, reference)?;
+        let (lists, kinds) = evaluate::run_lists(run, reference)?;
         let catalogue: Vec<String> = kinds.keys().cloned().collect();
         let known = Known::load(known_path, &|id| kinds.contains_key(id))?;
         let evaluation = evaluate::evaluate(&[Method { name: "this run".into(), lists }], &known, 10, &catalogue, &kinds);
@@ -281,12 +265,39 @@ small{{color:#666}}#filters{{display:flex;flex-wrap:wrap;gap:.5em;margin:.5em 0}
         );
     }
 
-    if let Some(previous) = &previous {
-        html.push_str(&changes(previous, &rows));
+    if let Some(previous) = previous {
+        html.push_str(&changes(previous, rows));
     }
+    Ok(html)
+}
+
+/// Writes `report.html` into the run directory; returns its path.
+pub fn write(config: &ReportConfig) -> Result<PathBuf, Error> {
+    let run = RunDir::open(&config.run)?;
+    // The tables are read side by side, on threads of their own (not rayon's: a worker
+    // waiting for polars may pick up the other read, which waits for the reader's lock).
+    let previous_lists = || config.previous.as_deref().map(|dir| Ok::<_, Error>(RunDir::open(dir)?.lists()?.0)).transpose();
+    let (shortlist, extra_tables, previous) = std::thread::scope(|scope| {
+        let extra_tables = scope.spawn(|| Ok::<_, Error>((run.resources()?, run.triads()?)));
+        let previous = scope.spawn(previous_lists);
+        (run.shortlist(), joined(extra_tables), joined(previous))
+    });
+    let (shortlist, (resource_table, triad_table), previous) = (shortlist?, extra_tables?, previous?);
+    let (rows, resources) = std::thread::scope(|scope| {
+        let resources = scope.spawn(|| resource_table.as_ref().map(|t| t.rows()).transpose());
+        (shortlist.rows(), joined(resources))
+    });
+    let (rows, resources) = (rows?, resources?);
+    let triads = triad_table.as_ref().map(|t| t.rows()).transpose()?;
+    let clusters = run.clusters()?;
+
     let tables = explorer::Tables { shortlist: &rows, resources: resources.as_deref(), triads: triads.as_deref(), previous: previous.as_ref() };
-    html.push_str(&explorer::section(&tables, m, reference));
-    html.push_str("</body></html>\n");
+    // The explorer's lists are built beside the summary sections.
+    let (summary, lists) = std::thread::scope(|scope| {
+        let lists = scope.spawn(|| explorer::section(&tables, &run.manifest, Reference::builtin()));
+        (summary(config, &run, &rows, &clusters, triads.as_ref().map(Vec::len), previous.as_ref()), joined(lists))
+    });
+    let html = format!("{}{lists}</body></html>\n", summary?);
     let path = run.path.join("report.html");
     write_file_atomic(&path, html.as_bytes())?;
     Ok(path)

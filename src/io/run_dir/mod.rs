@@ -187,6 +187,12 @@ pub struct ResourceRow<'t> {
     pub partner_name: &'t str,
     /// Its country (ISO3).
     pub partner_country: &'t str,
+    /// Its actor type id.
+    pub partner_actor_type: &'t str,
+    /// Its contact name.
+    pub partner_contact_name: Option<&'t str>,
+    /// Its contact email.
+    pub partner_contact_email: Option<&'t str>,
     /// 1-based rank.
     pub rank: u32,
     /// The funder or facilitator.
@@ -462,7 +468,8 @@ impl Resources {
     pub fn rows(&self) -> Result<Vec<ResourceRow<'_>>, RunDirError> {
         let cells = self.0.cells();
         let c = |name: &str| cells.column(name);
-        let (partner_id, partner_name, partner_country) = (c("partner_id")?, c("partner_name")?, c("partner_country")?);
+        let (partner_id, partner_name, partner_country, partner_actor_type) = (c("partner_id")?, c("partner_name")?, c("partner_country")?, c("partner_actor_type")?);
+        let (partner_contact_name, partner_contact_email) = (c("partner_contact_name")?, c("partner_contact_email")?);
         let (rank, candidate_id, candidate_name, candidate_country) = (c("rank")?, c("candidate_id")?, c("candidate_name")?, c("candidate_country")?);
         let (candidate_actor_type, contact_name, contact_email) = (c("candidate_actor_type")?, c("candidate_contact_name")?, c("candidate_contact_email")?);
         let (score, role, modality, reason) = (c("score")?, c("role")?, c("modality")?, c("reason")?);
@@ -477,6 +484,9 @@ impl Resources {
                     partner_id: cells.text(partner_id, row),
                     partner_name: cells.text(partner_name, row),
                     partner_country: cells.text(partner_country, row),
+                    partner_actor_type: cells.text(partner_actor_type, row),
+                    partner_contact_name: cells.optional(partner_contact_name, row),
+                    partner_contact_email: cells.optional(partner_contact_email, row),
                     rank: cells.parsed(rank, row, "a rank (1, 2, ...)")?,
                     candidate_id: cells.text(candidate_id, row),
                     candidate_name: cells.text(candidate_name, row),

@@ -145,8 +145,15 @@ fn write_mark(dir: &Path, mark: Mark) -> Result<(), OutputIoError> {
         Mark::Run => MARK_RUN,
         Mark::Staging => MARK_STAGING,
     };
-    fs::File::create(&path).and_then(|mut f| f.write_all(text.as_bytes()).and_then(|_| f.sync_all())).map_err(at(&path))
+    // Written beside and renamed into place: a process killed while writing the mark used to
+    // leave it empty, and the next night refused the directory as not the engine's.
+    let partial = dir.join(MARK_PARTIAL);
+    fs::File::create(&partial).and_then(|mut f| f.write_all(text.as_bytes()).and_then(|_| f.sync_all())).map_err(at(&partial))?;
+    fs::rename(&partial, &path).map_err(at(&path))
 }
+
+/// The mark while it is written.
+const MARK_PARTIAL: &str = ".sstc-match.partial";
 
 /// `OUT` with `suffix` appended to its name, beside it.
 fn sibling(out: &Path, suffix: &str) -> PathBuf {
@@ -304,8 +311,9 @@ pub fn recover(out: &Path) -> Result<(), PublishError> {
             return Err(not_ours());
         }
         match read_mark(&dir) {
-            // Emptied by a retirement killed before its last step: nothing to lose.
-            None if entries(&dir)?.is_empty() => fs::remove_dir(&dir).map_err(at(&dir))?,
+            // Emptied by a retirement killed before its last step, or made by a run killed
+            // while it wrote the mark: nothing to lose.
+            None if entries(&dir)?.iter().all(|name| name == MARK_PARTIAL) => fs::remove_dir_all(&dir).map_err(at(&dir))?,
             None => return Err(not_ours()),
             Some(Mark::Staging) => fs::remove_dir_all(&dir).map_err(at(&dir))?,
             Some(Mark::Run) if !out.exists() => fs::rename(&dir, out).map_err(at(out))?,
@@ -506,6 +514,25 @@ mod tests {
         assert_eq!(fs::read_to_string(out.join("report.html")).unwrap(), "a report", "a file the run did not write is kept");
         assert!(out.join("notes").is_dir());
         assert!(!sibling(&out, ".staging").exists());
+    }
+
+    /// Regression (CI, tests/crash.rs): killed while writing the staging mark, a run left a
+    /// staging directory holding an empty mark, and every later night refused it.
+    #[test]
+    fn a_run_killed_while_writing_the_mark_leaves_nothing_in_the_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        publish(&out, &[("a.csv", "night 1")]);
+        let staging = sibling(&out, ".staging");
+        fs::create_dir(&staging).unwrap();
+        fs::write(staging.join(MARK_PARTIAL), "").unwrap(); // the kill fell between create and rename
+        publish(&out, &[("a.csv", "night 2")]);
+        assert_eq!(fs::read_to_string(out.join("a.csv")).unwrap(), "night 2");
+        assert!(!staging.exists());
+        // And the mark is whole or absent, never half written: it is renamed into place.
+        write_mark(&out, Mark::Run).unwrap();
+        assert_eq!(read_mark(&out), Some(Mark::Run));
+        assert!(!out.join(MARK_PARTIAL).exists());
     }
 
     #[test]
