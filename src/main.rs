@@ -15,6 +15,13 @@ use sstc_match::commands::{campaign, diff, evaluate, explain, generate, groups, 
 use sstc_match::config::Checked;
 use sstc_match::telemetry::{self, terminal_safe, Progress};
 
+/// mimalloc, not the system allocator: the engine allocates many short strings and vectors on
+/// two threads, where glibc's malloc hands pages back and faults them in again (a fifth of a
+/// report's time at 100k). Measured in one session: `run` at 100k 47.5 s → 40.1 s, `report
+/// --previous` 11.3 s → 9.0 s (mean of three), for 19 % more peak memory in `run`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init_logging(cli.global.verbose, cli.global.log_format);

@@ -394,15 +394,41 @@ impl StringTable {
     }
 }
 
+/// Guarded reads running now, on any thread.
+static GUARDED_READS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+thread_local! {
+    /// Whether this thread is inside a guarded read.
+    static IN_GUARDED_READ: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs, once, a panic hook that keeps the table library's panics off the terminal: those
+/// of a thread inside [`guarded`], and those of the library's own worker threads (named
+/// `polars-N`) while a guarded read runs. Every other panic reaches the hook installed before.
+fn silence_table_panics() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let worker = std::thread::current().name().is_some_and(|n| n.starts_with("polars-"));
+            let silenced = IN_GUARDED_READ.with(std::cell::Cell::get) || (worker && GUARDED_READS.load(std::sync::atomic::Ordering::SeqCst) > 0);
+            if !silenced {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Runs the table library on one file, turning a panic inside it (a damaged file) into an
-/// error, with the panic's own message kept off the terminal.
+/// error, with the panic's own message kept off the terminal. Reads on several threads run
+/// side by side.
 fn guarded<T>(name: &str, format: TableFormat, read: impl FnOnce() -> PolarsResult<T>) -> Result<T, TableError> {
-    static SILENCE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one_at_a_time = SILENCE.lock().unwrap_or_else(|e| e.into_inner());
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    silence_table_panics();
+    GUARDED_READS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let outer = IN_GUARDED_READ.with(|flag| flag.replace(true));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
-    std::panic::set_hook(hook);
+    IN_GUARDED_READ.with(|flag| flag.set(outer));
+    GUARDED_READS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     let malformed = |reason: String| TableError::Malformed { source_name: name.to_string(), format: format.name(), reason };
     match result {
         Ok(Ok(value)) => Ok(value),

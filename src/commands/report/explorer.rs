@@ -15,13 +15,14 @@
 //! the vocabulary phrases in it by private-use characters (the page puts them back): they
 //! are most of a sentence's length, and of the time gzip spends on a 100k report.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::io::Write as _;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use base64::Engine as _;
 use flate2::write::GzEncoder;
 use flate2::Compression;
+use foldhash::{HashMap, HashSet};
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::json;
@@ -167,7 +168,8 @@ impl<'a> Index<'a> {
 
 /// Position of each value in the sorted vocabulary of the values seen.
 fn positions<'a>(values: impl Iterator<Item = &'a str>) -> (Vec<&'a str>, HashMap<&'a str, usize>) {
-    let list: Vec<&str> = values.collect::<BTreeSet<_>>().into_iter().collect();
+    let mut list: Vec<&str> = values.collect::<HashSet<_>>().into_iter().collect();
+    list.sort_unstable();
     let at = list.iter().enumerate().map(|(i, &v)| (v, i)).collect();
     (list, at)
 }
