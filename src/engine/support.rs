@@ -19,8 +19,15 @@
 //! | `capacity` | min(capacity, 10) / 10 of the supporter; ½ when not declared |
 //!
 //! Score = 0.7·funding + 0.2·focus + 0.1·capacity, the sum of its contributions; a pair whose
-//! `funding` is 0 is no support. Resource lists cost O(partners in need × supporters) time
-//! and O(k) memory per partner, in parallel.
+//! `funding` is 0 is no support.
+//!
+//! Resource lists are exact and pruned: only a supporter that backs one of the partner's
+//! needs can score, so each need's backers (an index by theme) are visited, the heaviest
+//! (rarest) need first; once the list's `k`-th score beats what a supporter backing none of
+//! the needs visited so far could reach (0.7 × the share of the needs left, plus the most
+//! focus and capacity add), the common needs' long lists are never read (MaxScore, as text
+//! search engines prune posting lists). O(k) memory per partner in need, and one mark per
+//! supporter per thread, in parallel.
 
 use rayon::prelude::*;
 
@@ -78,6 +85,10 @@ pub struct Supporters<'a> {
     backs: Vec<IdSet>,
     /// Each member's role.
     roles: Vec<SupportRole>,
+    /// Per theme, the members (positions in `members`) that back it, ascending.
+    backers: Vec<Vec<u32>>,
+    /// The most the focus and capacity terms add to any member's funding term.
+    most_besides_funding: f32,
 }
 
 impl<'a> Supporters<'a> {
@@ -90,11 +101,24 @@ impl<'a> Supporters<'a> {
 
     /// Finds the active supporters.
     pub fn new(profiles: &'a [Profile], features: &'a PartnerFeatures) -> Self {
-        let mut supporters = Supporters { profiles, features, members: Vec::new(), backs: Vec::new(), roles: Vec::new() };
+        let mut supporters = Supporters {
+            profiles,
+            features,
+            members: Vec::new(),
+            backs: Vec::new(),
+            roles: Vec::new(),
+            backers: vec![Vec::new(); 64],
+            most_besides_funding: 0.0,
+        };
         for (i, profile) in profiles.iter().enumerate() {
             let Some(role) = role_of(features, i) else { continue };
             let backs = if profile.funds.is_empty() { profile.offers } else { profile.funds };
             if features.active[i] && !backs.is_empty() {
+                for theme in backs.iter() {
+                    supporters.backers[theme as usize].push(supporters.members.len() as u32);
+                }
+                let besides_funding = SUPPORT_WEIGHTS[1] + SUPPORT_WEIGHTS[2] * capacity_term(profile);
+                supporters.most_besides_funding = supporters.most_besides_funding.max(besides_funding);
                 supporters.members.push(i as PartnerIdx);
                 supporters.backs.push(backs);
                 supporters.roles.push(role);
@@ -146,8 +170,7 @@ impl<'a> Supporters<'a> {
         } else {
             0.0
         };
-        let capacity = supporter.capacity.map_or(0.5, |c| c.min(10) as f32 / 10.0);
-        let raw = [funding, focus, capacity];
+        let raw = [funding, focus, capacity_term(supporter)];
         let contributions: [f32; 3] = std::array::from_fn(|t| SUPPORT_WEIGHTS[t] * raw[t]);
         Some(Support { score: contributions.iter().sum(), raw, contributions, backed_needs, role: self.roles[at] })
     }
@@ -159,17 +182,45 @@ impl<'a> Supporters<'a> {
     pub fn resource_lists(&self, needy: &[PartnerIdx], k: usize, admits: &(dyn Fn(PartnerIdx, PartnerIdx) -> bool + Sync)) -> Vec<Vec<Hit>> {
         needy
             .par_iter()
-            .map(|&b| {
-                let mut top = TopK::new(k);
-                for (at, &s) in self.members.iter().enumerate() {
-                    if let Some(support) = self.score(at, b).filter(|_| admits(s, b)) {
-                        top.push(Hit { candidate: s, score: support.score });
-                    }
-                }
-                top.into_sorted()
-            })
+            .map_init(|| vec![PartnerIdx::MAX; self.members.len()], |scored_for, &b| self.best(b, k, admits, scored_for))
             .collect()
     }
+
+    /// The best `k` supporters of `needy` (see the module header for the pruning);
+    /// `scored_for[m]` is the partner member `m` was last scored for.
+    fn best(&self, needy: PartnerIdx, k: usize, admits: &(dyn Fn(PartnerIdx, PartnerIdx) -> bool + Sync), scored_for: &mut [PartnerIdx]) -> Vec<Hit> {
+        let f = self.features;
+        let b = needy as usize;
+        let weight = |t: u8| f.theme_weight[t as usize];
+        let mut needs: Vec<u8> = f.needs[b].iter().collect();
+        needs.sort_by(|&x, &y| weight(y).total_cmp(&weight(x)).then(x.cmp(&y)));
+        let mut top = TopK::new(k);
+        for (visited, &theme) in needs.iter().enumerate() {
+            // A supporter not scored yet backs none of the needs visited before this one.
+            let left: f32 = needs[visited..].iter().map(|&t| weight(t)).sum();
+            let most_unscored = SUPPORT_WEIGHTS[0] * left / f.need_mass[b] + self.most_besides_funding;
+            // The margin covers float rounding: a score and its bound are summed differently.
+            if top.kth().is_some_and(|kth| kth > most_unscored + 1e-4) {
+                break;
+            }
+            for &at in &self.backers[theme as usize] {
+                let at = at as usize;
+                if std::mem::replace(&mut scored_for[at], needy) == needy {
+                    continue;
+                }
+                let s = self.members[at];
+                if let Some(support) = self.score(at, needy).filter(|_| admits(s, needy)) {
+                    top.push(Hit { candidate: s, score: support.score });
+                }
+            }
+        }
+        top.into_sorted()
+    }
+}
+
+/// The capacity term of a supporter: min(capacity, 10) / 10; ½ when not declared.
+fn capacity_term(supporter: &Profile) -> f32 {
+    supporter.capacity.map_or(0.5, |c| c.min(10) as f32 / 10.0)
 }
 
 /// The supporting role partner `i` takes, if any (a funder when it takes both).

@@ -77,6 +77,15 @@ impl TopK {
         self.threshold.map(|t| t.score)
     }
 
+    /// The `k`-th best score so far, once `k` hits are in (`None` before): what a hit not
+    /// yet offered must beat. Settles the buffer to its best `k` to know it.
+    pub fn kth(&mut self) -> Option<Score> {
+        if self.k > 0 && self.threshold.is_none() && self.buffer.len() >= self.k {
+            self.truncate_to_k();
+        }
+        self.floor()
+    }
+
     fn truncate_to_k(&mut self) {
         self.buffer.select_nth_unstable_by(self.k - 1, ranking_order);
         self.buffer.truncate(self.k);
