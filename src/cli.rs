@@ -220,13 +220,18 @@ pub struct RunArgs {
     /// and resources.parquet (0: none listed).
     #[arg(long, value_name = "K", default_value_t = 10)]
     pub resource_k: usize,
-    /// Also propose triangular triads (southern provider + beneficiary + funder or
-    /// facilitator, by --triangular-definition) into triads.csv and triads.parquet.
+    /// Write no triads (by default every run proposes triangular triads, southern provider +
+    /// beneficiary + funder or facilitator by --triangular-definition, into triads.csv and
+    /// triads.parquet).
     #[arg(long)]
-    pub triads: bool,
-    /// Triads: providers kept per beneficiary in the beam search.
+    pub no_triads: bool,
+    /// Triads: providers taken from each beneficiary's shortlist.
     #[arg(long, value_name = "W", default_value_t = 5)]
     pub beam: usize,
+    /// Triads: the most triads one funder or facilitator is proposed in, when its profile
+    /// declares no capacity (a declared capacity is its limit).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub max_triads_per_third: usize,
     /// Also write the inner-product part of the score as queries.npy and candidates.npy
     /// (float32, one row per active partner) with ids.txt into this directory, for a
     /// side-by-side run of a vector-search library on the same work.

@@ -75,7 +75,7 @@ fn the_report_renders_in_a_headless_browser() {
     let profiles = repo("data/examples/profiles.csv");
     let profiles = profiles.to_str().unwrap();
     for (out, weight) in [("before", "actor_type=0.1"), ("out", "actor_type=0.5")] {
-        let output = dir.run(&["run", "--profiles", profiles, "--out", out, "-q", "--triads", "--weight", weight]);
+        let output = dir.run(&["run", "--profiles", profiles, "--out", out, "-q", "--weight", weight]);
         assert_eq!(code(&output), 0, "{}", stderr(&output));
     }
     dir.write("known.csv", "source_id,target_id\nsewa,unisol\nsalvador,curitiba\n");

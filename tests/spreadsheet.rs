@@ -48,7 +48,7 @@ fn no_csv_of_a_run_or_a_campaign_holds_a_live_formula() {
         "g,Bad country,sse_unit,=1+2,urban_development,informal_economy,",
     ];
     dir.write("hostile.csv", &format!("{header}\n{}\n", rows.join("\n")));
-    let run = dir.run(&["run", "--profiles", "hostile.csv", "--out", "out", "--triads", "-q"]);
+    let run = dir.run(&["run", "--profiles", "hostile.csv", "--out", "out", "-q"]);
     assert_eq!(code(&run), 1, "{}", stderr(&run));
     let campaign = dir.run(&["campaign", "--run", "out", "--out", "camp"]);
     assert_eq!(code(&campaign), 0, "{}", stderr(&campaign));

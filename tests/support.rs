@@ -190,19 +190,19 @@ fn resource_lists_respect_exclusions_and_the_beneficiary_role() {
 }
 
 /// Regression found by a hostile review: with --modality, the third partner's links were
-/// held to the modality filter, so `run --triads --modality south-south` wrote no triad; and
+/// held to the modality filter, so `run --modality south-south` wrote no triad; and
 /// --modality city-to-city kept pairs labelled domestic.
 #[test]
 fn the_modality_filter_keeps_triads_and_agrees_with_the_label() {
     let dir = Dir::new();
     assert_eq!(code(&dir.run(&["generate", "--n", "3000", "--seed", "1", "--out", "g.csv"])), 0);
-    let output = dir.run(&["run", "--profiles", "g.csv", "--out", "ss", "-q", "--triads", "--modality", "south-south"]);
+    let output = dir.run(&["run", "--profiles", "g.csv", "--out", "ss", "-q", "--modality", "south-south"]);
     assert!(code(&output) <= 1, "{}", stderr(&output));
     let triads = Csv::read(&dir.path("ss/triads.csv"));
     assert!(triads.len() > 100, "triads under --modality south-south: {}", triads.len());
     // Their sentences follow the shortlist's rules (they used to join labels with ';').
     for reason in triads.column("reason") {
-        assert!(!reason.contains(';') && !reason.contains('_') && reason.contains(" has experience in ") && reason.contains(" seeks support, with "), "{reason}");
+        assert!(!reason.contains(';') && !reason.contains('_') && reason.contains(" has experience in ") && reason.contains(" seeks support, and "), "{reason}");
     }
     let output = dir.run(&["run", "--profiles", "g.csv", "--out", "cc", "-q", "--modality", "city-to-city"]);
     assert!(code(&output) <= 1, "{}", stderr(&output));

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 use tracing::info;
 
-use crate::config::RunConfig;
+use crate::config::{RunConfig, TriadSettings};
 use crate::engine::candidates::{self, Blocks};
 use crate::engine::cluster::store::{FittedOn, StoredModel};
 use crate::engine::cluster::{self, ClusterModel};
@@ -43,6 +43,8 @@ use crate::PartnerIdx;
 
 /// Triads kept per beneficiary.
 const TRIADS_PER_BENEFICIARY: usize = 3;
+/// Funders and facilitators tried per beneficiary for its triads.
+const THIRDS_PER_BENEFICIARY: usize = 10;
 
 /// Runs the whole job on a thread pool of `config.threads`.
 pub fn run(config: &RunConfig, progress: Progress) -> Result<RunManifest, Error> {
@@ -87,7 +89,8 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     let needy = supporters.in_need(&active);
     let admits = |s, b| engine.rules.admits_support(&engine.features, s, b);
     let resources = clock.time("resources", || supporters.resource_lists(&needy, config.resource_k, &admits));
-    let triads = config.triads_beam.map(|beam| clock.time("triads", || triad_search(config, &engine, beam).all(&active)));
+    let triad_search = config.triads.map(|settings| triad_search(settings, config, &engine, &supporters));
+    let triads = triad_search.as_ref().map(|search| clock.time("triads", || search.all(lists.final_lists())));
 
     let run_id = run_id(config, &engine);
     let bar = progress.stage("write", lists.final_lists().len() as u64);
@@ -103,10 +106,9 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         if let Some(model) = &clusters.model {
             output::write_centroids(&mut staging, &StoredModel::new(model, clusters.fitted_on.clone()))?;
         }
-        if let Some(triads) = &triads {
-            let search = triad_search(config, &engine, 0);
+        if let (Some(triads), Some(search)) = (&triads, &triad_search) {
             let reason = |t: &Triad| triad_reason(t, &engine.features, engine.profiles(), search.definition, Reference::builtin());
-            let mut frame = triads::frame(triads, &search, engine.profiles(), Reference::builtin(), &run_id, &reason).map_err(output::write_error("triads"))?;
+            let mut frame = triads::frame(triads, search, engine.profiles(), Reference::builtin(), &run_id, &reason).map_err(output::write_error("triads"))?;
             output::write_triads(&mut staging, &mut frame)?;
         }
         Ok((rows, resource_rows))
@@ -327,14 +329,17 @@ fn rerank_stage(config: &RunConfig, engine: &Engine, pool: Vec<Shortlist>) -> Li
     Lists { plain, reranked, fairness }
 }
 
-/// The triad search of this run, with a beam of `beam` providers.
-fn triad_search<'e>(config: &RunConfig, engine: &'e Engine, beam: usize) -> TriadSearch<'e> {
+/// The triad search of this run.
+fn triad_search<'e>(settings: TriadSettings, config: &RunConfig, engine: &'e Engine, supporters: &'e Supporters<'e>) -> TriadSearch<'e> {
     TriadSearch {
         scorer: engine.scorer(),
+        supporters,
         rules: &engine.rules,
         definition: config.matching.triangular_definition,
-        beam,
+        beam: settings.beam,
+        thirds: THIRDS_PER_BENEFICIARY,
         per_beneficiary: TRIADS_PER_BENEFICIARY,
+        max_per_third: settings.max_per_third,
     }
 }
 

@@ -185,6 +185,30 @@ impl MatchConfig {
     }
 }
 
+/// How a run proposes triads.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriadSettings {
+    /// Providers taken from each beneficiary's shortlist.
+    pub beam: usize,
+    /// The most triads a funder or facilitator without a declared capacity is proposed in.
+    pub max_per_third: usize,
+}
+
+/// [`RunConfig::triads`] as written now, or as `triads_beam` was written before.
+fn triads_or_beam<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<TriadSettings>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Settings(TriadSettings),
+        Beam(usize),
+    }
+    Ok(Option::<Written>::deserialize(deserializer)?.map(|written| match written {
+        Written::Settings(settings) => settings,
+        Written::Beam(beam) => TriadSettings { beam, max_per_third: usize::MAX },
+    }))
+}
+
 /// Everything a run needs, checked.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -215,8 +239,10 @@ pub struct RunConfig {
     /// resource lists existed).
     #[serde(default)]
     pub resource_k: usize,
-    /// Triad search beam width (`null`: no triads).
-    pub triads_beam: Option<usize>,
+    /// The triads (`null`: none written). Runs made before triads were on by default wrote
+    /// `triads_beam` (a beam, or `null`), read here with no limit per third.
+    #[serde(default, alias = "triads_beam", deserialize_with = "triads_or_beam")]
+    pub triads: Option<TriadSettings>,
     /// Where to export the inner-product part of the score (`null`: not exported).
     pub export_matrices: Option<PathBuf>,
 }
@@ -262,7 +288,7 @@ impl RunConfig {
                 min_region_share: share("min-region-share", args.min_region_share)?,
             },
             resource_k: args.resource_k,
-            triads_beam: args.triads.then_some(args.beam.max(1)),
+            triads: (!args.no_triads).then_some(TriadSettings { beam: args.beam.max(1), max_per_third: args.max_triads_per_third }),
             export_matrices: args.export_matrices.clone(),
         })
     }

@@ -142,6 +142,11 @@ impl<'a> Supporters<'a> {
         self.features
     }
 
+    /// The capacity `partner` declares (how many partnerships it can take on), if any.
+    pub fn capacity(&self, partner: PartnerIdx) -> Option<u32> {
+        self.profiles[partner as usize].capacity
+    }
+
     /// How many supporters back their `offers` for want of a `funds` column.
     pub fn backing_offers(&self) -> usize {
         self.members.iter().filter(|&&s| self.profiles[s as usize].funds.is_empty()).count()

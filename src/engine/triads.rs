@@ -1,38 +1,41 @@
-//! Triads: triangular partnerships of three, not pairs.
+//! Triads: triangular partnerships of three, built from the run's own lists.
 //!
-//! Input: the [`Scorer`], the [`RuleSet`] (the provider–beneficiary pair must pass every
-//! rule; the third partner's links pass every rule but `shared_theme` and `demand_driven`,
-//! which concern an exchange of expertise, not support) and the triangular definition. Output: for each active partner with a declared need (a
-//! beneficiary), up to `per_beneficiary` [`Triad`]s: a southern provider of the needed
-//! expertise in another country than the beneficiary's (a South-South exchange), the beneficiary, and a third partner that the definition admits as supporter
-//! (A: a northern funder; B: a northern funder or an international organisation; C: a
-//! multilateral institution).
+//! Input: each partner's final shortlist (where its providers come from), the [`Supporters`]
+//! (its third partners), the [`RuleSet`] and the triangular definition. Output: for each
+//! beneficiary (active, in the South, taking the beneficiary role, with a declared need) up to
+//! `per_beneficiary` [`Triad`]s, best first.
 //!
-//! Search: a bounded beam. The `beam` best providers by pair score (those covering some of
-//! the beneficiary's needs) are kept; for each, every admissible third partner is tried and
-//! the best triads kept. Time O(N·(N + beam·N)) like the pair job, memory O(beam + results)
-//! per beneficiary: never N³.
+//! A triad (beneficiary B, provider P, third T):
+//! - P is one of the first `beam` candidates on B's shortlist that provide a need of B and
+//!   are in another southern country (a South-South exchange B's own list proposes);
+//! - T is one of B's best `thirds` supporters ([`Supporters`], by support score) that the
+//!   definition admits (A: a northern funder; B: a northern funder or an international
+//!   organisation; C: a multilateral institution), whose supporting links to B and to P pass
+//!   the rules, and which backs a need P would meet.
 //!
-//! Triad score = ½·score(provider, beneficiary) + ¼·score(third, beneficiary) +
-//! ¼·score(third, provider) + 0.1·role fit (1 when the third takes the `funder` role, ½ for
-//! `facilitator`).
+//! Triad score = ½·score(P, B) + ½·support(T, B): the exchange and its backing.
+//!
+//! One funder cannot back every exchange: T is proposed in at most its declared capacity of
+//! triads, or `max_per_third` without one. The triads are granted best first across all
+//! beneficiaries (ties by beneficiary, provider, third index), each beneficiary keeping
+//! `per_beneficiary` and each third its limit; a beneficiary whose best third is taken gets
+//! its next. Time O(beneficiaries × (needs' backers + beam × thirds)), memory
+//! O(beneficiaries × triads offered): never N².
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
 
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use crate::engine::features::{kind, PartnerFeatures};
+use crate::engine::features::PartnerFeatures;
 use crate::engine::modality::{south_south, TriangularDefinition};
 use crate::engine::profile::{IdSet, Profile};
-use crate::engine::rank::collector::{AllTerms, Collector, QueryCollector};
-use crate::engine::rank::top_k::{ranking_order, Hit, TopK};
-use crate::engine::rank::{Candidates, Scan};
+use crate::engine::rank::Shortlist;
 use crate::engine::reference::Reference;
 use crate::engine::rules::RuleSet;
-use crate::engine::score::columns::Columns;
-use crate::engine::score::{combine, need_coverage, Scorer, TermValues};
-use crate::{PartnerIdx, Score};
+use crate::engine::score::{need_coverage, Scorer};
+use crate::engine::support::{SupportRole, Supporters};
+use crate::PartnerIdx;
 
 /// One proposed triangle.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,10 +46,16 @@ pub struct Triad {
     pub provider: PartnerIdx,
     /// The funder or facilitator.
     pub third: PartnerIdx,
-    /// The triad score.
+    /// The triad score: ½·`pair_score` + ½·`support_score`.
     pub score: f32,
-    /// Role fit of the third partner (1 funder, ½ facilitator, 0 otherwise).
-    pub role_fit: f32,
+    /// score(provider, beneficiary).
+    pub pair_score: f32,
+    /// support(third, beneficiary).
+    pub support_score: f32,
+    /// How the third partner supports.
+    pub role: SupportRole,
+    /// The needs the provider meets that the third backs.
+    pub backed: IdSet,
 }
 
 impl Triad {
@@ -54,45 +63,31 @@ impl Triad {
     pub fn needs_met(&self, f: &PartnerFeatures) -> IdSet {
         f.offers[self.provider as usize].intersection(f.needs[self.beneficiary as usize])
     }
-
-    /// The third partner's role, from its role fit: funder, facilitator or supporter.
-    pub fn third_role(&self) -> &'static str {
-        match self.role_fit {
-            x if x >= 1.0 => "funder",
-            x if x > 0.0 => "facilitator",
-            _ => "supporter",
-        }
-    }
 }
 
-/// The role fit of a third partner: 1 for a funder, ½ for a facilitator.
-fn role_fit(f: &PartnerFeatures, third: usize) -> f32 {
-    if f.kind[third] & kind::FUNDER != 0 {
-        1.0
-    } else if f.kind[third] & kind::FACILITATOR != 0 {
-        0.5
-    } else {
-        0.0
-    }
-}
-
-/// Searches triads for every beneficiary among `partners`.
+/// Searches triads for every beneficiary of a run.
 pub struct TriadSearch<'a> {
     /// The scorer of pairs.
     pub scorer: Scorer<'a>,
-    /// Rules the triad's pairs must pass.
+    /// The funders and facilitators.
+    pub supporters: &'a Supporters<'a>,
+    /// Rules the third partner's links must pass.
     pub rules: &'a RuleSet,
     /// Which triangular definition.
     pub definition: TriangularDefinition,
-    /// Providers kept per beneficiary.
+    /// Providers taken from each beneficiary's shortlist.
     pub beam: usize,
+    /// Supporters tried per beneficiary.
+    pub thirds: usize,
     /// Triads kept per beneficiary.
     pub per_beneficiary: usize,
+    /// Triads a third without a declared capacity is proposed in, at most.
+    pub max_per_third: usize,
 }
 
-/// Beneficiaries ranked per chunk of the triad search: the scores of a chunk's beneficiaries
-/// and their providers against every third partner are held at once.
-const CHUNK: usize = 64;
+/// Triads offered per beneficiary to the granting, as a multiple of those it keeps: room
+/// for the next best when a third reaches its limit.
+const OFFERED_PER_KEPT: usize = 4;
 
 impl TriadSearch<'_> {
     /// Whether `b` is a beneficiary a triad can be built around: active, in the South,
@@ -102,162 +97,110 @@ impl TriadSearch<'_> {
         f.active[b] && f.developing[b] && f.can_benefit[b] && !f.needs[b].is_empty()
     }
 
-    /// The triad of three given partners (the score of its definition, no checks).
-    pub fn triad(&self, beneficiary: PartnerIdx, provider: PartnerIdx, third: PartnerIdx) -> Triad {
-        let s = |a, b| self.scorer.score(a, b);
-        self.combine(beneficiary, provider, third, [s(provider, beneficiary), s(third, beneficiary), s(third, provider)])
-    }
-
-    /// The triad of three partners from its three pair scores: provider–beneficiary,
-    /// third–beneficiary, third–provider.
-    fn combine(&self, beneficiary: PartnerIdx, provider: PartnerIdx, third: PartnerIdx, [pb, tb, tp]: [f32; 3]) -> Triad {
-        let fit = role_fit(self.scorer.features(), third as usize);
-        Triad {
-            beneficiary,
-            provider,
-            third,
-            score: 0.5 * pb + 0.25 * tb + 0.25 * tp + 0.1 * fit,
-            role_fit: fit,
-        }
-    }
-
-    /// Whether three partners form a triad under the definition (roles, South, rules): the
-    /// scalar check a found triad is tested against.
-    pub fn valid(&self, beneficiary: PartnerIdx, provider: PartnerIdx, third: PartnerIdx) -> bool {
+    /// Whether `provider` can be a triad's provider for `beneficiary`: a South-South
+    /// exchange of a needed theme.
+    fn provides(&self, provider: PartnerIdx, beneficiary: PartnerIdx) -> bool {
         let f = self.scorer.features();
-        let (b, p, t) = (beneficiary as usize, provider as usize, third as usize);
-        let admitted = |a, b| self.rules.first_refusal(f, a, b).is_none() && self.rules.first_refusal(f, b, a).is_none();
-        b != p
-            && b != t
-            && p != t
-            && south_south(f, b, p)
-            && need_coverage(f, p, b) > 0.0
-            && self.definition.supports(f, t)
-            && admitted(provider, beneficiary)
+        let (p, b) = (provider as usize, beneficiary as usize);
+        south_south(f, p, b) && need_coverage(f, p, b) > 0.0
+    }
+
+    /// Whether `third` may support a triad of `beneficiary` and `provider` under the
+    /// definition and the rules (without its support score).
+    fn may_support(&self, third: PartnerIdx, beneficiary: PartnerIdx, provider: PartnerIdx) -> bool {
+        let f = self.scorer.features();
+        third != beneficiary
+            && third != provider
+            && self.definition.supports(f, third as usize)
             && self.rules.admits_support(f, third, beneficiary)
             && self.rules.admits_support(f, third, provider)
     }
 
-    /// The best triads of one beneficiary, best first (ties by provider, then third index).
-    pub fn for_beneficiary(&self, beneficiary: PartnerIdx) -> Vec<Triad> {
-        self.all(&[beneficiary])
+    /// The triad of three partners, when they form one: the provider provides, the third may
+    /// support and backs a need the provider meets. The scalar check and score a found triad
+    /// is tested against.
+    pub fn triad(&self, beneficiary: PartnerIdx, provider: PartnerIdx, third: PartnerIdx) -> Option<Triad> {
+        if !self.is_beneficiary(beneficiary as usize) || !self.provides(provider, beneficiary) || !self.may_support(third, beneficiary, provider) {
+            return None;
+        }
+        let support = self.supporters.support(third, beneficiary)?;
+        let met = self.scorer.features().offers[provider as usize].intersection(self.scorer.features().needs[beneficiary as usize]);
+        let backed = support.backed_needs.intersection(met);
+        if backed.is_empty() {
+            return None;
+        }
+        let pair_score = self.scorer.score(provider, beneficiary);
+        Some(Triad {
+            beneficiary,
+            provider,
+            third,
+            score: 0.5 * pair_score + 0.5 * support.score,
+            pair_score,
+            support_score: support.score,
+            role: support.role,
+            backed,
+        })
     }
 
-    /// Triads of every beneficiary among `partners`, in partner order. Two scans per chunk of
-    /// beneficiaries: each beneficiary against every partner for its `beam` best southern
-    /// providers of a needed theme, then the beneficiaries and those providers against every
-    /// admissible third partner (under every rule but the two about an exchange of
-    /// expertise); the triads are combined from those pair scores.
-    pub fn all(&self, partners: &[PartnerIdx]) -> Vec<Triad> {
+    /// Triads of every beneficiary with a list among `lists`, in beneficiary order, each
+    /// beneficiary's best first.
+    pub fn all(&self, lists: &[Shortlist]) -> Vec<Triad> {
         let f = self.scorer.features();
-        let beneficiaries: Vec<PartnerIdx> = partners.iter().copied().filter(|&b| self.is_beneficiary(b as usize)).collect();
-        let thirds: Vec<PartnerIdx> = (0..f.len() as PartnerIdx).filter(|&t| f.active[t as usize] && self.definition.supports(f, t as usize)).collect();
-        let support = self.rules.support();
-        let providers = Scan::new(self.scorer, self.rules, Candidates::Owned(Box::new(Columns::in_index_order(&self.scorer))));
-        let supporters = Scan::new(self.scorer, &support, Candidates::Owned(Box::new(Columns::build(&self.scorer, thirds))));
-        let weights = *self.scorer.weights();
-        let mut triads = Vec::new();
-        for chunk in beneficiaries.chunks(CHUNK) {
-            let (beams, _) = providers.run(chunk, &ProviderBeam { beam: self.beam, features: f }, &|_| {});
-            let mut queries: Vec<PartnerIdx> = chunk.iter().copied().chain(beams.iter().flat_map(|(_, beam)| beam.iter().map(|h| h.candidate))).collect();
-            queries.sort_unstable();
-            queries.dedup();
-            let (rows, _) = supporters.run(&queries, &AllTerms, &|_| {});
-            // Each query's admitted third partners and its score with each, by third.
-            let scores: HashMap<PartnerIdx, Vec<(PartnerIdx, f32)>> = rows
-                .into_par_iter()
-                .map(|(q, rows)| {
-                    let mut scored: Vec<(PartnerIdx, f32)> = rows.iter().map(|(t, terms)| (*t, combine(&weights, terms).0)).collect();
-                    scored.sort_unstable_by_key(|&(t, _)| t);
-                    (q, scored)
-                })
-                .collect();
-            let found: Vec<Vec<Triad>> = beams
-                .par_iter()
-                .map(|(b, beam)| {
-                    let with_b = &scores[b];
-                    let mut found: Vec<Triad> = Vec::new();
-                    for provider in beam {
-                        let p = provider.candidate;
-                        let mut with_p = scores[&p].iter().peekable();
-                        for &(t, tb) in with_b {
-                            while with_p.next_if(|&&(u, _)| u < t).is_some() {}
-                            if let Some(&&(_, tp)) = with_p.peek().filter(|&&&(u, _)| u == t && t != p) {
-                                found.push(self.combine(*b, p, t, [provider.score, tb, tp]));
-                            }
-                        }
-                    }
-                    sort(&mut found);
-                    found.truncate(self.per_beneficiary);
-                    found
-                })
-                .collect();
-            triads.extend(found.into_iter().flatten());
-        }
-        triads
+        let lists: Vec<&Shortlist> = lists.iter().filter(|l| self.is_beneficiary(l.partner as usize)).collect();
+        let beneficiaries: Vec<PartnerIdx> = lists.iter().map(|l| l.partner).collect();
+        let admits = |t: PartnerIdx, b: PartnerIdx| self.definition.supports(f, t as usize) && self.rules.admits_support(f, t, b);
+        let thirds = self.supporters.resource_lists(&beneficiaries, self.thirds, &admits);
+        let offered: Vec<Triad> = lists
+            .par_iter()
+            .zip(thirds)
+            .flat_map_iter(|(list, thirds)| {
+                let b = list.partner;
+                let providers = list.hits.iter().filter(|h| self.provides(h.candidate, b)).take(self.beam);
+                let mut found: Vec<Triad> = providers.flat_map(|p| thirds.iter().filter_map(move |t| self.triad(b, p.candidate, t.candidate))).collect();
+                found.sort_by(best_first);
+                found.truncate(self.per_beneficiary.saturating_mul(OFFERED_PER_KEPT));
+                found
+            })
+            .collect();
+        self.grant(offered)
+    }
+
+    /// The triads granted, best first across beneficiaries, within each beneficiary's
+    /// `per_beneficiary` and each third's limit; returned in beneficiary order.
+    fn grant(&self, mut offered: Vec<Triad>) -> Vec<Triad> {
+        offered.par_sort_by(best_first);
+        let n = self.scorer.features().len();
+        let (mut kept, mut backing) = (vec![0usize; n], vec![0usize; n]);
+        let limit = |t: PartnerIdx| self.supporters.capacity(t).map_or(self.max_per_third, |c| c as usize);
+        let mut granted: Vec<Triad> = offered
+            .into_iter()
+            .filter(|t| {
+                let (b, third) = (t.beneficiary as usize, t.third as usize);
+                let grant = kept[b] < self.per_beneficiary && backing[third] < limit(t.third);
+                if grant {
+                    kept[b] += 1;
+                    backing[third] += 1;
+                }
+                grant
+            })
+            .collect();
+        granted.sort_by(|x, y| x.beneficiary.cmp(&y.beneficiary).then_with(|| best_first(x, y)));
+        granted
     }
 }
 
-/// A beneficiary's best southern providers of a theme it needs.
-struct ProviderBeam<'a> {
-    beam: usize,
-    features: &'a PartnerFeatures,
-}
-
-/// One beneficiary's providers so far.
-struct Providers<'a> {
-    beneficiary: usize,
-    features: &'a PartnerFeatures,
-    top: TopK,
-}
-
-impl<'a> Collector for ProviderBeam<'a> {
-    type Child = Providers<'a>;
-
-    fn for_query(&self, query: PartnerIdx) -> Providers<'a> {
-        Providers { beneficiary: query as usize, features: self.features, top: TopK::new(self.beam) }
-    }
-}
-
-impl QueryCollector for Providers<'_> {
-    type Fruit = Vec<Hit>;
-
-    fn floor(&self) -> Score {
-        QueryCollector::floor(&self.top)
-    }
-
-    fn collect(&mut self, candidate: PartnerIdx, score: Score, terms: &TermValues) {
-        let f = self.features;
-        let p = candidate as usize;
-        if south_south(f, p, self.beneficiary) && need_coverage(f, p, self.beneficiary) > 0.0 {
-            self.top.collect(candidate, score, terms);
-        }
-    }
-
-    fn merge(&mut self, other: Self) {
-        self.top.merge(other.top);
-    }
-
-    fn harvest(self) -> Vec<Hit> {
-        self.top.into_sorted()
-    }
-}
-
-/// Best first: score descending, then provider index, then third index.
-fn sort(triads: &mut [Triad]) {
-    triads.sort_by(|x, y| {
-        ranking_order(&Hit { candidate: x.provider, score: x.score }, &Hit { candidate: y.provider, score: y.score })
-            .then(x.third.cmp(&y.third))
-    });
+/// Best first: score descending, then beneficiary, provider and third index.
+fn best_first(x: &Triad, y: &Triad) -> Ordering {
+    y.score.total_cmp(&x.score).then_with(|| (x.beneficiary, x.provider, x.third).cmp(&(y.beneficiary, y.provider, y.third)))
 }
 
 /// The triads as a table for `triads.csv` / `triads.parquet`.
 ///
 /// Columns: `run_id`, `beneficiary_id`, `beneficiary_name`, `beneficiary_country`,
 /// `provider_id`, `provider_name`, `provider_country`, `third_id`, `third_name`,
-/// `third_country`, `third_role` (funder, facilitator or supporter), `definition`,
-/// `triad_score`, `provider_beneficiary_score`, `third_beneficiary_score`,
-/// `third_provider_score`, `needs_met` (theme ids), `reason`.
+/// `third_country`, `third_role` (funder or facilitator), `definition`, `triad_score`,
+/// `provider_beneficiary_score`, `support_score` (the triad score is half of each),
+/// `needs_met` (theme ids the provider meets), `needs_backed` (those the third backs), `reason`.
 pub fn frame(
     triads: &[Triad],
     search: &TriadSearch,
@@ -273,7 +216,6 @@ pub fn frame(
     let name = |i: PartnerIdx| profiles[i as usize].name.clone();
     let country = |i: PartnerIdx| reference.countries[profiles[i as usize].country as usize].iso3.clone();
     let definition = format!("{:?}", search.definition);
-    let s = |a: PartnerIdx, b: PartnerIdx| search.scorer.score(a, b);
     DataFrame::new(
         triads.len(),
         vec![
@@ -287,16 +229,13 @@ pub fn frame(
             Column::new("third_id".into(), text(&|t| id(t.third))),
             Column::new("third_name".into(), text(&|t| name(t.third))),
             Column::new("third_country".into(), text(&|t| country(t.third))),
-            Column::new("third_role".into(), text(&|t| t.third_role().to_string())),
+            Column::new("third_role".into(), text(&|t| t.role.as_str().to_string())),
             Column::new("definition".into(), text(&|_| definition.clone())),
             Column::new("triad_score".into(), number(&|t| t.score)),
-            Column::new("provider_beneficiary_score".into(), number(&|t| s(t.provider, t.beneficiary))),
-            Column::new("third_beneficiary_score".into(), number(&|t| s(t.third, t.beneficiary))),
-            Column::new("third_provider_score".into(), number(&|t| s(t.third, t.provider))),
-            Column::new(
-                "needs_met".into(),
-                text(&|t| reference.themes.ids_of(t.needs_met(f))),
-            ),
+            Column::new("provider_beneficiary_score".into(), number(&|t| t.pair_score)),
+            Column::new("support_score".into(), number(&|t| t.support_score)),
+            Column::new("needs_met".into(), text(&|t| reference.themes.ids_of(t.needs_met(f)))),
+            Column::new("needs_backed".into(), text(&|t| reference.themes.ids_of(t.backed))),
             Column::new("reason".into(), text(reason)),
         ],
     )

@@ -86,12 +86,8 @@ pub fn reason(
 /// partner ("UNDP facilitates work on social protection, on which the Ministry of Labour of
 /// Ghana seeks support, with Ghana in its focus.").
 pub fn support_reason(needy: &Profile, supporter: &Profile, support: &Support, reference: &Reference) -> String {
-    let verb = match support.role {
-        SupportRole::Funder => "funds",
-        SupportRole::Facilitator => "facilitates",
-    };
     let work = phrases(support.backed_needs, &reference.theme_need_phrases);
-    let mut text = format!("{} {verb} work on {work}, on which {} seeks support", supporter.name, needy.name);
+    let mut text = format!("{} {} work on {work}, on which {} seeks support", supporter.name, support_verb(support.role), needy.name);
     if support.raw[1] == 1.0 {
         let country = &reference.countries[needy.country as usize];
         let place = if supporter.focus_countries.contains(&needy.country) { &country.name } else { &reference.sub_regions[country.sub_region as usize] };
@@ -101,10 +97,9 @@ pub fn support_reason(needy: &Profile, supporter: &Profile, support: &Support, r
     text
 }
 
-/// The reason sentence of a triad, each member with its country unless it is one: "Triangular
-/// (A): Lebanon has experience in labour migration, on which African Union Commission
-/// (Ethiopia) seeks support, with International Labour Organization (ILO) (Switzerland) as
-/// funder."
+/// The reason sentence of a triad, each member with its country unless it is one:
+/// "Triangular (A): Lebanon has experience in labour migration, on which African Union
+/// Commission (Ethiopia) seeks support, and Norad (Norway) funds work on labour migration."
 pub fn triad_reason(triad: &Triad, features: &PartnerFeatures, profiles: &[Profile], definition: TriangularDefinition, reference: &Reference) -> String {
     let who = |i: crate::PartnerIdx| {
         let p = &profiles[i as usize];
@@ -112,13 +107,22 @@ pub fn triad_reason(triad: &Triad, features: &PartnerFeatures, profiles: &[Profi
         if &p.name == country { p.name.clone() } else { format!("{} ({country})", p.name) }
     };
     format!(
-        "Triangular ({definition:?}): {} has experience in {}, on which {} seeks support, with {} as {}.",
+        "Triangular ({definition:?}): {} has experience in {}, on which {} seeks support, and {} {} work on {}.",
         who(triad.provider),
         phrases(triad.needs_met(features), &reference.theme_offer_phrases),
         who(triad.beneficiary),
         who(triad.third),
-        triad.third_role()
+        support_verb(triad.role),
+        phrases(triad.backed, &reference.theme_need_phrases),
     )
+}
+
+/// What a supporter does, as a verb.
+fn support_verb(role: SupportRole) -> &'static str {
+    match role {
+        SupportRole::Funder => "funds",
+        SupportRole::Facilitator => "facilitates",
+    }
 }
 
 /// Where the two are, as a clause after "they": as precise as their locations allow.
