@@ -612,4 +612,16 @@ mod tests {
         assert!(json.contains(r#""modality":["south_south"]"#) && json.contains(r#""as_of":"2026-11-23""#), "{json}");
         assert_eq!(serde_json::from_str::<RunConfig>(&json).unwrap(), config);
     }
+
+    #[test]
+    fn a_manifest_written_before_triads_were_on_by_default_reads_back() {
+        let Command::Run(args) = Cli::parse_from(["sstc-match", "run"]).command else { panic!("run") };
+        let mut config = serde_json::to_value(RunConfig::resolve(&args).unwrap()).unwrap();
+        let fields = config.as_object_mut().unwrap();
+        fields.remove("triads");
+        for (written, read) in [(serde_json::json!(5), Some(TriadSettings { beam: 5, max_per_third: usize::MAX })), (serde_json::Value::Null, None)] {
+            fields.insert("triads_beam".into(), written);
+            assert_eq!(serde_json::from_value::<RunConfig>(serde_json::Value::Object(fields.clone())).unwrap().triads, read);
+        }
+    }
 }
