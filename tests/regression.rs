@@ -410,8 +410,14 @@ fn issue14_23_files_that_are_not_csv_say_what_they_are() {
     refused(&run_on(&dir, "u16.csv"), "this is UTF-16 text");
     std::fs::write(dir.path("book.csv"), b"PK\x03\x04\x14\x00\x06\x00 the rest of a workbook").unwrap();
     refused(&run_on(&dir, "book.csv"), "this is an Excel workbook (.xlsx)");
-    dir.write("quote.csv", &format!("{HEADER}\na,\"Alpha,local_authority,SEN,,,,\nb,Beta,sse_unit,SEN,,,,\n"));
-    refused(&run_on(&dir, "quote.csv"), "row 1: a quote opens a field that never closes");
+    dir.write("quote.csv", &format!("{HEADER}\nq,\"Quoted,local_authority,SEN,,,,\n{GOOD_ROWS}"));
+    // A quote that never closes costs its row, not the file (it used to refuse the file).
+    let output = run_on(&dir, "quote.csv");
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let rejects = std::fs::read_to_string(dir.path("out-quote.csv/rejects.csv")).unwrap();
+    assert!(rejects.contains("a quote opens a field that never closes") && rejects.lines().count() == 2, "{rejects}");
+    dir.write("quote-header.csv", &format!("\"{HEADER}\n{GOOD_ROWS}"));
+    refused(&run_on(&dir, "quote-header.csv"), "the header: a quote opens a field that never closes");
     std::fs::write(dir.path("latin1.csv"), format!("{HEADER}\n").into_bytes().into_iter().chain(b"a,Caf\xe9 Alpha,local_authority,SEN,,,,\n".iter().copied()).collect::<Vec<u8>>()).unwrap();
     refused(&run_on(&dir, "latin1.csv"), "it looks like Latin-1 or Windows-1252");
     dir.write("semi.csv", "id;name;actor_type;country_iso3;offers;needs;lat;lon\na;Alpha;local_authority;SEN;informal_economy;urban_development;14,7;-17,4\nb;Beta;sse_unit;SEN;urban_development;informal_economy;14,8;-16,9\n");

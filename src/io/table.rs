@@ -158,13 +158,11 @@ pub enum TableError {
         /// How the name appears twice.
         spellings: String,
     },
-    /// A quote opens a field and never closes.
-    #[error("{source_name}: row {row}: a quote opens a field that never closes, so the rest of the file would be one value; close the quote or remove the stray one")]
+    /// A quote opens a field of the header and never closes (in a row, the row is rejected).
+    #[error("{source_name}: the header: a quote opens a field that never closes, so the rest of the file would be one value; close the quote or remove the stray one")]
     OpenQuote {
         /// The file.
         source_name: String,
-        /// 1-based data row (0: the header).
-        row: usize,
     },
     /// The wanted columns would decode to more than the memory this process may use.
     #[error("{source_name}: its columns decode to about {decoded_mb} MB, more than the {limit_mb} MB this run may use (half the memory available to it); split the file, or run where more memory is available")]
@@ -597,6 +595,8 @@ mod csv {
         start: usize,
         end: usize,
         fields: usize,
+        /// A quote opens in it and never closes: the record is its line, to be rejected.
+        open_quote: bool,
     }
 
     /// Says what the bytes are when they are recognisably not a CSV text.
@@ -654,10 +654,10 @@ mod csv {
 
     /// Scans CSV bytes field by field (RFC 4180: a quote opens a field only at its start;
     /// `""` inside a quoted field is a quote), calling `field(start, end, last_of_record)` for
-    /// each field, `end` excluding the separator or line ending. Returns the record in which a
-    /// quote opens and never closes, if one does.
+    /// each field, `end` excluding the separator or line ending. Returns the byte where the
+    /// record in which a quote opens and never closes starts, if one does.
     fn scan(bytes: &[u8], separator: u8, mut field: impl FnMut(usize, usize, bool)) -> Option<usize> {
-        let (mut field_start, mut record, mut opened_in) = (0usize, 0usize, 0usize);
+        let (mut field_start, mut record_start, mut opened_in) = (0usize, 0usize, 0usize);
         let (mut quoted, mut at_field_start) = (false, true);
         let mut i = 0;
         while i < bytes.len() {
@@ -673,7 +673,7 @@ mod csv {
                 at_field_start = false;
             } else if b == b'"' && at_field_start {
                 quoted = true;
-                opened_in = record;
+                opened_in = record_start;
                 at_field_start = false;
             } else if b == separator {
                 field(field_start, i, false);
@@ -683,8 +683,8 @@ mod csv {
                 let end = if i > field_start && bytes[i - 1] == b'\r' { i - 1 } else { i };
                 field(field_start, end, true);
                 field_start = i + 1;
+                record_start = i + 1;
                 at_field_start = true;
-                record += 1;
             } else {
                 at_field_start = false;
             }
@@ -700,23 +700,36 @@ mod csv {
         None
     }
 
-    /// The records of `bytes`; fails naming the record where a quote opens and never closes.
+    /// The records of `bytes`. A record in which a quote opens and never closes would take the
+    /// rest of the file as one value: it is taken to end with its line (to be rejected) and the
+    /// records after it are read as usual. Fails only when that record is the header.
     fn records(bytes: &[u8], separator: u8, name: &str) -> Result<Vec<Record>, TableError> {
         let mut records = Vec::new();
-        let (mut start, mut fields) = (0usize, 0usize);
-        let open = scan(bytes, separator, |_, end, last| {
-            fields += 1;
-            if last {
-                records.push(Record { start, end, fields });
-                // The next record starts after this one's line ending.
-                start = bytes[end..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| end + p + 1);
-                fields = 0;
+        let mut from = 0;
+        while from < bytes.len() {
+            let rest = &bytes[from..];
+            let (mut start, mut fields) = (from, 0usize);
+            let open = scan(rest, separator, |_, end, last| {
+                fields += 1;
+                if last {
+                    let end = from + end;
+                    records.push(Record { start, end, fields, open_quote: false });
+                    // The next record starts after this one's line ending.
+                    start = bytes[end..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| end + p + 1);
+                    fields = 0;
+                }
+            });
+            let Some(at) = open else { break };
+            if records.is_empty() {
+                return Err(TableError::OpenQuote { source_name: name.to_string() });
             }
-        });
-        match open {
-            Some(row) => Err(TableError::OpenQuote { source_name: name.to_string(), row }),
-            None => Ok(records),
+            let start = from + at;
+            let line_end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |p| start + p);
+            let end = if line_end > start && bytes[line_end - 1] == b'\r' { line_end - 1 } else { line_end };
+            records.push(Record { start, end, fields: 0, open_quote: true });
+            from = line_end + 1;
         }
+        Ok(records)
     }
 
     /// The fields of one record, as text (trimmed, or as written for the header's names).
@@ -771,6 +784,11 @@ mod csv {
                 invalid_rows.insert(row);
             }
             if record.start == record.end {
+                continue;
+            }
+            if record.open_quote {
+                let reason = "a quote opens a field that never closes; the row is taken to end with its line: close the quote or remove the stray one".to_string();
+                dropped.push(DroppedRow { row, reason, fields: split(&bytes, record, separator, true) });
                 continue;
             }
             if record.fields != header.fields {
@@ -858,9 +876,14 @@ mod csv {
             assert_eq!(split(csv, &records[2], b',', true), vec!["x,y", "3"]);
             assert_eq!(split(csv, &records[4], b',', true), vec!["multi\nline", "7"]);
             assert_eq!(split(csv, &records[5], b',', true), vec!["say \"hi\"", "8"]);
-            match super::records(b"a,b\n1,2\n\"open,3\n4,5\n", b',', "t.csv") {
-                Err(TableError::OpenQuote { row, .. }) => assert_eq!(row, 2),
-                other => panic!("expected an open quote, got {:?}", other.err()),
+            // An open quote ends with its line; the records after it are read as usual.
+            let open = super::records(b"a,b\n1,2\n\"open,3\n4,5\n", b',', "t.csv").unwrap();
+            let kinds: Vec<(usize, bool)> = open.iter().map(|r| (r.fields, r.open_quote)).collect();
+            assert_eq!(kinds, vec![(2, false), (2, false), (0, true), (2, false)]);
+            assert_eq!(split(b"a,b\n1,2\n\"open,3\n4,5\n", &open[3], b',', true), vec!["4", "5"]);
+            match super::records(b"\"a,b\n1,2\n", b',', "t.csv") {
+                Err(TableError::OpenQuote { .. }) => {}
+                other => panic!("an open quote in the header is an error, got {:?}", other.err()),
             }
             // A quote inside an unquoted value is a character, not a quote.
             assert_eq!(super::records(b"a,b\nthe \"best\" coop,2\n", b',', "t.csv").unwrap()[1].fields, 2);
