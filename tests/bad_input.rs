@@ -53,6 +53,7 @@ const CORPUS: &[(&str, &str, Expect)] = &[
     ("20-empty-required.csv", "--profiles", Reject(&[(3, "name", "required field is empty; fill it in")])),
     ("21-negative-population.csv", "--profiles", Reject(&[(3, "population", "'-5' is not a whole number")])),
     ("22-bad-capacity.csv", "--profiles", Reject(&[(3, "capacity", "'many' is not a whole number")])),
+    ("34-capacity-too-large.csv", "--profiles", Reject(&[(3, "capacity", "'99999999999999999999' is too large (capacity: at most 18446744073709551615)")])),
     ("23-bad-active.csv", "--profiles", Reject(&[(3, "active", "active must be true or false")])),
     ("24-bad-horizon.csv", "--profiles", Reject(&[(3, "horizon", "horizon must be one of short_term, long_term, ad_hoc")])),
     ("25-bad-language.csv", "--profiles", Reject(&[(3, "languages", "'english' is not an ISO 639 language code")])),

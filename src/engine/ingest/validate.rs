@@ -200,11 +200,13 @@ impl<'a> RowCheck<'a> {
             .ok()
             .or_else(|| text.strip_suffix(".0").and_then(|t| t.parse().ok()));
         if parsed.is_none() {
-            self.problem(
-                column,
-                text,
-                format!("'{text}' is not a whole number ≥ 0 ({what})"),
-            );
+            let digits = text.strip_suffix(".0").unwrap_or(text);
+            let reason = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                format!("'{text}' is too large ({what}: at most {})", u64::MAX)
+            } else {
+                format!("'{text}' is not a whole number ≥ 0 ({what})")
+            };
+            self.problem(column, text, reason);
         }
         parsed
     }
