@@ -198,7 +198,7 @@ small{{color:#666}}#filters{{display:flex;flex-wrap:wrap;gap:.5em;margin:.5em 0}
         vec!["active partners · shortlists · rows".into(), format!("{} · {} · {}", m.counts.active_partners, m.counts.shortlists, m.counts.shortlist_rows)],
         vec!["pairs scored".into(), m.counts.pairs_scored.to_string()],
         vec!["resource rows · supporters".into(), format!("{} · {}", m.counts.resource_rows, m.counts.supporters)],
-        vec!["triads".into(), triads.map_or_else(|| "none (run with --triads)".into(), |n| n.to_string())],
+        vec!["triads".into(), triads.map_or_else(|| "none (the run was made with --no-triads)".into(), |n| n.to_string())],
         vec!["peak memory".into(), format!("{} MB", m.peak_rss_mb)],
     ];
     let _ = write!(html, r#"<section id="summary"><h2>Run</h2>{}</section>"#, table(&["fact", "value"], &summary, "summary-table"));
