@@ -25,6 +25,7 @@ use sstc_match::engine::ingest::ingest;
 use sstc_match::engine::candidates::Blocks;
 use sstc_match::engine::rank::{top_k::ranking_order, Candidates, Hit, Scan};
 use sstc_match::engine::reference::Reference;
+use sstc_match::engine::support::SUPPORT_TERMS;
 use sstc_match::engine::modality::{Modality, TriangularDefinition};
 use sstc_match::engine::rules::{ModalityFilter, RuleSet};
 use sstc_match::engine::score::bound::GroupSummary;
@@ -84,7 +85,8 @@ fn every_score_is_the_sum_of_its_terms() {
         .filter(|c| c.starts_with("term_"))
         .cloned()
         .collect();
-    assert_eq!(terms.len(), TERM_COUNT);
+    // The pair terms, then the support terms of a donor's support proposals.
+    assert_eq!(terms.len(), TERM_COUNT + SUPPORT_TERMS.len());
     assert!(shortlist.len() > 3000);
     for row in 0..shortlist.len() {
         let score: f64 = shortlist.get(row, "score").parse().unwrap();

@@ -164,7 +164,9 @@ fn the_example_sets_triangular_partnerships_are_found_in_the_resource_lists() {
     assert_eq!(pairs.len(), 32);
     let found = |file: &str| {
         let rows = Csv::read(&dir.path(&format!("out/{file}")));
-        let listed = |a: &str, b: &str| (0..rows.len()).any(|r| rows.get(r, "partner_id") == a && rows.get(r, "candidate_id") == b && rows.get(r, "rank").parse::<u32>().unwrap() <= 10);
+        // A donor's support proposal proposes it with the beneficiary and the provider.
+        let proposed = |r: usize, b: &str| rows.get(r, "candidate_id") == b || (file == "shortlist.csv" && rows.get(r, "direction") == "partner_funds" && rows.get(r, "provider_id") == b);
+        let listed = |a: &str, b: &str| (0..rows.len()).any(|r| rows.get(r, "partner_id") == a && proposed(r, b) && rows.get(r, "rank").parse::<u32>().unwrap() <= 10);
         pairs.iter().filter(|(a, b)| listed(a, b) || listed(b, a)).count()
     };
     let (in_shortlists, in_resources) = (found("shortlist.csv"), found("resources.csv"));

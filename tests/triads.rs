@@ -8,13 +8,13 @@ mod util;
 use sstc_match::config::{default_score_settings, weights::default_weights};
 use sstc_match::engine::features::{FeatureSettings, PartnerFeatures};
 use sstc_match::engine::ingest::ingest;
-use sstc_match::engine::modality::TriangularDefinition;
+use sstc_match::engine::modality::{south_south, TriangularDefinition};
 use sstc_match::engine::profile::Profile;
 use sstc_match::engine::rank::top_k::{ranking_order, Hit};
 use sstc_match::engine::rank::Shortlist;
 use sstc_match::engine::reference::Reference;
 use sstc_match::engine::rules::RuleSet;
-use sstc_match::engine::score::Scorer;
+use sstc_match::engine::score::{need_coverage, Scorer};
 use sstc_match::engine::support::Supporters;
 use sstc_match::engine::triads::{Triad, TriadSearch};
 use sstc_match::io::table::TableSource;
@@ -151,5 +151,48 @@ fn no_third_exceeds_its_limit_and_every_triad_left_out_had_no_room() {
         let third_full = count(&|g| g.third == t.third && best_first(g, t).is_le()) >= max_per_third;
         let beneficiary_full = count(&|g| g.beneficiary == t.beneficiary && best_first(g, t).is_le()) >= 3;
         assert!(third_full || beneficiary_full, "left out with room: {:?}", ids(&profiles, t));
+    }
+}
+
+/// The first `beam` candidates of `list` that provide a need of its partner from another
+/// southern country: the exchanges a triad or a proposal may back.
+fn providers(search: &TriadSearch, list: &Shortlist, beam: usize) -> Vec<PartnerIdx> {
+    let f = search.scorer.features();
+    let b = list.partner as usize;
+    list.hits.iter().map(|h| h.candidate).filter(|&p| south_south(f, p as usize, b) && need_coverage(f, p as usize, b) > 0.0).take(beam).collect()
+}
+
+#[test]
+fn support_proposals_equal_an_exhaustive_search() {
+    let dir = Dir::new();
+    let (profiles, f) = without_capacities(&dir, 400, 8);
+    let n = profiles.len();
+    let scorer = Scorer::new(&f, &Reference::builtin().actor_compatibility, default_score_settings(default_weights()));
+    let rules = RuleSet::new(&Default::default(), &[], None, None);
+    let supporters = Supporters::new(&profiles, &f);
+    let proposers = supporters.supporting_only();
+    assert!(proposers.len() > 5, "the instance has donors: {}", proposers.len());
+    let full = full_lists(&scorer, n);
+    let short: Vec<Shortlist> = full.iter().map(|l| l.truncated(10)).collect();
+    for (lists, beam, k) in [(&full, n, 3), (&short, 5, 10), (&short, 5, 1)] {
+        // The definition does not decide who proposes: C admits no donor.
+        let search = TriadSearch { scorer, supporters: &supporters, rules: &rules, definition: TriangularDefinition::C, beam, thirds: 10, per_beneficiary: 3, max_per_third: 1 };
+        let found = search.proposals(lists, &proposers, k);
+        let mut proposed = 0;
+        for (&third, found) in proposers.iter().zip(&found) {
+            let mut expected: Vec<Triad> = lists
+                .iter()
+                .filter_map(|list| providers(&search, list, beam).into_iter().filter_map(|p| search.proposal(list.partner, p, third)).min_by(best_first))
+                .collect();
+            expected.sort_by(best_first);
+            expected.truncate(k);
+            assert!(*found == expected, "third {}, k {k}: found {:?}, expected {:?}", profiles[third as usize].id, found.iter().map(|t| ids(&profiles, t)).collect::<Vec<_>>(), expected.iter().map(|t| ids(&profiles, t)).collect::<Vec<_>>());
+            for t in found {
+                assert_eq!(t.third, third);
+                assert_eq!(search.triad(t.beneficiary, t.provider, t.third), None, "definition C admits no donor");
+            }
+            proposed += found.len();
+        }
+        assert!(proposed >= proposers.len() * k / 2, "most donors have proposals: {proposed} for {} at k {k}", proposers.len());
     }
 }

@@ -5,8 +5,8 @@
 //!
 //! ```text
 //! open the output → prepare the engine (ingest, features, rules) → cluster → rank (scan,
-//! re-rank) → resources (funders and facilitators per need) → [triads] → output (explain,
-//! write) → manifest → publish
+//! re-rank) → resources (funders and facilitators per need) → [triads, support proposals]
+//! → output (explain, write) → manifest → publish
 //! ```
 //!
 //! The output directory is opened first (an unwritable or busy directory fails before any
@@ -36,7 +36,7 @@ use crate::io::run_dir::{self, CENTROIDS};
 use crate::io::table::hex;
 use crate::output::resources::ResourceContext;
 use crate::output::sentence::triad_reason;
-use crate::output::shortlist::{self, ShortlistContext};
+use crate::output::shortlist::{self, ShortlistContext, SupportProposals};
 use crate::output::{self, Staging};
 use crate::telemetry::{Progress, StageClock};
 use crate::PartnerIdx;
@@ -91,12 +91,19 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     let resources = clock.time("resources", || supporters.resource_lists(&needy, config.resource_k, &admits));
     let triad_search = config.triads.map(|settings| triad_search(settings, config, &engine, &supporters));
     let triads = triad_search.as_ref().map(|search| clock.time("triads", || search.all(lists.final_lists())));
+    let proposals = triad_search.as_ref().map(|search| {
+        // A donor whose proposals' modality the run's `--modality` filter leaves out keeps its pair list.
+        let kept = |s| config.matching.modality.is_empty() || config.matching.modality.contains(&triads::backed_modality(&engine.features, search.definition, s));
+        let proposers: Vec<PartnerIdx> = supporters.supporting_only().into_iter().filter(|&s| kept(s)).collect();
+        let found = clock.time("proposals", || search.proposals(lists.final_lists(), &proposers, config.top_k));
+        SupportProposals { by_proposer: proposers.into_iter().zip(found).collect(), supporters: &supporters, definition: search.definition }
+    });
 
     let run_id = run_id(config, &engine);
     let bar = progress.stage("write", lists.final_lists().len() as u64);
     let (shortlist_rows, resource_rows) = clock.time("output", || -> Result<(usize, usize), Error> {
         let scorer = engine.scorer();
-        let context = ShortlistContext { run_id: &run_id, profiles: engine.profiles(), reference: Reference::builtin(), assignment: &clusters.assignment, scorer: &scorer };
+        let context = ShortlistContext { run_id: &run_id, profiles: engine.profiles(), reference: Reference::builtin(), assignment: &clusters.assignment, scorer: &scorer, proposals: proposals.as_ref() };
         let rows = shortlist::write(&mut staging, &context, lists.final_lists(), &|n| bar.inc(n))?;
         output::write_rejects(&mut staging, &engine.ingested.rejects)?;
         output::write_duplicates(&mut staging, &engine.ingested.duplicates, engine.profiles())?;
@@ -134,7 +141,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         counts: Counts {
             profiles: engine.profiles().len(),
             active_partners: active.len(),
-            shortlists: lists.final_lists().iter().filter(|l| !l.hits.is_empty()).count(),
+            shortlists: lists.final_lists().iter().filter(|l| !proposals.as_ref().map_or(l.hits.is_empty(), |p| p.is_empty_for(l))).count(),
             shortlist_rows,
             pairs_scored: ranked.stats.pairs_scored,
             pairs_removed_by_rule: engine.rules.names().into_iter().map(String::from).zip(ranked.stats.removed_by_rule.iter().copied()).collect(),

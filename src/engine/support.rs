@@ -58,6 +58,19 @@ impl SupportRole {
             SupportRole::Facilitator => "facilitator",
         }
     }
+
+    /// The `direction` of a support proposal on the supporter's own list.
+    pub fn direction(self) -> &'static str {
+        match self {
+            SupportRole::Funder => "partner_funds",
+            SupportRole::Facilitator => "partner_facilitates",
+        }
+    }
+}
+
+/// Whether a shortlist row's `direction` is a support proposal's.
+pub fn is_proposal(direction: &str) -> bool {
+    [SupportRole::Funder, SupportRole::Facilitator].iter().any(|role| role.direction() == direction)
 }
 
 /// Why a supporter scored what it did for a partner in need.
@@ -145,6 +158,26 @@ impl<'a> Supporters<'a> {
     /// The capacity `partner` declares (how many partnerships it can take on), if any.
     pub fn capacity(&self, partner: PartnerIdx) -> Option<u32> {
         self.profiles[partner as usize].capacity
+    }
+
+    /// What `partner` backs: its `funds`, else its `offers`; empty when it is no supporter.
+    pub fn backs(&self, partner: PartnerIdx) -> IdSet {
+        self.members.binary_search(&partner).map_or(IdSet::default(), |at| self.backs[at])
+    }
+
+    /// The most `supporter`'s support for any partner can be: every need backed, the
+    /// partner in its focus.
+    pub fn most_support(&self, supporter: PartnerIdx) -> f32 {
+        let profile = &self.profiles[supporter as usize];
+        let focus = if profile.focus_countries.is_empty() && profile.focus_sub_regions.is_empty() { 0.5 } else { 1.0 };
+        SUPPORT_WEIGHTS[0] + SUPPORT_WEIGHTS[1] * focus + SUPPORT_WEIGHTS[2] * capacity_term(profile)
+    }
+
+    /// The supporters that take no other role (neither provider nor beneficiary), such as
+    /// donors: their own shortlist is what they could support.
+    pub fn supporting_only(&self) -> Vec<PartnerIdx> {
+        let f = self.features;
+        self.members.iter().copied().filter(|&s| !f.can_provide[s as usize] && !f.can_benefit[s as usize]).collect()
     }
 
     /// How many supporters back their `offers` for want of a `funds` column.

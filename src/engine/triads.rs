@@ -21,6 +21,14 @@
 //! `per_beneficiary` and each third its limit; a beneficiary whose best third is taken gets
 //! its next. Time O(beneficiaries × (needs' backers + beam × thirds)), memory
 //! O(beneficiaries × triads offered): never N².
+//!
+//! Support proposals are the same triads seen from the third's side, for the supporters
+//! that take no other role (donors): each one's best `k` beneficiaries, one triad each,
+//! under any definition (which only labels them triangular or South-South), with no limit
+//! per third. They are written as the supporter's own shortlist
+//! ([`crate::output::shortlist`]), so a donor reads "fund X to learn from Y", not a list
+//! of look-alikes. Time O(proposers × the beneficiaries needing what each backs, pruned),
+//! memory O(beneficiaries × beam + proposers × k).
 
 use std::cmp::Ordering;
 
@@ -28,13 +36,14 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use crate::engine::features::PartnerFeatures;
-use crate::engine::modality::{south_south, TriangularDefinition};
+use crate::engine::modality::{south_south, Modality, TriangularDefinition};
 use crate::engine::profile::{IdSet, Profile};
+use crate::engine::rank::top_k::{Hit, TopK};
 use crate::engine::rank::Shortlist;
 use crate::engine::reference::Reference;
 use crate::engine::rules::RuleSet;
 use crate::engine::score::{need_coverage, Scorer};
-use crate::engine::support::{SupportRole, Supporters};
+use crate::engine::support::{Support, SupportRole, Supporters};
 use crate::PartnerIdx;
 
 /// One proposed triangle.
@@ -63,6 +72,23 @@ impl Triad {
     pub fn needs_met(&self, f: &PartnerFeatures) -> IdSet {
         f.offers[self.provider as usize].intersection(f.needs[self.beneficiary as usize])
     }
+
+    /// What kind of cooperation the backed exchange is: triangular when the definition
+    /// admits the third, else a South-South exchange with a backer the definition does not
+    /// count (a southern fund, say).
+    pub fn modality(&self, f: &PartnerFeatures, definition: TriangularDefinition) -> Modality {
+        backed_modality(f, definition, self.third)
+    }
+}
+
+/// The modality of a South-South exchange backed by `third`: triangular when the definition
+/// admits it, else South-South.
+pub fn backed_modality(f: &PartnerFeatures, definition: TriangularDefinition, third: PartnerIdx) -> Modality {
+    if definition.supports(f, third as usize) {
+        Modality::Triangular
+    } else {
+        Modality::SouthSouth
+    }
 }
 
 /// Searches triads for every beneficiary of a run.
@@ -85,6 +111,14 @@ pub struct TriadSearch<'a> {
     pub max_per_third: usize,
 }
 
+/// A South-South exchange a beneficiary's list proposes: the provider, score(provider,
+/// beneficiary) and the beneficiary's needs it meets.
+struct Exchange {
+    provider: PartnerIdx,
+    pair_score: f32,
+    met: IdSet,
+}
+
 /// Triads offered per beneficiary to the granting, as a multiple of those it keeps: room
 /// for the next best when a third reaches its limit.
 const OFFERED_PER_KEPT: usize = 4;
@@ -105,41 +139,56 @@ impl TriadSearch<'_> {
         south_south(f, p, b) && need_coverage(f, p, b) > 0.0
     }
 
-    /// Whether `third` may support a triad of `beneficiary` and `provider` under the
-    /// definition and the rules (without its support score).
-    fn may_support(&self, third: PartnerIdx, beneficiary: PartnerIdx, provider: PartnerIdx) -> bool {
-        let f = self.scorer.features();
-        third != beneficiary
-            && third != provider
-            && self.definition.supports(f, third as usize)
-            && self.rules.admits_support(f, third, beneficiary)
-            && self.rules.admits_support(f, third, provider)
+    /// The South-South exchanges `list` proposes to its partner: its first `beam`
+    /// candidates that provide a need of it.
+    fn exchanges(&self, list: &Shortlist) -> Vec<Exchange> {
+        let b = list.partner;
+        list.hits.iter().filter(|h| self.provides(h.candidate, b)).take(self.beam).map(|h| self.exchange(h.candidate, b)).collect()
     }
 
-    /// The triad of three partners, when they form one: the provider provides, the third may
-    /// support and backs a need the provider meets. The scalar check and score a found triad
-    /// is tested against.
-    pub fn triad(&self, beneficiary: PartnerIdx, provider: PartnerIdx, third: PartnerIdx) -> Option<Triad> {
-        if !self.is_beneficiary(beneficiary as usize) || !self.provides(provider, beneficiary) || !self.may_support(third, beneficiary, provider) {
-            return None;
-        }
-        let support = self.supporters.support(third, beneficiary)?;
-        let met = self.scorer.features().offers[provider as usize].intersection(self.scorer.features().needs[beneficiary as usize]);
-        let backed = support.backed_needs.intersection(met);
-        if backed.is_empty() {
-            return None;
-        }
-        let pair_score = self.scorer.score(provider, beneficiary);
-        Some(Triad {
+    fn exchange(&self, provider: PartnerIdx, beneficiary: PartnerIdx) -> Exchange {
+        let f = self.scorer.features();
+        let met = f.offers[provider as usize].intersection(f.needs[beneficiary as usize]);
+        Exchange { provider, pair_score: self.scorer.score(provider, beneficiary), met }
+    }
+
+    /// The triad of `beneficiary`'s `exchange` backed by `third`, whose support for the
+    /// beneficiary is `support`: when the third's links to both pass the rules and it backs a
+    /// need the provider meets. The triangular definition is not asked here: it decides
+    /// which triads `all` proposes and how a support proposal is labelled.
+    fn backing(&self, beneficiary: PartnerIdx, exchange: &Exchange, third: PartnerIdx, support: &Support) -> Option<Triad> {
+        let f = self.scorer.features();
+        let provider = exchange.provider;
+        let backed = support.backed_needs.intersection(exchange.met);
+        let admitted = third != beneficiary && third != provider && self.rules.admits_support(f, third, beneficiary) && self.rules.admits_support(f, third, provider);
+        (admitted && !backed.is_empty()).then_some(Triad {
             beneficiary,
             provider,
             third,
-            score: 0.5 * pair_score + 0.5 * support.score,
-            pair_score,
+            score: 0.5 * exchange.pair_score + 0.5 * support.score,
+            pair_score: exchange.pair_score,
             support_score: support.score,
             role: support.role,
             backed,
         })
+    }
+
+    /// The triad of three partners under any definition, when they form one: the provider
+    /// provides, the third may support and backs a need the provider meets. What a support
+    /// proposal is; the scalar check and score a found proposal is tested against.
+    pub fn proposal(&self, beneficiary: PartnerIdx, provider: PartnerIdx, third: PartnerIdx) -> Option<Triad> {
+        if !self.is_beneficiary(beneficiary as usize) || !self.provides(provider, beneficiary) {
+            return None;
+        }
+        let support = self.supporters.support(third, beneficiary)?;
+        self.backing(beneficiary, &self.exchange(provider, beneficiary), third, &support)
+    }
+
+    /// The triad of three partners, when they form one: a [`proposal`](Self::proposal)
+    /// whose third the definition admits. The scalar check a found triad is tested against.
+    pub fn triad(&self, beneficiary: PartnerIdx, provider: PartnerIdx, third: PartnerIdx) -> Option<Triad> {
+        let admitted = self.definition.supports(self.scorer.features(), third as usize);
+        admitted.then(|| self.proposal(beneficiary, provider, third)).flatten()
     }
 
     /// Triads of every beneficiary with a list among `lists`, in beneficiary order, each
@@ -155,14 +204,75 @@ impl TriadSearch<'_> {
             .zip(thirds)
             .flat_map_iter(|(list, thirds)| {
                 let b = list.partner;
-                let providers = list.hits.iter().filter(|h| self.provides(h.candidate, b)).take(self.beam);
-                let mut found: Vec<Triad> = providers.flat_map(|p| thirds.iter().filter_map(move |t| self.triad(b, p.candidate, t.candidate))).collect();
+                let exchanges = self.exchanges(list);
+                let supports = thirds.iter().filter_map(|t| Some((t.candidate, self.supporters.support(t.candidate, b)?)));
+                let mut found: Vec<Triad> = supports.flat_map(|(t, support)| exchanges.iter().filter_map(|x| self.backing(b, x, t, &support)).collect::<Vec<_>>()).collect();
                 found.sort_by(best_first);
                 found.truncate(self.per_beneficiary.saturating_mul(OFFERED_PER_KEPT));
                 found
             })
             .collect();
         self.grant(offered)
+    }
+
+    /// The support proposals of each of `proposers` (supporters): the `k` beneficiaries it
+    /// could best support, each with its best exchange (a triad with it as the third), best
+    /// first. Every supporter is asked, whatever the definition; no limit per third applies
+    /// (these are what it could choose from, not an allocation).
+    ///
+    /// Exact and pruned: a proposer visits only the beneficiaries needing a theme it backs
+    /// (an index by theme, each theme's beneficiaries by their best exchange's pair score,
+    /// best first), and leaves a theme once the `k`-th proposal beats what the rest could
+    /// reach (half their best pair score plus half the most the proposer's support can be).
+    pub fn proposals(&self, lists: &[Shortlist], proposers: &[PartnerIdx], k: usize) -> Vec<Vec<Triad>> {
+        let f = self.scorer.features();
+        let beneficiaries: Vec<(PartnerIdx, Vec<Exchange>)> = lists
+            .par_iter()
+            .filter(|l| self.is_beneficiary(l.partner as usize))
+            .map(|l| (l.partner, self.exchanges(l)))
+            .filter(|(_, exchanges)| !exchanges.is_empty())
+            .collect();
+        let best_pair: Vec<f32> = beneficiaries.iter().map(|(_, x)| x.iter().map(|x| x.pair_score).fold(f32::MIN, f32::max)).collect();
+        let mut needing: Vec<Vec<u32>> = vec![Vec::new(); 64];
+        for (at, (b, _)) in beneficiaries.iter().enumerate() {
+            for theme in f.needs[*b as usize].iter() {
+                needing[theme as usize].push(at as u32);
+            }
+        }
+        for list in &mut needing {
+            list.sort_by(|&x, &y| best_pair[y as usize].total_cmp(&best_pair[x as usize]).then(x.cmp(&y)));
+        }
+        let best_triad = |third: PartnerIdx, at: usize| {
+            let (b, exchanges) = &beneficiaries[at];
+            let support = self.supporters.support(third, *b)?;
+            exchanges.iter().filter_map(|x| self.backing(*b, x, third, &support)).min_by(best_first)
+        };
+        proposers
+            .par_iter()
+            .map_init(
+                || vec![PartnerIdx::MAX; beneficiaries.len()],
+                |visited_for, &third| {
+                    // One triad per beneficiary: ranked by score, ties by beneficiary, as `best_first`.
+                    let mut top = TopK::new(k);
+                    let most_support = self.supporters.most_support(third);
+                    for theme in self.supporters.backs(third).iter() {
+                        for &at in &needing[theme as usize] {
+                            let at = at as usize;
+                            // The margin covers float rounding: a score and its bound are summed differently.
+                            if top.kth().is_some_and(|kth| kth > 0.5 * best_pair[at] + 0.5 * most_support + 1e-4) {
+                                break;
+                            }
+                            if std::mem::replace(&mut visited_for[at], third) != third {
+                                if let Some(triad) = best_triad(third, at) {
+                                    top.push(Hit { candidate: at as PartnerIdx, score: triad.score });
+                                }
+                            }
+                        }
+                    }
+                    top.into_sorted().iter().filter_map(|hit| best_triad(third, hit.candidate as usize)).collect()
+                },
+            )
+            .collect()
     }
 
     /// The triads granted, best first across beneficiaries, within each beneficiary's

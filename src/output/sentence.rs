@@ -13,7 +13,7 @@ use crate::engine::profile::{IdSet, LocationSource, Profile};
 use crate::engine::reference::Reference;
 use crate::engine::score::{PairExplanation, Term};
 use crate::engine::features::PartnerFeatures;
-use crate::engine::modality::TriangularDefinition;
+use crate::engine::modality::{Modality, TriangularDefinition};
 use crate::engine::support::{Support, SupportRole};
 use crate::engine::triads::Triad;
 
@@ -101,11 +101,7 @@ pub fn support_reason(needy: &Profile, supporter: &Profile, support: &Support, r
 /// "Triangular (A): Lebanon has experience in labour migration, on which African Union
 /// Commission (Ethiopia) seeks support, and Norad (Norway) funds work on labour migration."
 pub fn triad_reason(triad: &Triad, features: &PartnerFeatures, profiles: &[Profile], definition: TriangularDefinition, reference: &Reference) -> String {
-    let who = |i: crate::PartnerIdx| {
-        let p = &profiles[i as usize];
-        let country = &reference.countries[p.country as usize].name;
-        if &p.name == country { p.name.clone() } else { format!("{} ({country})", p.name) }
-    };
+    let who = |i| with_country(&profiles[i as usize], reference);
     format!(
         "Triangular ({definition:?}): {} has experience in {}, on which {} seeks support, and {} {} work on {}.",
         who(triad.provider),
@@ -115,6 +111,36 @@ pub fn triad_reason(triad: &Triad, features: &PartnerFeatures, profiles: &[Profi
         support_verb(triad.role),
         phrases(triad.backed, &reference.theme_need_phrases),
     )
+}
+
+/// The reason sentence of a support proposal on its third's own list: "Triangular (A)
+/// proposal: Norad (Norway) could fund Ministry of Labour (Ghana) to learn from ABC
+/// (Brazil), which has experience in extending social protection, on which Ministry of
+/// Labour seeks support."
+pub fn proposal_reason(triad: &Triad, modality: Modality, profiles: &[Profile], definition: TriangularDefinition, reference: &Reference) -> String {
+    let who = |i| with_country(&profiles[i as usize], reference);
+    let label = match modality {
+        Modality::Triangular => format!("Triangular ({definition:?})"),
+        other => upper_first(other.describe()),
+    };
+    let verb = match triad.role {
+        SupportRole::Funder => "fund",
+        SupportRole::Facilitator => "help",
+    };
+    format!(
+        "{label} proposal: {} could {verb} {} to learn from {}, which has experience in {}, on which {} seeks support.",
+        who(triad.third),
+        who(triad.beneficiary),
+        who(triad.provider),
+        phrases(triad.backed, &reference.theme_offer_phrases),
+        profiles[triad.beneficiary as usize].name,
+    )
+}
+
+/// A partner's name with its country, unless the name is the country's.
+fn with_country(partner: &Profile, reference: &Reference) -> String {
+    let country = &reference.countries[partner.country as usize].name;
+    if &partner.name == country { partner.name.clone() } else { format!("{} ({country})", partner.name) }
 }
 
 /// What a supporter does, as a verb.

@@ -1,8 +1,9 @@
 //! The shortlist tables, `shortlist.csv` and `shortlist.parquet`.
 //!
 //! Input: ranked [`Shortlist`]s, the [`Scorer`] that ranked them (explanations are recomputed
-//! through it for the survivors only), profiles and cluster assignment. Output: both files,
-//! written batch by batch so memory stays bounded by the batch, not by N × k.
+//! through it for the survivors only), profiles, cluster assignment and the donors' support
+//! proposals, written as their lists. Output: both files, written batch by batch so memory
+//! stays bounded by the batch, not by N × k.
 //!
 //! # Columns (one row per partner and rank)
 //!
@@ -13,10 +14,10 @@
 //! | `rank` | 1-based |
 //! | `candidate_id`, `candidate_name`, `candidate_country`, `candidate_actor_type`, `candidate_entity_kind`, `candidate_city` | the proposed partner |
 //! | `score` | the sum of the `term_*` columns |
-//! | `term_<name>` | weighted contribution of each term (see README, "Score terms") |
-//! | `direction` | `partner_provides`, `candidate_provides`, `mutual` or `peers` |
+//! | `term_<name>` | weighted contribution of each pair term (see README, "Score terms"), then of each support term (0 but on a support proposal) |
+//! | `direction` | `partner_provides`, `candidate_provides`, `mutual` or `peers`; `partner_funds` or `partner_facilitates` for a support proposal |
 //! | `modality` | `south_south`, `triangular`, `city_to_city`, `decentralised`, `north_south`, `north_north`, `trade_union_sse`, `multi_stakeholder` (see `modality`) |
-//! | `provider_id`, `beneficiary_id` | for one-way matches; empty for `mutual` and `peers` |
+//! | `provider_id`, `beneficiary_id` | for one-way matches and support proposals; empty for `mutual` and `peers` |
 //! | `candidate_offers` | themes the candidate offers that the partner needs (`;`-separated ids) |
 //! | `partner_offers` | themes the partner offers that the candidate needs |
 //! | `distance_km`, `cross_border` | geography facts |
@@ -31,12 +32,19 @@ use rayon::prelude::*;
 
 use crate::io::run_dir::publish::Staging;
 use crate::io::run_dir::{SHORTLIST_CSV, SHORTLIST_PARQUET};
-use super::sentence::reason;
+use super::sentence::{proposal_reason, reason};
 use super::{write_batches, write_error, OutputError};
 use crate::engine::profile::Profile;
 use crate::engine::rank::Shortlist;
 use crate::engine::reference::Reference;
-use crate::engine::score::{Direction, PairExplanation, Scorer, Term};
+use crate::engine::features::distance_km;
+use crate::engine::modality::{Modality, TriangularDefinition};
+use crate::engine::profile::IdSet;
+use crate::engine::score::{Direction, Scorer, Term, TermValues};
+use crate::engine::support::{Supporters, SUPPORT_TERMS};
+use crate::engine::triads::Triad;
+use crate::PartnerIdx;
+use std::collections::HashMap;
 
 /// Bytes the shortlist files of `partners` lists of `top_k` may take at most: a list holds
 /// at most every other partner, and a row well under 1 KB in CSV plus Parquet. Saturates
@@ -61,13 +69,45 @@ pub struct ShortlistContext<'a> {
     pub assignment: &'a [u32],
     /// The scorer that ranked the lists.
     pub scorer: &'a Scorer<'a>,
+    /// The support proposals written in place of their proposers' pair lists, if any.
+    pub proposals: Option<&'a SupportProposals<'a>>,
 }
 
+/// The support proposals of the supporters that take no other role: each one's list in the
+/// shortlist files is what it could support ([`crate::engine::triads::TriadSearch::proposals`]).
+pub struct SupportProposals<'a> {
+    /// Each proposer's proposals, best first.
+    pub by_proposer: HashMap<PartnerIdx, Vec<Triad>>,
+    /// The supporters, for the support terms.
+    pub supporters: &'a Supporters<'a>,
+    /// The triangular definition, for the modality.
+    pub definition: TriangularDefinition,
+}
+
+impl SupportProposals<'_> {
+    /// The list written for `list`'s partner: its proposals when it has them, else its hits.
+    pub fn is_empty_for(&self, list: &Shortlist) -> bool {
+        self.by_proposer.get(&list.partner).map_or(list.hits.is_empty(), Vec::is_empty)
+    }
+}
+
+/// One row: a pair of the partner's list, or one of its support proposals.
 struct Row {
     partner: usize,
     rank: u32,
     candidate: usize,
-    explanation: PairExplanation,
+    score: f32,
+    /// Contributions of the pair terms (for a proposal: half of its exchange's).
+    terms: TermValues,
+    /// Contributions of the support terms (for a proposal: half of its support's; else 0).
+    support_terms: [f32; SUPPORT_TERMS.len()],
+    direction: &'static str,
+    modality: Modality,
+    provider_and_beneficiary: Option<(usize, usize)>,
+    partner_offers: IdSet,
+    candidate_offers: IdSet,
+    distance_km: f32,
+    cross_border: bool,
     reason: String,
 }
 
@@ -80,38 +120,77 @@ pub fn write(
 ) -> Result<usize, OutputError> {
     let schema = frame(context, Vec::new())?.schema().as_ref().clone();
     let frames = lists.chunks(BATCH).map(|batch| {
-        let frame = frame(context, explain(context, batch));
+        let frame = frame(context, rows(context, batch));
         progress(batch.len() as u64);
         frame
     });
     write_batches(staging, (SHORTLIST_CSV, SHORTLIST_PARQUET), &schema, frames)
 }
 
-fn explain(context: &ShortlistContext, batch: &[Shortlist]) -> Vec<Row> {
+fn rows(context: &ShortlistContext, batch: &[Shortlist]) -> Vec<Row> {
     batch
         .par_iter()
-        .flat_map_iter(|list| {
-            let partner = list.partner as usize;
-            list.hits.iter().enumerate().map(move |(rank, hit)| {
-                let candidate = hit.candidate as usize;
-                let explanation = context.scorer.explain(list.partner, hit.candidate);
-                debug_assert_eq!(explanation.score, hit.score, "explain and rank share one formula");
-                let reason = reason(
-                    &context.profiles[partner],
-                    &context.profiles[candidate],
-                    &explanation,
-                    context.reference,
-                );
-                Row {
-                    partner,
-                    rank: rank as u32 + 1,
-                    candidate,
-                    explanation,
-                    reason,
-                }
-            })
+        .flat_map_iter(|list| -> Box<dyn Iterator<Item = Row> + '_> {
+            match context.proposals.and_then(|p| Some((p, p.by_proposer.get(&list.partner)?))) {
+                Some((proposals, triads)) => Box::new(triads.iter().enumerate().map(move |(rank, t)| proposal_row(context, proposals, rank, t))),
+                None => Box::new(list.hits.iter().enumerate().map(move |(rank, hit)| pair_row(context, list.partner, rank, hit.candidate, hit.score))),
+            }
         })
         .collect()
+}
+
+fn pair_row(context: &ShortlistContext, partner: PartnerIdx, rank: usize, candidate: PartnerIdx, score: f32) -> Row {
+    let explanation = context.scorer.explain(partner, candidate);
+    debug_assert_eq!(explanation.score, score, "explain and rank share one formula");
+    let (partner, candidate) = (partner as usize, candidate as usize);
+    let reason = reason(&context.profiles[partner], &context.profiles[candidate], &explanation, context.reference);
+    Row {
+        partner,
+        rank: rank as u32 + 1,
+        candidate,
+        score: explanation.score,
+        terms: explanation.contributions,
+        support_terms: [0.0; SUPPORT_TERMS.len()],
+        direction: explanation.direction.as_str(),
+        modality: explanation.modality,
+        provider_and_beneficiary: match explanation.direction {
+            Direction::PartnerProvides => Some((partner, candidate)),
+            Direction::CandidateProvides => Some((candidate, partner)),
+            Direction::Mutual | Direction::Peers => None,
+        },
+        partner_offers: explanation.partner_offers,
+        candidate_offers: explanation.candidate_offers,
+        distance_km: explanation.distance_km,
+        cross_border: explanation.cross_border,
+        reason,
+    }
+}
+
+/// A support proposal as a row of its third's list: the candidate is the beneficiary, the
+/// provider is named, and the score (the triad score) is half the exchange's pair terms
+/// plus half the support's terms.
+fn proposal_row(context: &ShortlistContext, proposals: &SupportProposals, rank: usize, triad: &Triad) -> Row {
+    let f = context.scorer.features();
+    let (third, beneficiary, provider) = (triad.third as usize, triad.beneficiary as usize, triad.provider as usize);
+    let exchange = context.scorer.explain(triad.provider, triad.beneficiary);
+    let support = proposals.supporters.support(triad.third, triad.beneficiary).expect("a proposal's third supports its beneficiary");
+    let modality = triad.modality(f, proposals.definition);
+    Row {
+        partner: third,
+        rank: rank as u32 + 1,
+        candidate: beneficiary,
+        score: triad.score,
+        terms: exchange.contributions.map(|c| 0.5 * c),
+        support_terms: support.contributions.map(|c| 0.5 * c),
+        direction: triad.role.direction(),
+        modality,
+        provider_and_beneficiary: Some((provider, beneficiary)),
+        partner_offers: IdSet::default(),
+        candidate_offers: IdSet::default(),
+        distance_km: distance_km(&f.unit[third], &f.unit[beneficiary]),
+        cross_border: f.country[third] != f.country[beneficiary],
+        reason: proposal_reason(triad, modality, context.profiles, proposals.definition, context.reference),
+    }
 }
 
 fn frame<'a>(context: &ShortlistContext<'a>, rows: Vec<Row>) -> Result<DataFrame, OutputError> {
@@ -122,11 +201,6 @@ fn frame<'a>(context: &ShortlistContext<'a>, rows: Vec<Row>) -> Result<DataFrame
     let text = |f: &dyn Fn(&Row) -> &'a str| rows.iter().map(f).collect::<Vec<&str>>();
     let optional = |f: &dyn Fn(&Row) -> Option<&'a str>| rows.iter().map(f).collect::<Vec<Option<&str>>>();
     let owned = |f: &dyn Fn(&Row) -> String| rows.iter().map(f).collect::<Vec<String>>();
-    let provider_and_beneficiary = |row: &Row| match row.explanation.direction {
-        Direction::PartnerProvides => Some((row.partner, row.candidate)),
-        Direction::CandidateProvides => Some((row.candidate, row.partner)),
-        Direction::Mutual | Direction::Peers => None,
-    };
     let mut columns = vec![
         Column::new("run_id".into(), vec![context.run_id; rows.len()]),
         Column::new("partner_id".into(), text(&|row| p[row.partner].id.as_str())),
@@ -151,45 +225,49 @@ fn frame<'a>(context: &ShortlistContext<'a>, rows: Vec<Row>) -> Result<DataFrame
         Column::new("candidate_city".into(), optional(&|row| p[row.candidate].city.as_deref())),
         Column::new(
             "score".into(),
-            rows.iter().map(|row| row.explanation.score).collect::<Vec<f32>>(),
+            rows.iter().map(|row| row.score).collect::<Vec<f32>>(),
         ),
     ];
     for term in Term::ALL {
         columns.push(Column::new(
             format!("term_{}", term.name()).into(),
-            rows.iter()
-                .map(|row| row.explanation.contributions[term as usize])
-                .collect::<Vec<f32>>(),
+            rows.iter().map(|row| row.terms[term as usize]).collect::<Vec<f32>>(),
+        ));
+    }
+    for (t, name) in SUPPORT_TERMS.iter().enumerate() {
+        columns.push(Column::new(
+            format!("term_{name}").into(),
+            rows.iter().map(|row| row.support_terms[t]).collect::<Vec<f32>>(),
         ));
     }
     columns.extend([
-        Column::new("direction".into(), text(&|row| row.explanation.direction.as_str())),
-        Column::new("modality".into(), text(&|row| row.explanation.modality.name())),
+        Column::new("direction".into(), text(&|row| row.direction)),
+        Column::new("modality".into(), text(&|row| row.modality.name())),
         Column::new(
             "provider_id".into(),
-            optional(&|row| provider_and_beneficiary(row).map(|(a, _)| p[a].id.as_str())),
+            optional(&|row| row.provider_and_beneficiary.map(|(a, _)| p[a].id.as_str())),
         ),
         Column::new(
             "beneficiary_id".into(),
-            optional(&|row| provider_and_beneficiary(row).map(|(_, b)| p[b].id.as_str())),
+            optional(&|row| row.provider_and_beneficiary.map(|(_, b)| p[b].id.as_str())),
         ),
         Column::new(
             "candidate_offers".into(),
-            owned(&|row| r.themes.ids_of(row.explanation.candidate_offers)),
+            owned(&|row| r.themes.ids_of(row.candidate_offers)),
         ),
         Column::new(
             "partner_offers".into(),
-            owned(&|row| r.themes.ids_of(row.explanation.partner_offers)),
+            owned(&|row| r.themes.ids_of(row.partner_offers)),
         ),
         Column::new(
             "distance_km".into(),
             rows.iter()
-                .map(|row| (row.explanation.distance_km * 10.0).round() / 10.0)
+                .map(|row| (row.distance_km * 10.0).round() / 10.0)
                 .collect::<Vec<f32>>(),
         ),
         Column::new(
             "cross_border".into(),
-            rows.iter().map(|row| row.explanation.cross_border).collect::<Vec<bool>>(),
+            rows.iter().map(|row| row.cross_border).collect::<Vec<bool>>(),
         ),
         Column::new(
             "partner_cluster".into(),

@@ -5,7 +5,9 @@
 //! matching settings (lists computed here, for the engine and for a plain baseline, cosine
 //! similarity of the dense feature rows). Output: an [`Evaluation`] rendered as Markdown:
 //! accuracy ([`metrics::Accuracy`]) and beyond-accuracy figures overall, found-in-top-k per
-//! modality of the known pair, and recall and nDCG per region and actor type of the partner.
+//! modality of the known pair, and recall and nDCG per region and actor type of the partner;
+//! then the known triangular partnerships found where a run proposes them ([`triangular`]):
+//! the pair lists, the resource lists and the triads.
 //!
 //! A known pair (a, b) makes a relevant b for query a and a relevant a for query b: a
 //! partnership is a good match for both sides.
@@ -19,7 +21,7 @@ pub mod raw;
 pub mod sensitivity;
 pub mod tune;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -29,6 +31,7 @@ use crate::config::{EvaluateConfig, Evaluated};
 use crate::engine::features::{PartnerFeatures, DENSE_WIDTH};
 use crate::engine::profile::Profile;
 use crate::engine::rank::top_k::{Hit, TopK};
+use crate::engine::support::{is_proposal, Supporters};
 use crate::engine::reference::Reference;
 use crate::engine::Engine;
 use crate::error::Error;
@@ -128,6 +131,63 @@ fn pairs_found(lists: &Lists, pairs: &[&KnownPair], k: usize) -> f64 {
         .filter(|(q, t)| lists.get(*q).is_some_and(|l| l.iter().take(k).any(|c| c == *t)))
         .count();
     found as f64 / (2 * pairs.len()).max(1) as f64
+}
+
+/// Where known partnerships can be found: the unordered pairs of partners a source proposes
+/// together.
+pub struct Found {
+    /// Shown in the table.
+    pub name: String,
+    pairs: HashSet<(String, String)>,
+}
+
+impl Found {
+    /// Nothing found yet.
+    pub fn new(name: &str) -> Found {
+        Found { name: name.into(), pairs: HashSet::new() }
+    }
+
+    /// Records that `a` and `b` are proposed together.
+    pub fn add(&mut self, a: &str, b: &str) {
+        let (x, y) = if a <= b { (a, b) } else { (b, a) };
+        self.pairs.insert((x.to_string(), y.to_string()));
+    }
+
+    /// Whether `a` and `b` are proposed together.
+    pub fn contains(&self, a: &str, b: &str) -> bool {
+        let (x, y) = if a <= b { (a, b) } else { (b, a) };
+        self.pairs.contains(&(x.to_string(), y.to_string()))
+    }
+
+    /// The pairs of every list's first `k`.
+    pub fn in_lists(name: &str, lists: &Lists, k: usize) -> Found {
+        let mut found = Found::new(name);
+        for (partner, list) in lists {
+            list.iter().take(k).for_each(|candidate| found.add(partner, candidate));
+        }
+        found
+    }
+
+    /// The pairs any of `sources` proposes.
+    pub fn any(name: &str, sources: &[Found]) -> Found {
+        Found { name: name.into(), pairs: sources.iter().flat_map(|s| s.pairs.iter().cloned()).collect() }
+    }
+}
+
+/// The triangular section: of the known partnerships whose modality is triangular, how many
+/// each source proposes (in either side's first k, or together in a triad).
+pub fn triangular(known: &Known, sources: &[Found]) -> String {
+    let pairs: Vec<&KnownPair> = known.pairs.iter().filter(|p| p.modality == "triangular").collect();
+    let mut out = String::new();
+    if pairs.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "\nKnown triangular partnerships ({}) found, by where the run proposes them:\n\n| source | found | share |\n|---|---|---|", pairs.len());
+    for source in sources {
+        let found = pairs.iter().filter(|p| source.contains(&p.source, &p.target)).count();
+        let _ = writeln!(out, "| {} | {found} | {:.3} |", source.name, found as f64 / pairs.len() as f64);
+    }
+    out
 }
 
 /// Evaluates every method on the same known pairs and renders the report.
@@ -304,14 +364,38 @@ pub fn run(config: &EvaluateConfig) -> Result<Evaluation, Error> {
     let matching = match &config.evaluated {
         Evaluated::Matching(matching) => matching,
         Evaluated::Run(dir) => {
-            let (lists, kinds) = run_lists(&RunDir::open(dir)?, reference)?;
+            let run = RunDir::open(dir)?;
+            let (lists, kinds) = run_lists(&run, reference)?;
             let catalogue: Vec<String> = kinds.keys().cloned().collect();
             let known = Known::load(&config.known, &|id| kinds.contains_key(id))?;
+            // A donor's support proposal proposes it with the provider as well.
+            let mut shortlists = Found::in_lists("shortlists", &lists, config.k);
+            for row in run.shortlist()?.rows()?.iter().filter(|r| r.rank as usize <= config.k && is_proposal(r.direction)) {
+                row.provider_id.into_iter().for_each(|provider| shortlists.add(row.partner_id, provider));
+            }
+            let mut sources = vec![shortlists];
+            if let Some(resources) = run.resources()? {
+                let mut found = Found::new("resource lists");
+                resources.rows()?.iter().filter(|r| r.rank as usize <= config.k).for_each(|r| found.add(r.partner_id, r.candidate_id));
+                sources.push(found);
+            }
+            if let Some(triads) = run.triads()? {
+                let mut found = Found::new("triads");
+                for t in triads.rows()? {
+                    for (a, b) in [(&t.beneficiary, &t.provider), (&t.beneficiary, &t.third), (&t.provider, &t.third)] {
+                        found.add(a.id, b.id);
+                    }
+                }
+                sources.push(found);
+            }
+            sources.push(Found::any("any of these", &sources));
             let method = Method {
                 name: format!("run {}", dir.display()),
                 lists,
             };
-            return Ok(evaluate(&[method], &known, config.k, &catalogue, &kinds));
+            let mut evaluation = evaluate(&[method], &known, config.k, &catalogue, &kinds);
+            evaluation.report.push_str(&triangular(&known, &sources));
+            return Ok(evaluation);
         }
     };
     let engine = Engine::prepare(matching, &mut StageClock::default(), Progress::hidden())?;
@@ -330,5 +414,17 @@ pub fn run(config: &EvaluateConfig) -> Result<Evaluation, Error> {
         },
     ];
     let catalogue: Vec<String> = profiles.iter().map(|p| p.id.clone()).collect();
-    Ok(evaluate(&methods, &known, config.k, &catalogue, &kinds_of(profiles, reference)))
+    let mut evaluation = evaluate(&methods, &known, config.k, &catalogue, &kinds_of(profiles, reference));
+    let supporters = Supporters::new(profiles, &engine.features);
+    let needy = supporters.in_need(&active);
+    let admits = |s, b| engine.rules.admits_support(&engine.features, s, b);
+    let mut resources = Found::new("engine: resource lists");
+    for (&b, list) in needy.iter().zip(supporters.resource_lists(&needy, config.k, &admits)) {
+        list.iter().for_each(|h| resources.add(&profiles[b as usize].id, &profiles[h.candidate as usize].id));
+    }
+    let mut sources = vec![Found::in_lists("engine: pair lists", &methods[0].lists, config.k), resources];
+    sources.push(Found::any("engine: either", &sources));
+    sources.push(Found::in_lists("baseline (cosine): pair lists", &methods[1].lists, config.k));
+    evaluation.report.push_str(&triangular(&known, &sources));
+    Ok(evaluation)
 }
