@@ -377,6 +377,10 @@ pub struct CampaignArgs {
     /// The campaign's date for dated suppressions (YYYY-MM-DD; default today, UTC).
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
+    /// Also propose the run's triads (campaign_triads.csv), allocated first: each takes one
+    /// unit of capacity from each of its three members.
+    #[arg(long)]
+    pub triads: bool,
 }
 
 /// Flags of `report`.

@@ -72,6 +72,12 @@ pub enum Error {
         /// The most common problems.
         common: String,
     },
+    /// `campaign --triads` on a run without triads.
+    #[error("{}: the run wrote no triads (it was made with --no-triads, or before triads existed); run campaign without --triads, or run the night again with triads", run.display())]
+    NoTriads {
+        /// The run directory.
+        run: std::path::PathBuf,
+    },
     /// The worker thread pool could not start.
     #[error("cannot start {threads} worker threads: {reason}")]
     Threads {

@@ -67,3 +67,60 @@ fn above_the_exact_limit_a_greedy_allocation_reports_a_gap_that_holds() {
     let claimed = greedy["optimality_gap_at_most"].as_f64().unwrap();
     assert!(claimed + 1e-6 >= 1.0 - got / best, "claimed gap {claimed} below the true gap {}", 1.0 - got / best);
 }
+
+/// `campaign --triads` on the shipped set: the run's triads are proposed first, each taking
+/// one unit of each member's capacity, and the pairs get what is left; a triad left out had
+/// a member with no room among the better triads; contacts come along.
+#[test]
+fn triads_are_allocated_first_within_every_members_capacity() {
+    let dir = Dir::new();
+    let run = dir.run(&["run", "--out", "run", "--model-dir", "m", "-q"]);
+    assert_eq!(code(&run), 0, "{}", stderr(&run));
+    let output = dir.run(&["campaign", "--run", "run", "--out", "camp", "--campaign-id", "c2", "--triads"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let profiles = Csv::read(&repo("data/profiles/default.csv"));
+    let capacity: BTreeMap<String, usize> = (0..profiles.len()).filter(|&r| !profiles.get(r, "capacity").is_empty()).map(|r| (profiles.get(r, "id"), profiles.get(r, "capacity").parse().unwrap())).collect();
+    let (all, chosen, pairs) = (Csv::read(&dir.path("run/triads.csv")), Csv::read(&dir.path("camp/campaign_triads.csv")), Csv::read(&dir.path("camp/campaign.csv")));
+    assert!(chosen.len() > 50 && chosen.len() < all.len(), "{} of {} triads", chosen.len(), all.len());
+    let members = |t: &Csv, r: usize| ["beneficiary_id", "provider_id", "third_id"].map(|c| t.get(r, c));
+    let mut in_triads: BTreeMap<String, usize> = BTreeMap::new();
+    for r in 0..chosen.len() {
+        let [b, p, t] = members(&chosen, r);
+        assert_eq!(chosen.get(r, "proposal_id"), format!("c2:{b}:{p}:{t}"));
+        assert!(chosen.get(r, "beneficiary_contact_email").contains('@') && chosen.get(r, "third_contact_email").contains('@'), "row {r}");
+        assert!((0..all.len()).any(|a| members(&all, a) == [b.clone(), p.clone(), t.clone()]), "a triad of the run");
+        for id in [b, p, t] {
+            *in_triads.entry(id).or_default() += 1;
+        }
+    }
+    let (mut received, mut proposed): (BTreeMap<String, usize>, BTreeMap<String, usize>) = Default::default();
+    for r in 0..pairs.len() {
+        *received.entry(pairs.get(r, "partner_id")).or_default() += 1;
+        *proposed.entry(pairs.get(r, "candidate_id")).or_default() += 1;
+    }
+    for (id, &room) in &capacity {
+        let triads = in_triads.get(id).copied().unwrap_or(0);
+        let pairs = received.get(id).copied().unwrap_or(0).max(proposed.get(id).copied().unwrap_or(0));
+        assert!(triads + pairs <= room, "{id}: {triads} triads and {pairs} pairs for a capacity of {room}");
+    }
+    // Greedy by score: a triad left out had a member whose room the better chosen triads took.
+    let score = |t: &Csv, r: usize, column: &str| t.get(r, column).parse::<f64>().unwrap();
+    for a in (0..all.len()).filter(|&a| !(0..chosen.len()).any(|c| members(&chosen, c) == members(&all, a))) {
+        let full = members(&all, a).iter().any(|id| {
+            let before = (0..chosen.len()).filter(|&c| score(&chosen, c, "score") >= score(&all, a, "triad_score") && members(&chosen, c).contains(id)).count();
+            capacity.get(id).is_some_and(|&room| before >= room)
+        });
+        assert!(full, "left out with room: {:?}", members(&all, a));
+    }
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path("camp/campaign.json")).unwrap()).unwrap();
+    assert_eq!(summary["triads"]["proposals"].as_u64().unwrap() as usize, chosen.len());
+    assert_eq!(summary["triads"]["candidates"].as_u64().unwrap() as usize, all.len());
+
+    // Without --triads the campaign has no triads; a run without triads cannot give any.
+    assert_eq!(code(&dir.run(&["campaign", "--run", "run", "--out", "plain"])), 0);
+    assert!(!dir.path("plain/campaign_triads.csv").exists());
+    assert_eq!(code(&dir.run(&["run", "--out", "none", "--model-dir", "m", "-q", "--no-triads"])), 0);
+    let refused = dir.run(&["campaign", "--run", "none", "--out", "c3", "--triads"]);
+    assert_eq!(code(&refused), 2, "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("none: the run wrote no triads"), "{}", stderr(&refused));
+}

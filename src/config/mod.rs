@@ -481,6 +481,8 @@ pub struct CampaignConfig {
     pub suppress: Option<PairWindow>,
     /// Rows above which the allocation is greedy.
     pub exact_limit: usize,
+    /// Allocate the run's triads too, before its pairs.
+    pub triads: bool,
 }
 
 impl CampaignConfig {
@@ -493,6 +495,7 @@ impl CampaignConfig {
             campaign_id: args.campaign_id.clone(),
             suppress: args.suppress.as_ref().map(|path| PairWindow { path: path.clone(), window_days: args.suppress_days, as_of }),
             exact_limit: args.exact_limit,
+            triads: args.triads,
         })
     }
 }

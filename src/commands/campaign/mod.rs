@@ -14,15 +14,24 @@
 //! Spreadsheet safety: written like every CSV of the project
 //! ([`crate::io::table::spreadsheet_safe`]), no field can run as a formula.
 //!
+//! With `--triads`, the run's triads are allocated first ([`triads`]) and written to
+//! `campaign_triads.csv`; the pairs get the capacity they leave.
+//!
 //! # `campaign.csv` columns
 //! `campaign_id, proposal_id, partner_id, partner_name, partner_contact_name,
 //! partner_contact_email, candidate_id, candidate_name, candidate_contact_name,
 //! candidate_contact_email, score, rank, direction, provider_id, beneficiary_id, modality,
 //! reason`; `proposal_id` is `<campaign_id>:<partner_id>:<candidate_id>`.
+//!
+//! # `campaign_triads.csv` columns
+//! `campaign_id, proposal_id` (`<campaign_id>:<beneficiary_id>:<provider_id>:<third_id>`), then
+//! for the beneficiary, the provider and the third: `_id, _name, _contact_name,
+//! _contact_email`; `third_role, score, reason`.
 
 pub mod flow;
+pub mod triads;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -34,9 +43,10 @@ use crate::error::Error;
 use crate::io::atomic::write_with;
 use crate::output::{write_error, OutputError};
 use crate::io::pairs::{read_recent, PairTable, PairWindow};
-use crate::io::run_dir::{RunDir, ShortlistRow};
+use crate::io::run_dir::{RunDir, ShortlistRow, TriadRow};
 use crate::io::table::{write_frame, TableFormat};
 use flow::{allocate, allocate_greedy, upper_bound, Proposal};
+use triads::allocate_triads;
 
 /// Scores are scaled to integers for the exact flow (a millionth of a point).
 const SCALE: f64 = 1e6;
@@ -66,6 +76,22 @@ pub struct CampaignSummary {
     /// How far below the optimum the allocation may be, as a share of a proven upper bound
     /// of the optimum (0 for exact).
     pub optimality_gap_at_most: f64,
+    /// The triads' totals, with `--triads`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub triads: Option<TriadTotals>,
+}
+
+/// Totals of the triads of a campaign.
+#[derive(Clone, Debug, Serialize)]
+pub struct TriadTotals {
+    /// The run's triads.
+    pub candidates: usize,
+    /// Triads dropped by the suppression list.
+    pub suppressed: usize,
+    /// Triads proposed.
+    pub proposals: usize,
+    /// Total score of the triads proposed.
+    pub allocated_score: f64,
 }
 
 /// The pairs of the suppression table in force, both orders.
@@ -76,21 +102,32 @@ fn suppressed_pairs(window: &PairWindow) -> Result<HashSet<(String, String)>, Er
 
 /// Runs `campaign`; returns the summary.
 pub fn run(config: &CampaignConfig) -> Result<CampaignSummary, Error> {
-    let shortlist = RunDir::open(&config.run)?.shortlist()?;
+    let run = RunDir::open(&config.run)?;
+    let shortlist = run.shortlist()?;
     let rows = shortlist.rows()?;
     let suppressed = match &config.suppress {
         Some(window) => suppressed_pairs(window)?,
         None => HashSet::new(),
     };
+    // Each partner's capacity (both columns come from the same profile): none, no limit.
+    let mut room: HashMap<&str, u32> = HashMap::new();
+    for row in &rows {
+        for (id, capacity) in [(row.partner_id, row.partner_capacity), (row.candidate_id, row.candidate_capacity)] {
+            capacity.map(|c| room.insert(id, c));
+        }
+    }
+    let triad_table = if config.triads { Some(run.triads()?.ok_or_else(|| Error::NoTriads { run: config.run.clone() })?) } else { None };
+    let triad_rows = triad_table.as_ref().map(|t| t.rows()).transpose()?;
+    let triad_choice = triad_rows.as_deref().map(|triads| allocate_triads(triads, &mut room, &suppressed));
 
-    // Partners by id, with their capacity (both columns come from the same profile).
+    // Partners by id, with the capacity the triads left.
     let mut index: BTreeMap<&str, usize> = BTreeMap::new();
     let mut capacity: Vec<u32> = Vec::new();
-    let mut intern = |id, cap: Option<u32>| -> usize {
+    let mut intern = |id| -> usize {
         let next = index.len();
         let i = *index.entry(id).or_insert(next);
         if i == capacity.len() {
-            capacity.push(cap.unwrap_or(u32::MAX));
+            capacity.push(room.get(id).copied().unwrap_or(u32::MAX));
         }
         i
     };
@@ -100,8 +137,8 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignSummary, Error> {
         if suppressed.contains(&(row.partner_id.to_string(), row.candidate_id.to_string())) {
             continue;
         }
-        let recipient = intern(row.partner_id, row.partner_capacity);
-        let proposed = intern(row.candidate_id, row.candidate_capacity);
+        let recipient = intern(row.partner_id);
+        let proposed = intern(row.candidate_id);
         kept.push(row);
         proposals.push(Proposal {
             recipient,
@@ -136,6 +173,12 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignSummary, Error> {
         capacity_cost: if unconstrained > 0.0 { ((1.0 - allocated / unconstrained) * 1e6).round() / 1e6 } else { 0.0 },
         allocation: if exact { "exact" } else { "greedy" },
         optimality_gap_at_most: gap,
+        triads: triad_choice.as_ref().map(|choice| TriadTotals {
+            candidates: triad_rows.as_ref().map_or(0, Vec::len),
+            suppressed: choice.suppressed,
+            proposals: choice.chosen.len(),
+            allocated_score: (choice.chosen.iter().map(|t| t.score).sum::<f64>() * 1e6).round() / 1e6,
+        }),
     };
 
     let selected: Vec<&ShortlistRow> = chosen.iter().map(|&i| kept[i]).collect();
@@ -168,9 +211,42 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignSummary, Error> {
     write_with(&config.out.join("campaign.csv"), |sink| -> Result<(), OutputError> {
         Ok(write_frame(&mut frame, TableFormat::Csv, sink, "campaign.csv")?)
     })?;
+    if let Some(choice) = &triad_choice {
+        let mut frame = triad_frame(&config.campaign_id, &choice.chosen, &rows)?;
+        write_with(&config.out.join("campaign_triads.csv"), |sink| -> Result<(), OutputError> {
+            Ok(write_frame(&mut frame, TableFormat::Csv, sink, "campaign_triads.csv")?)
+        })?;
+    }
     let json = serde_json::to_vec_pretty(&summary).map_err(OutputError::from)?;
     crate::io::atomic::write_file_atomic(&config.out.join("campaign.json"), &json)?;
     Ok(summary)
+}
+
+/// The triads proposed as `campaign_triads.csv`, with each member's contact from the
+/// shortlist (empty for a member in no list).
+fn triad_frame(campaign_id: &str, chosen: &[&TriadRow], rows: &[ShortlistRow]) -> Result<DataFrame, OutputError> {
+    let mut contacts: HashMap<&str, (Option<&str>, Option<&str>)> = HashMap::new();
+    for row in rows {
+        contacts.entry(row.partner_id).or_insert((row.partner_contact_name, row.partner_contact_email));
+        contacts.entry(row.candidate_id).or_insert((row.candidate_contact_name, row.candidate_contact_email));
+    }
+    let text = |name: String, f: &dyn Fn(&TriadRow) -> String| Column::new(name.into(), chosen.iter().map(|t| f(t)).collect::<Vec<String>>());
+    let mut columns = vec![
+        text("campaign_id".into(), &|_| campaign_id.to_string()),
+        text("proposal_id".into(), &|t| format!("{campaign_id}:{}:{}:{}", t.beneficiary.id, t.provider.id, t.third.id)),
+    ];
+    for (role, member) in [("beneficiary", 0), ("provider", 1), ("third", 2)] {
+        let of = move |t: &TriadRow| [&t.beneficiary, &t.provider, &t.third][member].id.to_string();
+        let contact = |t: &TriadRow| contacts.get(of(t).as_str()).copied().unwrap_or_default();
+        columns.push(text(format!("{role}_id"), &of));
+        columns.push(text(format!("{role}_name"), &|t| [&t.beneficiary, &t.provider, &t.third][member].name.to_string()));
+        columns.push(text(format!("{role}_contact_name"), &|t| contact(t).0.unwrap_or_default().to_string()));
+        columns.push(text(format!("{role}_contact_email"), &|t| contact(t).1.unwrap_or_default().to_string()));
+    }
+    columns.push(text("third_role".into(), &|t| t.third_role.to_string()));
+    columns.push(Column::new("score".into(), chosen.iter().map(|t| t.score).collect::<Vec<f64>>()));
+    columns.push(text("reason".into(), &|t| t.reason.to_string()));
+    DataFrame::new(chosen.len(), columns).map_err(write_error("campaign_triads.csv"))
 }
 
 /// The one-paragraph summary printed after a campaign.
@@ -194,6 +270,9 @@ pub fn describe(summary: &CampaignSummary, out: &Path) -> String {
             "; allocated greedily by score (more rows than --exact-limit), at most {:.2} % below the optimum",
             100.0 * summary.optimality_gap_at_most
         );
+    }
+    if let Some(triads) = &summary.triads {
+        let _ = write!(text, "; {} triads proposed of {} ({} suppressed), allocated first", triads.proposals, triads.candidates, triads.suppressed);
     }
     text
 }
