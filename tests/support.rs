@@ -219,8 +219,23 @@ fn the_modality_filter_keeps_triads_and_agrees_with_the_label() {
 #[test]
 fn pruned_resource_lists_equal_scoring_every_supporter() {
     let dir = Dir::new();
-    for (seed, rarity) in [(3, 1.0), (4, 0.0)] {
-        let ingested = ingest(&TableSource::File(generated(&dir, 4000, seed)), Reference::builtin()).unwrap();
+    for (seed, rarity, with_focus) in [(3, 1.0, false), (4, 0.0, false), (5, 1.0, true)] {
+        let mut ingested = ingest(&TableSource::File(generated(&dir, 4000, seed)), Reference::builtin()).unwrap();
+        if with_focus {
+            // The generator declares no focus: every third partner focuses on a country, every
+            // fifth on a sub-region, some on both, drawn from the partners' own places so
+            // that the focus often includes a partner in need (the tiers a list reads first).
+            let places: Vec<(u16, u16)> = ingested.profiles.iter().map(|p| (p.country, Reference::builtin().countries[p.country as usize].sub_region)).collect();
+            for (i, p) in ingested.profiles.iter_mut().enumerate() {
+                let (country, sub_region) = places[(i * 7919) % places.len()];
+                if i % 3 == 0 {
+                    p.focus_countries = vec![country, places[(i * 104_729) % places.len()].0];
+                }
+                if i % 5 == 0 {
+                    p.focus_sub_regions = vec![sub_region];
+                }
+            }
+        }
         let features = PartnerFeatures::build(&ingested.profiles, Reference::builtin(), &FeatureSettings { rarity, ..FeatureSettings::default() });
         let supporters = Supporters::new(&ingested.profiles, &features);
         let all: Vec<PartnerIdx> = (0..features.len() as PartnerIdx).collect();
@@ -233,7 +248,7 @@ fn pruned_resource_lists_equal_scoring_every_supporter() {
                 let mut every: Vec<Hit> = all.iter().filter(|&&s| admits(s, b)).filter_map(|&s| supporters.support(s, b).map(|x| Hit { candidate: s, score: x.score })).collect();
                 every.sort_by(ranking_order);
                 every.truncate(k);
-                assert_eq!(list, &every, "seed {seed}, rarity {rarity}, k {k}, partner {b}");
+                assert_eq!(list, &every, "seed {seed}, rarity {rarity}, focus {with_focus}, k {k}, partner {b}");
             }
         }
     }

@@ -26,14 +26,20 @@
 //! (rarest) need first; once the list's `k`-th score beats what a supporter backing none of
 //! the needs visited so far could reach (0.7 × the share of the needs left, plus the most
 //! focus and capacity add), the common needs' long lists are never read (MaxScore, as text
-//! search engines prune posting lists). O(k) memory per partner in need, and one mark per
-//! supporter per thread, in parallel.
+//! search engines prune posting lists). Within a need, its backers are read in tiers by what
+//! their focus term can be for the partner (focusing on its country or sub-region: 1; no
+//! focus declared: ½; a focus elsewhere: 0), each tier by capacity, highest first, and a tier
+//! is left as soon as its bound falls below the `k`-th score. O(k) memory per partner in
+//! need, and one mark per supporter per thread, in parallel.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use rayon::prelude::*;
 
 use crate::engine::features::{kind, weighted_count, PartnerFeatures};
 use crate::engine::profile::{IdSet, Profile};
-use crate::engine::rank::top_k::{Hit, TopK};
+use crate::engine::rank::top_k::{ranking_order, Hit, TopK};
 use crate::{PartnerIdx, Score};
 
 /// Names of the support terms, in order.
@@ -88,6 +94,32 @@ pub struct Support {
     pub role: SupportRole,
 }
 
+/// A theme's backers (positions in `members`) in tiers by what their focus term can be for
+/// a partner in need, each tier by capacity term, highest first (ties by position): the
+/// order in which [`Supporters::best`] reads them, so that it can stop at a bound.
+#[derive(Clone, Default)]
+struct Backers {
+    /// Those focusing on a country, by country: focus term 1 for a partner there.
+    by_country: HashMap<u16, Vec<u32>>,
+    /// Those focusing on a sub-region, by sub-region: focus term 1 for a partner there.
+    by_sub_region: HashMap<u16, Vec<u32>>,
+    /// Those with no declared focus: focus term ½ for everyone.
+    unfocused: Vec<u32>,
+    /// Those with a declared focus: focus term 0 for a partner outside it.
+    declared: Vec<u32>,
+}
+
+impl Backers {
+    /// The tiers for a partner in `country` and `sub_region`, each with the most its focus
+    /// term can be there (a supporter focusing there is read before it is met again among
+    /// the declared, where its bound says 0: by then it is scored, or below the k-th).
+    fn tiers(&self, country: u16, sub_region: u16) -> [(&[u32], f32); 4] {
+        let in_country = self.by_country.get(&country).map_or(&[][..], Vec::as_slice);
+        let in_sub_region = self.by_sub_region.get(&sub_region).map_or(&[][..], Vec::as_slice);
+        [(in_country, 1.0), (in_sub_region, 1.0), (&self.unfocused, 0.5), (&self.declared, 0.0)]
+    }
+}
+
 /// The supporters among the profiles, with what each backs.
 pub struct Supporters<'a> {
     profiles: &'a [Profile],
@@ -98,10 +130,12 @@ pub struct Supporters<'a> {
     backs: Vec<IdSet>,
     /// Each member's role.
     roles: Vec<SupportRole>,
-    /// Per theme, the members (positions in `members`) that back it, ascending.
-    backers: Vec<Vec<u32>>,
-    /// The most the focus and capacity terms add to any member's funding term.
-    most_besides_funding: f32,
+    /// Per theme, the members (positions in `members`) that back it, in tiers.
+    backers: Vec<Backers>,
+    /// Each member's capacity term.
+    capacity_terms: Vec<f32>,
+    /// The largest capacity term of any member.
+    most_capacity_term: f32,
 }
 
 impl<'a> Supporters<'a> {
@@ -120,22 +154,38 @@ impl<'a> Supporters<'a> {
             members: Vec::new(),
             backs: Vec::new(),
             roles: Vec::new(),
-            backers: vec![Vec::new(); 64],
-            most_besides_funding: 0.0,
+            backers: vec![Backers::default(); 64],
+            capacity_terms: Vec::new(),
+            most_capacity_term: 0.0,
         };
         for (i, profile) in profiles.iter().enumerate() {
             let Some(role) = role_of(features, i) else { continue };
             let backs = if profile.funds.is_empty() { profile.offers } else { profile.funds };
             if features.active[i] && !backs.is_empty() {
+                let at = supporters.members.len() as u32;
                 for theme in backs.iter() {
-                    supporters.backers[theme as usize].push(supporters.members.len() as u32);
+                    let backers = &mut supporters.backers[theme as usize];
+                    if declares_focus(profile) {
+                        backers.declared.push(at);
+                        profile.focus_countries.iter().for_each(|&c| backers.by_country.entry(c).or_default().push(at));
+                        profile.focus_sub_regions.iter().for_each(|&r| backers.by_sub_region.entry(r).or_default().push(at));
+                    } else {
+                        backers.unfocused.push(at);
+                    }
                 }
-                let besides_funding = SUPPORT_WEIGHTS[1] + SUPPORT_WEIGHTS[2] * capacity_term(profile);
-                supporters.most_besides_funding = supporters.most_besides_funding.max(besides_funding);
+                supporters.most_capacity_term = supporters.most_capacity_term.max(capacity_term(profile));
                 supporters.members.push(i as PartnerIdx);
                 supporters.backs.push(backs);
                 supporters.roles.push(role);
+                supporters.capacity_terms.push(capacity_term(profile));
             }
+        }
+        let terms = &supporters.capacity_terms;
+        let by_capacity = |list: &mut Vec<u32>| list.sort_by(|&x, &y| terms[y as usize].total_cmp(&terms[x as usize]).then(x.cmp(&y)));
+        for backers in &mut supporters.backers {
+            backers.by_country.values_mut().chain(backers.by_sub_region.values_mut()).for_each(by_capacity);
+            by_capacity(&mut backers.unfocused);
+            by_capacity(&mut backers.declared);
         }
         supporters
     }
@@ -169,7 +219,7 @@ impl<'a> Supporters<'a> {
     /// partner in its focus.
     pub fn most_support(&self, supporter: PartnerIdx) -> f32 {
         let profile = &self.profiles[supporter as usize];
-        let focus = if profile.focus_countries.is_empty() && profile.focus_sub_regions.is_empty() { 0.5 } else { 1.0 };
+        let focus = if declares_focus(profile) { 1.0 } else { 0.5 };
         SUPPORT_WEIGHTS[0] + SUPPORT_WEIGHTS[1] * focus + SUPPORT_WEIGHTS[2] * capacity_term(profile)
     }
 
@@ -201,7 +251,7 @@ impl<'a> Supporters<'a> {
         }
         let supporter = &self.profiles[s];
         let funding = weighted_count(backed_needs, &f.theme_weight) / f.need_mass[b];
-        let focus = if supporter.focus_countries.is_empty() && supporter.focus_sub_regions.is_empty() {
+        let focus = if !declares_focus(supporter) {
             0.5
         } else if supporter.focus_countries.contains(&f.country[b]) || supporter.focus_sub_regions.contains(&f.sub_region[b]) {
             1.0
@@ -209,7 +259,7 @@ impl<'a> Supporters<'a> {
             0.0
         };
         let raw = [funding, focus, capacity_term(supporter)];
-        let contributions: [f32; 3] = std::array::from_fn(|t| SUPPORT_WEIGHTS[t] * raw[t]);
+        let contributions = contributions(raw);
         Some(Support { score: contributions.iter().sum(), raw, contributions, backed_needs, role: self.roles[at] })
     }
 
@@ -233,27 +283,48 @@ impl<'a> Supporters<'a> {
         let mut needs: Vec<u8> = f.needs[b].iter().collect();
         needs.sort_by(|&x, &y| weight(y).total_cmp(&weight(x)).then(x.cmp(&y)));
         let mut top = TopK::new(k);
-        for (visited, &theme) in needs.iter().enumerate() {
-            // A supporter not scored yet backs none of the needs visited before this one.
-            let left: f32 = needs[visited..].iter().map(|&t| weight(t)).sum();
-            let most_unscored = SUPPORT_WEIGHTS[0] * left / f.need_mass[b] + self.most_besides_funding;
-            // The margin covers float rounding: a score and its bound are summed differently.
-            if top.kth().is_some_and(|kth| kth > most_unscored + 1e-4) {
+        let mut left = f.needs[b];
+        for &theme in &needs {
+            // A supporter not scored yet backs none of the needs visited before this one, or
+            // ranks below the k-th already (a tier read before was left above it). Its
+            // funding is at most the share of the needs left, computed as its own would be
+            // (a sum over fewer of the same positive weights is no larger), so the bounds
+            // are exact in floating point and a tie is settled by index, as the ranking does.
+            let most_funding = weighted_count(left, &f.theme_weight) / f.need_mass[b];
+            left.remove(theme);
+            let bound = |focus: f32, capacity: f32| contributions([most_funding, focus, capacity]).iter().sum();
+            if top.kth().is_some_and(|kth| kth > bound(1.0, self.most_capacity_term)) {
                 break;
             }
-            for &at in &self.backers[theme as usize] {
-                let at = at as usize;
-                if std::mem::replace(&mut scored_for[at], needy) == needy {
-                    continue;
-                }
-                let s = self.members[at];
-                if let Some(support) = self.score(at, needy).filter(|_| admits(s, needy)) {
-                    top.push(Hit { candidate: s, score: support.score });
+            for (tier, focus) in self.backers[theme as usize].tiers(f.country[b], f.sub_region[b]) {
+                for &at in tier {
+                    let at = at as usize;
+                    let best_possible = Hit { candidate: self.members[at], score: bound(focus, self.capacity_terms[at]) };
+                    if top.kth_hit().is_some_and(|kth| ranking_order(&best_possible, &kth) == Ordering::Greater) {
+                        break;
+                    }
+                    if std::mem::replace(&mut scored_for[at], needy) == needy {
+                        continue;
+                    }
+                    let s = self.members[at];
+                    if let Some(support) = self.score(at, needy).filter(|_| admits(s, needy)) {
+                        top.push(Hit { candidate: s, score: support.score });
+                    }
                 }
             }
         }
         top.into_sorted()
     }
+}
+
+/// The weighted contributions of raw support terms (the score is their sum, in order).
+fn contributions(raw: [f32; 3]) -> [f32; 3] {
+    std::array::from_fn(|t| SUPPORT_WEIGHTS[t] * raw[t])
+}
+
+/// Whether a supporter declares a focus (countries or sub-regions).
+fn declares_focus(supporter: &Profile) -> bool {
+    !supporter.focus_countries.is_empty() || !supporter.focus_sub_regions.is_empty()
 }
 
 /// The capacity term of a supporter: min(capacity, 10) / 10; ½ when not declared.

@@ -80,10 +80,16 @@ impl TopK {
     /// The `k`-th best score so far, once `k` hits are in (`None` before): what a hit not
     /// yet offered must beat. Settles the buffer to its best `k` to know it.
     pub fn kth(&mut self) -> Option<Score> {
+        self.kth_hit().map(|hit| hit.score)
+    }
+
+    /// The `k`-th best hit so far, once `k` hits are in: a hit not yet offered that ranks
+    /// after it ([`ranking_order`]) cannot enter.
+    pub fn kth_hit(&mut self) -> Option<Hit> {
         if self.k > 0 && self.threshold.is_none() && self.buffer.len() >= self.k {
             self.truncate_to_k();
         }
-        self.floor()
+        self.threshold
     }
 
     fn truncate_to_k(&mut self) {
