@@ -14,6 +14,8 @@
 
 mod util;
 
+use std::sync::Arc;
+
 use proptest::prelude::*;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -21,7 +23,7 @@ use rand::SeedableRng;
 use sstc_match::config::weights::default_weights;
 use sstc_match::engine::features::{FeatureSettings, PartnerFeatures, OTHER_LANGUAGES};
 use sstc_match::engine::profile::Profile;
-use sstc_match::engine::ingest::ingest;
+use sstc_match::engine::ingest::{ingest, likely_duplicates, Duplicates};
 use sstc_match::engine::candidates::Blocks;
 use sstc_match::engine::rank::{top_k::ranking_order, Candidates, Hit, Scan};
 use sstc_match::engine::reference::Reference;
@@ -96,15 +98,26 @@ fn every_score_is_the_sum_of_its_terms() {
     }
 }
 
-fn features_of(dir: &Dir, n: usize, seed: u64) -> PartnerFeatures {
+fn features_of(dir: &Dir, n: usize, seed: u64) -> (PartnerFeatures, Arc<Duplicates>) {
     features_with(dir, n, seed, |_| {})
 }
 
-fn features_with(dir: &Dir, n: usize, seed: u64, edit: impl FnOnce(&mut [Profile])) -> PartnerFeatures {
+/// The features of a generated population, and its likely duplicates (the generator repeats
+/// names such as "City of X" within a country).
+fn features_with(dir: &Dir, n: usize, seed: u64, edit: impl FnOnce(&mut [Profile])) -> (PartnerFeatures, Arc<Duplicates>) {
     let input = generated(dir, n, seed);
     let mut profiles = ingest(&TableSource::File(input), Reference::builtin()).unwrap().profiles;
     edit(&mut profiles);
-    PartnerFeatures::build(&profiles, Reference::builtin(), &FeatureSettings { rarity: 1.0, ..FeatureSettings::default() })
+    let features = PartnerFeatures::build(&profiles, Reference::builtin(), &FeatureSettings { rarity: 1.0, ..FeatureSettings::default() });
+    (features, Arc::new(likely_duplicates(&profiles)))
+}
+
+/// Records 3m and 3m + 1 (m odd) share a contact email, so they are likely duplicates,
+/// in groups of two and, where the generator repeats a name too, more.
+fn share_contact_emails(profiles: &mut [Profile]) {
+    for i in (3..profiles.len() - 1).step_by(6) {
+        profiles[i + 1].contact_email = profiles[i].contact_email.clone();
+    }
 }
 
 /// Every other partner speaks two languages drawn from all the reference's, far more than the
@@ -122,7 +135,7 @@ fn speak_many_languages(profiles: &mut [Profile]) {
 #[test]
 fn every_term_is_symmetric() {
     let dir = Dir::new();
-    let features = features_of(&dir, 300, 6);
+    let (features, _) = features_of(&dir, 300, 6);
     let scorer = Scorer::new(&features, &Reference::builtin().actor_compatibility, settings(default_weights()));
     let n = features.len() as PartnerIdx;
     for i in 0..n {
@@ -135,11 +148,15 @@ fn every_term_is_symmetric() {
 #[test]
 fn tile_kernel_equals_the_pair_scorer_and_bounds_it() {
     let dir = Dir::new();
-    let features = features_with(&dir, 300, 8, speak_many_languages);
+    let (features, duplicates) = features_with(&dir, 300, 8, |profiles| {
+        speak_many_languages(profiles);
+        share_contact_emails(profiles);
+    });
+    assert!(duplicates.links.len() > 50, "{} duplicate links: the not_duplicates rule's column form is tested", duplicates.links.len());
     let rare = features.language_bits.iter().filter(|&&bits| bits & OTHER_LANGUAGES != 0).count();
     assert!(rare > 50 && rare < 250, "{rare} of 300 partners speak a language without a bit");
     let compatibility = &Reference::builtin().actor_compatibility;
-    let rules = RuleSet::new(&Default::default(), &[], None, None);
+    let rules = RuleSet::new(&duplicates, &[], None, None);
     let mut tile = Box::<Tile>::default();
     let mut removed = vec![0u64; rules.len()];
     let (mut pruned_at_half, mut scored) = (0, 0);
@@ -189,7 +206,7 @@ fn tile_kernel_equals_the_pair_scorer_and_bounds_it() {
 #[test]
 fn a_group_bound_is_never_below_a_pair_score() {
     let dir = Dir::new();
-    let features = features_of(&dir, 300, 12);
+    let (features, _) = features_of(&dir, 300, 12);
     let n = features.len() as PartnerIdx;
     // Groups of neighbours in id order and groups strided across the whole population.
     let mut groups: Vec<Vec<PartnerIdx>> = (0..n).collect::<Vec<_>>().chunks(17).map(<[PartnerIdx]>::to_vec).collect();
@@ -234,7 +251,7 @@ proptest! {
     ) {
         prop_assume!(weights.iter().any(|&w| w > 0.0));
         let dir = Dir::new();
-        let features = features_of(&dir, n, seed);
+        let (features, duplicates) = features_of(&dir, n, seed);
         let scorer = Scorer::new(&features, &Reference::builtin().actor_compatibility, settings(Weights(weights)));
         // Every third population also keeps only some modalities (a symmetric rule, so the
         // pairwise scan applies to it too).
@@ -242,7 +259,7 @@ proptest! {
             keep: vec![Modality::SouthSouth, Modality::Triangular, Modality::CityToCity],
             triangular: TriangularDefinition::B,
         });
-        let rules = RuleSet::new(&Default::default(), &[], modality, None);
+        let rules = RuleSet::new(&duplicates, &[], modality, None);
         // Odd seeds rank every active partner (the nightly job: each pair scored once for
         // both lists), even seeds every partner (one list at a time).
         let partners: Vec<PartnerIdx> = (0..features.len() as PartnerIdx)

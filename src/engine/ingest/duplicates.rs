@@ -37,6 +37,8 @@ pub struct Duplicates {
     pub links: Vec<DuplicateLink>,
     /// Each record's group: the smallest index in it (a record alone is its own group).
     group: Vec<PartnerIdx>,
+    /// Whether each record is in a group of two or more (an end of a link).
+    grouped: Vec<bool>,
 }
 
 impl Duplicates {
@@ -44,6 +46,12 @@ impl Duplicates {
     #[inline]
     pub fn distinct(&self, a: PartnerIdx, b: PartnerIdx) -> bool {
         self.group.is_empty() || self.group[a as usize] != self.group[b as usize]
+    }
+
+    /// Whether the record is of no group of two or more: distinct from every other record.
+    #[inline]
+    pub fn alone(&self, a: PartnerIdx) -> bool {
+        !self.grouped.get(a as usize).copied().unwrap_or(false)
     }
 
     /// The group (smallest index) of a record.
@@ -147,5 +155,10 @@ pub fn likely_duplicates(profiles: &[Profile]) -> Duplicates {
         }
     }
     let group = (0..profiles.len() as PartnerIdx).map(|i| groups.root(i)).collect();
-    Duplicates { links, group }
+    let mut grouped = vec![false; profiles.len()];
+    for link in &links {
+        grouped[link.a as usize] = true;
+        grouped[link.b as usize] = true;
+    }
+    Duplicates { links, group, grouped }
 }

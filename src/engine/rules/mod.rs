@@ -93,6 +93,12 @@ impl Rule {
             Rule::SharedTheme => keep(admitted, columns.topics[run].iter().map(|&t| t & query.topics != 0)),
             Rule::DemandDriven if query.needs_any => 0,
             Rule::DemandDriven => keep(admitted, columns.needs[run].iter().map(|&n| n != 0)),
+            // A record alone is distinct from every other; `no_self_match`, first, took itself.
+            Rule::NotDuplicates(duplicates) if duplicates.alone(query.partner) => 0,
+            Rule::NotDuplicates(duplicates) => {
+                let group = duplicates.group_of(query.partner);
+                keep(admitted, candidates.iter().map(|&p| duplicates.group_of(p) != group))
+            }
             other => keep(admitted, candidates.iter().map(|&p| other.admits(f, query.partner, p))),
         }
     }
