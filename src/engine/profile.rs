@@ -18,11 +18,6 @@ impl IdSet {
         self.0 |= 1 << index;
     }
 
-    /// Removes an index.
-    pub fn remove(&mut self, index: u8) {
-        self.0 &= !(1u64 << index);
-    }
-
     /// Whether an index is in the set.
     pub fn contains(self, index: u8) -> bool {
         self.0 & (1 << index) != 0

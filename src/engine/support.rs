@@ -22,15 +22,15 @@
 //! `funding` is 0 is no support.
 //!
 //! Resource lists are exact and pruned: only a supporter that backs one of the partner's
-//! needs can score, so each need's backers (an index by theme) are visited, the heaviest
-//! (rarest) need first; once the list's `k`-th score beats what a supporter backing none of
-//! the needs visited so far could reach (0.7 × the share of the needs left, plus the most
-//! focus and capacity add), the common needs' long lists are never read (MaxScore, as text
-//! search engines prune posting lists). Within a need, its backers are read in tiers by what
-//! their focus term can be for the partner (focusing on its country or sub-region: 1; no
-//! focus declared: ½; a focus elsewhere: 0), each tier by capacity, highest first, and a tier
-//! is left as soon as its bound falls below the `k`-th score. O(k) memory per partner in
-//! need, and one mark per supporter per thread, in parallel.
+//! needs can score, so only the needs' backers (an index by theme) are read, in blocks of
+//! alike backers with a bound each (block-max pruning, as text search engines skip blocks
+//! of posting lists). Each theme's backers are in tiers by what their focus term can be
+//! for the partner (focusing on its country or sub-region: 1; no focus declared: ½; a focus
+//! elsewhere: 0), each tier sorted by what its members back, then by capacity, and cut into
+//! blocks; a block's bound is the score of the union of what its members back with the
+//! largest capacity term among them. Blocks are read best bound first, and reading stops at
+//! the first block whose bound is below the list's `k`-th score. O(k + blocks) memory per
+//! partner in need, and one mark per supporter per thread, in parallel.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -94,29 +94,97 @@ pub struct Support {
     pub role: SupportRole,
 }
 
-/// A theme's backers (positions in `members`) in tiers by what their focus term can be for
-/// a partner in need, each tier by capacity term, highest first (ties by position): the
-/// order in which [`Supporters::best`] reads them, so that it can stop at a bound.
+/// Backers read per block: a block whose bound falls below a list's `k`-th score is skipped
+/// whole.
+const BLOCK: usize = 32;
+
+/// One backer of a theme: its position in `members` and what its score for a partner in
+/// need depends on, but for the focus, which its tier gives.
+#[derive(Clone, Copy)]
+struct Backer {
+    at: u32,
+    backs: IdSet,
+    capacity_term: f32,
+}
+
+/// What a block's backers could score at most: the union of what they back, their largest
+/// capacity term.
+#[derive(Clone, Copy)]
+struct BlockBound {
+    backs: IdSet,
+    capacity_term: f32,
+}
+
+/// Backers of one theme and one focus tier, in blocks of [`BLOCK`], sorted by what they back
+/// (the fewest themes first, then by set) and by capacity, so that a block's members back
+/// alike and its bound is close to what each scores.
+#[derive(Clone, Default)]
+struct Tier {
+    backers: Vec<Backer>,
+    bounds: Vec<BlockBound>,
+}
+
+impl Tier {
+    /// Sorts the backers pushed and computes the blocks' bounds.
+    fn seal(&mut self) {
+        let backers = &mut self.backers;
+        backers.sort_by(|x, y| (x.backs.len(), x.backs.0).cmp(&(y.backs.len(), y.backs.0)).then(y.capacity_term.total_cmp(&x.capacity_term)).then(x.at.cmp(&y.at)));
+        self.bounds = backers
+            .chunks(BLOCK)
+            .map(|block| BlockBound {
+                backs: block.iter().fold(IdSet::EMPTY, |union, b| union.union(b.backs)),
+                capacity_term: block.iter().map(|b| b.capacity_term).fold(0.0, f32::max),
+            })
+            .collect();
+    }
+
+    fn block(&self, j: usize) -> &[Backer] {
+        &self.backers[j * BLOCK..((j + 1) * BLOCK).min(self.backers.len())]
+    }
+}
+
+/// A theme's backers in tiers by what their focus term can be for a partner in need.
 #[derive(Clone, Default)]
 struct Backers {
     /// Those focusing on a country, by country: focus term 1 for a partner there.
-    by_country: HashMap<u16, Vec<u32>>,
+    by_country: HashMap<u16, Tier>,
     /// Those focusing on a sub-region, by sub-region: focus term 1 for a partner there.
-    by_sub_region: HashMap<u16, Vec<u32>>,
+    by_sub_region: HashMap<u16, Tier>,
     /// Those with no declared focus: focus term ½ for everyone.
-    unfocused: Vec<u32>,
-    /// Those with a declared focus: focus term 0 for a partner outside it.
-    declared: Vec<u32>,
+    unfocused: Tier,
+    /// Those with a declared focus: focus term 0 for a partner outside it (the ones
+    /// focusing on the partner are in one of the first two tiers as well).
+    declared: Tier,
+}
+
+/// How a tier's focus term is known for a partner in need.
+#[derive(Clone, Copy, PartialEq)]
+enum Focus {
+    /// Every member's focus term is this.
+    Exactly(f32),
+    /// 0, unless the member focuses on the partner and is met in another tier too.
+    Declared,
+}
+
+impl Focus {
+    /// The focus term a block's bound uses.
+    fn bound(self) -> f32 {
+        match self {
+            Focus::Exactly(focus) => focus,
+            Focus::Declared => 0.0,
+        }
+    }
 }
 
 impl Backers {
-    /// The tiers for a partner in `country` and `sub_region`, each with the most its focus
-    /// term can be there (a supporter focusing there is read before it is met again among
-    /// the declared, where its bound says 0: by then it is scored, or below the k-th).
-    fn tiers(&self, country: u16, sub_region: u16) -> [(&[u32], f32); 4] {
-        let in_country = self.by_country.get(&country).map_or(&[][..], Vec::as_slice);
-        let in_sub_region = self.by_sub_region.get(&sub_region).map_or(&[][..], Vec::as_slice);
-        [(in_country, 1.0), (in_sub_region, 1.0), (&self.unfocused, 0.5), (&self.declared, 0.0)]
+    /// The tiers for a partner in `country` and `sub_region`, with their focus term there.
+    fn tiers(&self, country: u16, sub_region: u16) -> [(Option<&Tier>, Focus); 4] {
+        [
+            (self.by_country.get(&country), Focus::Exactly(1.0)),
+            (self.by_sub_region.get(&sub_region), Focus::Exactly(1.0)),
+            (Some(&self.unfocused), Focus::Exactly(0.5)),
+            (Some(&self.declared), Focus::Declared),
+        ]
     }
 }
 
@@ -130,12 +198,8 @@ pub struct Supporters<'a> {
     backs: Vec<IdSet>,
     /// Each member's role.
     roles: Vec<SupportRole>,
-    /// Per theme, the members (positions in `members`) that back it, in tiers.
+    /// Per theme, the members that back it, in tiers.
     backers: Vec<Backers>,
-    /// Each member's capacity term.
-    capacity_terms: Vec<f32>,
-    /// The largest capacity term of any member.
-    most_capacity_term: f32,
 }
 
 impl<'a> Supporters<'a> {
@@ -155,37 +219,31 @@ impl<'a> Supporters<'a> {
             backs: Vec::new(),
             roles: Vec::new(),
             backers: vec![Backers::default(); 64],
-            capacity_terms: Vec::new(),
-            most_capacity_term: 0.0,
         };
         for (i, profile) in profiles.iter().enumerate() {
             let Some(role) = role_of(features, i) else { continue };
             let backs = if profile.funds.is_empty() { profile.offers } else { profile.funds };
             if features.active[i] && !backs.is_empty() {
-                let at = supporters.members.len() as u32;
+                let backer = Backer { at: supporters.members.len() as u32, backs, capacity_term: capacity_term(profile) };
                 for theme in backs.iter() {
                     let backers = &mut supporters.backers[theme as usize];
                     if declares_focus(profile) {
-                        backers.declared.push(at);
-                        profile.focus_countries.iter().for_each(|&c| backers.by_country.entry(c).or_default().push(at));
-                        profile.focus_sub_regions.iter().for_each(|&r| backers.by_sub_region.entry(r).or_default().push(at));
+                        backers.declared.backers.push(backer);
+                        profile.focus_countries.iter().for_each(|&c| backers.by_country.entry(c).or_default().backers.push(backer));
+                        profile.focus_sub_regions.iter().for_each(|&r| backers.by_sub_region.entry(r).or_default().backers.push(backer));
                     } else {
-                        backers.unfocused.push(at);
+                        backers.unfocused.backers.push(backer);
                     }
                 }
-                supporters.most_capacity_term = supporters.most_capacity_term.max(capacity_term(profile));
                 supporters.members.push(i as PartnerIdx);
                 supporters.backs.push(backs);
                 supporters.roles.push(role);
-                supporters.capacity_terms.push(capacity_term(profile));
             }
         }
-        let terms = &supporters.capacity_terms;
-        let by_capacity = |list: &mut Vec<u32>| list.sort_by(|&x, &y| terms[y as usize].total_cmp(&terms[x as usize]).then(x.cmp(&y)));
         for backers in &mut supporters.backers {
-            backers.by_country.values_mut().chain(backers.by_sub_region.values_mut()).for_each(by_capacity);
-            by_capacity(&mut backers.unfocused);
-            by_capacity(&mut backers.declared);
+            backers.by_country.values_mut().chain(backers.by_sub_region.values_mut()).for_each(Tier::seal);
+            backers.unfocused.seal();
+            backers.declared.seal();
         }
         supporters
     }
@@ -220,7 +278,7 @@ impl<'a> Supporters<'a> {
     pub fn most_support(&self, supporter: PartnerIdx) -> f32 {
         let profile = &self.profiles[supporter as usize];
         let focus = if declares_focus(profile) { 1.0 } else { 0.5 };
-        SUPPORT_WEIGHTS[0] + SUPPORT_WEIGHTS[1] * focus + SUPPORT_WEIGHTS[2] * capacity_term(profile)
+        score_of([1.0, focus, capacity_term(profile)])
     }
 
     /// The supporters that take no other role (neither provider nor beneficiary), such as
@@ -259,8 +317,7 @@ impl<'a> Supporters<'a> {
             0.0
         };
         let raw = [funding, focus, capacity_term(supporter)];
-        let contributions = contributions(raw);
-        Some(Support { score: contributions.iter().sum(), raw, contributions, backed_needs, role: self.roles[at] })
+        Some(Support { score: score_of(raw), raw, contributions: contributions(raw), backed_needs, role: self.roles[at] })
     }
 
     /// For every partner of `needy` its best `k` supporters, best first (ties by supporter
@@ -279,37 +336,35 @@ impl<'a> Supporters<'a> {
     fn best(&self, needy: PartnerIdx, k: usize, admits: &(dyn Fn(PartnerIdx, PartnerIdx) -> bool + Sync), scored_for: &mut [PartnerIdx]) -> Vec<Hit> {
         let f = self.features;
         let b = needy as usize;
-        let weight = |t: u8| f.theme_weight[t as usize];
-        let mut needs: Vec<u8> = f.needs[b].iter().collect();
-        needs.sort_by(|&x, &y| weight(y).total_cmp(&weight(x)).then(x.cmp(&y)));
+        // Funding as `score` computes it; over a larger set of backed themes it is no smaller.
+        let funding = |backs: IdSet| weighted_count(backs.intersection(f.needs[b]), &f.theme_weight) / f.need_mass[b];
+        let mut blocks: Vec<(Score, &Tier, Focus, usize)> = Vec::new();
+        for theme in f.needs[b].iter() {
+            for (tier, focus) in self.backers[theme as usize].tiers(f.country[b], f.sub_region[b]) {
+                let Some(tier) = tier else { continue };
+                for (j, bound) in tier.bounds.iter().enumerate() {
+                    blocks.push((score_of([funding(bound.backs), focus.bound(), bound.capacity_term]), tier, focus, j));
+                }
+            }
+        }
+        blocks.sort_unstable_by(|x, y| y.0.total_cmp(&x.0));
         let mut top = TopK::new(k);
-        let mut left = f.needs[b];
-        for &theme in &needs {
-            // A supporter not scored yet backs none of the needs visited before this one, or
-            // ranks below the k-th already (a tier read before was left above it). Its
-            // funding is at most the share of the needs left, computed as its own would be
-            // (a sum over fewer of the same positive weights is no larger), so the bounds
-            // are exact in floating point and a tie is settled by index, as the ranking does.
-            let most_funding = weighted_count(left, &f.theme_weight) / f.need_mass[b];
-            left.remove(theme);
-            let bound = |focus: f32, capacity: f32| contributions([most_funding, focus, capacity]).iter().sum();
-            if top.kth().is_some_and(|kth| kth > bound(1.0, self.most_capacity_term)) {
+        for (bound, tier, focus, j) in blocks {
+            if top.kth().is_some_and(|kth| kth > bound) {
                 break;
             }
-            for (tier, focus) in self.backers[theme as usize].tiers(f.country[b], f.sub_region[b]) {
-                for &at in tier {
-                    let at = at as usize;
-                    let best_possible = Hit { candidate: self.members[at], score: bound(focus, self.capacity_terms[at]) };
-                    if top.kth_hit().is_some_and(|kth| ranking_order(&best_possible, &kth) == Ordering::Greater) {
-                        break;
-                    }
-                    if std::mem::replace(&mut scored_for[at], needy) == needy {
-                        continue;
-                    }
-                    let s = self.members[at];
-                    if let Some(support) = self.score(at, needy).filter(|_| admits(s, needy)) {
-                        top.push(Hit { candidate: s, score: support.score });
-                    }
+            for backer in tier.block(j) {
+                let (at, s) = (backer.at as usize, self.members[backer.at as usize]);
+                if s == needy || std::mem::replace(&mut scored_for[at], needy) == needy {
+                    continue;
+                }
+                let score = match focus {
+                    Focus::Exactly(focus) => score_of([funding(backer.backs), focus, backer.capacity_term]),
+                    Focus::Declared => self.score(at, needy).map_or(0.0, |support| support.score),
+                };
+                let hit = Hit { candidate: s, score };
+                if top.kth_hit().is_none_or(|kth| ranking_order(&hit, &kth) == Ordering::Less) && admits(s, needy) {
+                    top.push(hit);
                 }
             }
         }
@@ -317,9 +372,16 @@ impl<'a> Supporters<'a> {
     }
 }
 
-/// The weighted contributions of raw support terms (the score is their sum, in order).
+/// The weighted contributions of raw support terms.
 fn contributions(raw: [f32; 3]) -> [f32; 3] {
     std::array::from_fn(|t| SUPPORT_WEIGHTS[t] * raw[t])
+}
+
+/// The support score of raw terms: the sum of their contributions, in order. Larger raw
+/// terms never give a smaller score, in floating point too, so a bound computed from larger
+/// terms is exact.
+fn score_of(raw: [f32; 3]) -> Score {
+    contributions(raw).iter().sum()
 }
 
 /// Whether a supporter declares a focus (countries or sub-regions).

@@ -27,24 +27,24 @@
 //! | `partner_capacity`, `candidate_capacity` | new partnerships each can take on in a campaign (empty: no limit) |
 //! | `reason` | one plain sentence |
 
+use std::collections::HashMap;
+
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use crate::io::run_dir::publish::Staging;
-use crate::io::run_dir::{SHORTLIST_CSV, SHORTLIST_PARQUET};
 use super::sentence::{proposal_reason, reason};
 use super::{write_batches, write_error, OutputError};
-use crate::engine::profile::Profile;
-use crate::engine::rank::Shortlist;
-use crate::engine::reference::Reference;
 use crate::engine::features::distance_km;
 use crate::engine::modality::{Modality, TriangularDefinition};
-use crate::engine::profile::IdSet;
+use crate::engine::profile::{IdSet, Profile};
+use crate::engine::rank::Shortlist;
+use crate::engine::reference::Reference;
 use crate::engine::score::{Direction, Scorer, Term, TermValues};
 use crate::engine::support::{Supporters, SUPPORT_TERMS};
 use crate::engine::triads::Triad;
+use crate::io::run_dir::publish::Staging;
+use crate::io::run_dir::{SHORTLIST_CSV, SHORTLIST_PARQUET};
 use crate::PartnerIdx;
-use std::collections::HashMap;
 
 /// Bytes the shortlist files of `partners` lists of `top_k` may take at most: a list holds
 /// at most every other partner, and a row well under 1 KB in CSV plus Parquet. Saturates
