@@ -28,9 +28,13 @@
 //! for the partner (focusing on its country or sub-region: 1; no focus declared: ½; a focus
 //! elsewhere: 0), each tier sorted by what its members back, then by capacity, and cut into
 //! blocks; a block's bound is the score of the union of what its members back with the
-//! largest capacity term among them. Blocks are read best bound first, and reading stops at
-//! the first block whose bound is below the list's `k`-th score. O(k + blocks) memory per
-//! partner in need, and one mark per supporter per thread, in parallel.
+//! largest capacity term among them. Blocks are read best bound first (ties: the block whose
+//! first backer has the smaller index), and reading stops at the first block whose bound
+//! ranks after the list's `k`-th hit: below its score, or equal with every index larger (the
+//! terms take few values, so ties are many). A supporter backing several of the needs is
+//! scored in the list of the first of them only; one declaring a focus, in several tiers of
+//! a theme, is marked once scored. O(k + blocks) memory per partner in need, and one mark
+//! per supporter per thread, in parallel.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -98,21 +102,23 @@ pub struct Support {
 /// whole.
 const BLOCK: usize = 32;
 
-/// One backer of a theme: its position in `members` and what its score for a partner in
-/// need depends on, but for the focus, which its tier gives.
+/// One backer of a theme: the supporter, its position in `members`, and what its score for
+/// a partner in need depends on, but for the focus, which its tier gives.
 #[derive(Clone, Copy)]
 struct Backer {
+    supporter: PartnerIdx,
     at: u32,
     backs: IdSet,
     capacity_term: f32,
 }
 
 /// What a block's backers could score at most: the union of what they back, their largest
-/// capacity term.
+/// capacity term; and the first of them (ties rank by index).
 #[derive(Clone, Copy)]
 struct BlockBound {
     backs: IdSet,
     capacity_term: f32,
+    first: u32,
 }
 
 /// Backers of one theme and one focus tier, in blocks of [`BLOCK`], sorted by what they back
@@ -134,6 +140,7 @@ impl Tier {
             .map(|block| BlockBound {
                 backs: block.iter().fold(IdSet::EMPTY, |union, b| union.union(b.backs)),
                 capacity_term: block.iter().map(|b| b.capacity_term).fold(0.0, f32::max),
+                first: block.iter().map(|b| b.at).min().expect("a block is not empty"),
             })
             .collect();
     }
@@ -157,20 +164,23 @@ struct Backers {
     declared: Tier,
 }
 
-/// How a tier's focus term is known for a partner in need.
+/// A tier's focus term for a partner in need.
 #[derive(Clone, Copy, PartialEq)]
 enum Focus {
-    /// Every member's focus term is this.
-    Exactly(f32),
-    /// 0, unless the member focuses on the partner and is met in another tier too.
+    /// No focus declared: ½. A supporter of this tier is in no other tier of the theme.
+    Unfocused,
+    /// Focusing on the partner's country or sub-region: 1.
+    Here,
+    /// 0, unless the member focuses on the partner and is in a `Here` tier too.
     Declared,
 }
 
 impl Focus {
-    /// The focus term a block's bound uses.
+    /// The focus term a block's bound uses: every member's, but a `Declared` one focusing here.
     fn bound(self) -> f32 {
         match self {
-            Focus::Exactly(focus) => focus,
+            Focus::Unfocused => 0.5,
+            Focus::Here => 1.0,
             Focus::Declared => 0.0,
         }
     }
@@ -180,9 +190,9 @@ impl Backers {
     /// The tiers for a partner in `country` and `sub_region`, with their focus term there.
     fn tiers(&self, country: u16, sub_region: u16) -> [(Option<&Tier>, Focus); 4] {
         [
-            (self.by_country.get(&country), Focus::Exactly(1.0)),
-            (self.by_sub_region.get(&sub_region), Focus::Exactly(1.0)),
-            (Some(&self.unfocused), Focus::Exactly(0.5)),
+            (self.by_country.get(&country), Focus::Here),
+            (self.by_sub_region.get(&sub_region), Focus::Here),
+            (Some(&self.unfocused), Focus::Unfocused),
             (Some(&self.declared), Focus::Declared),
         ]
     }
@@ -224,7 +234,7 @@ impl<'a> Supporters<'a> {
             let Some(role) = role_of(features, i) else { continue };
             let backs = if profile.funds.is_empty() { profile.offers } else { profile.funds };
             if features.active[i] && !backs.is_empty() {
-                let backer = Backer { at: supporters.members.len() as u32, backs, capacity_term: capacity_term(profile) };
+                let backer = Backer { supporter: i as PartnerIdx, at: supporters.members.len() as u32, backs, capacity_term: capacity_term(profile) };
                 for theme in backs.iter() {
                     let backers = &mut supporters.backers[theme as usize];
                     if declares_focus(profile) {
@@ -332,34 +342,41 @@ impl<'a> Supporters<'a> {
     }
 
     /// The best `k` supporters of `needy` (see the module header for the pruning);
-    /// `scored_for[m]` is the partner member `m` was last scored for.
+    /// `scored_for[m]` is the partner member `m` was last scored for, when it declares a focus.
     fn best(&self, needy: PartnerIdx, k: usize, admits: &(dyn Fn(PartnerIdx, PartnerIdx) -> bool + Sync), scored_for: &mut [PartnerIdx]) -> Vec<Hit> {
         let f = self.features;
-        let b = needy as usize;
+        let (b, needs) = (needy as usize, f.needs[needy as usize]);
         // Funding as `score` computes it; over a larger set of backed themes it is no smaller.
-        let funding = |backs: IdSet| weighted_count(backs.intersection(f.needs[b]), &f.theme_weight) / f.need_mass[b];
-        let mut blocks: Vec<(Score, &Tier, Focus, usize)> = Vec::new();
-        for theme in f.needs[b].iter() {
+        let funding = |backs: IdSet| weighted_count(backs.intersection(needs), &f.theme_weight) / f.need_mass[b];
+        // Each block as the best hit any of its backers could be: its bound, its first index.
+        let mut blocks: Vec<(Hit, &Tier, Focus, u8, usize)> = Vec::new();
+        for theme in needs.iter() {
             for (tier, focus) in self.backers[theme as usize].tiers(f.country[b], f.sub_region[b]) {
                 let Some(tier) = tier else { continue };
                 for (j, bound) in tier.bounds.iter().enumerate() {
-                    blocks.push((score_of([funding(bound.backs), focus.bound(), bound.capacity_term]), tier, focus, j));
+                    let score = score_of([funding(bound.backs), focus.bound(), bound.capacity_term]);
+                    blocks.push((Hit { candidate: self.members[bound.first as usize], score }, tier, focus, theme, j));
                 }
             }
         }
-        blocks.sort_unstable_by(|x, y| y.0.total_cmp(&x.0));
+        blocks.sort_unstable_by(|x, y| ranking_order(&x.0, &y.0));
         let mut top = TopK::new(k);
-        for (bound, tier, focus, j) in blocks {
-            if top.kth().is_some_and(|kth| kth > bound) {
+        for (best_possible, tier, focus, theme, j) in blocks {
+            // Every block left ranks after this one: none of its backers can enter.
+            if top.kth_hit().is_some_and(|kth| ranking_order(&best_possible, &kth) == Ordering::Greater) {
                 break;
             }
             for backer in tier.block(j) {
-                let (at, s) = (backer.at as usize, self.members[backer.at as usize]);
-                if s == needy || std::mem::replace(&mut scored_for[at], needy) == needy {
+                // A supporter backing several of the needs is scored under the first of them
+                // only (where it is, it is under its block's bound too); one declaring a focus
+                // is in several tiers of a theme, and marked.
+                let first_backed = backer.backs.intersection(needs).iter().next() == Some(theme);
+                let (at, s) = (backer.at as usize, backer.supporter);
+                if !first_backed || s == needy || (focus != Focus::Unfocused && std::mem::replace(&mut scored_for[at], needy) == needy) {
                     continue;
                 }
                 let score = match focus {
-                    Focus::Exactly(focus) => score_of([funding(backer.backs), focus, backer.capacity_term]),
+                    Focus::Unfocused | Focus::Here => score_of([funding(backer.backs), focus.bound(), backer.capacity_term]),
                     Focus::Declared => self.score(at, needy).map_or(0.0, |support| support.score),
                 };
                 let hit = Hit { candidate: s, score };
