@@ -33,8 +33,9 @@
 //! ranks after the list's `k`-th hit: below its score, or equal with every index larger (the
 //! terms take few values, so ties are many). A supporter backing several of the needs is
 //! scored in the list of the first of them only; one declaring a focus, in several tiers of
-//! a theme, is marked once scored. O(k + blocks) memory per partner in need, and one mark
-//! per supporter per thread, in parallel.
+//! a theme, is marked once scored. O(k + blocks) memory per partner in need, and a mark
+//! array of one entry per supporter per rayon job, in parallel. The partners in need must
+//! be distinct (a mark records the partner it was set for).
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -113,7 +114,7 @@ struct Backer {
 }
 
 /// What a block's backers could score at most: the union of what they back, their largest
-/// capacity term; and the first of them (ties rank by index).
+/// capacity term; and the smallest position among them (ties rank by index).
 #[derive(Clone, Copy)]
 struct BlockBound {
     backs: IdSet,
@@ -348,7 +349,7 @@ impl<'a> Supporters<'a> {
         let (b, needs) = (needy as usize, f.needs[needy as usize]);
         // Funding as `score` computes it; over a larger set of backed themes it is no smaller.
         let funding = |backs: IdSet| weighted_count(backs.intersection(needs), &f.theme_weight) / f.need_mass[b];
-        // Each block as the best hit any of its backers could be: its bound, its first index.
+        // Each block as the best hit any of its backers could be: its bound, its smallest index.
         let mut blocks: Vec<(Hit, &Tier, Focus, u8, usize)> = Vec::new();
         for theme in needs.iter() {
             for (tier, focus) in self.backers[theme as usize].tiers(f.country[b], f.sub_region[b]) {
