@@ -95,10 +95,7 @@ impl Rule {
             Rule::DemandDriven => keep(admitted, columns.needs[run].iter().map(|&n| n != 0)),
             // A record alone is distinct from every other; `no_self_match`, first, took itself.
             Rule::NotDuplicates(duplicates) if duplicates.alone(query.partner) => 0,
-            Rule::NotDuplicates(duplicates) => {
-                let group = duplicates.group_of(query.partner);
-                keep(admitted, candidates.iter().map(|&p| duplicates.group_of(p) != group))
-            }
+            Rule::NotDuplicates(duplicates) => keep(admitted, candidates.iter().map(|&p| duplicates.distinct(query.partner, p))),
             other => keep(admitted, candidates.iter().map(|&p| other.admits(f, query.partner, p))),
         }
     }
