@@ -12,6 +12,7 @@ use crate::commands::evaluate::metrics::Metric;
 use crate::engine::modality::{Modality, TriangularDefinition};
 use crate::engine::rules::OptionalRule;
 use crate::engine::score::MutualRule;
+use crate::io::table::TableFormat;
 
 /// Recommends partners for South-South and Triangular Cooperation: ingests partner profiles,
 /// scores candidate partnerships and writes an explained shortlist per partner.
@@ -232,6 +233,11 @@ pub struct RunArgs {
     /// declares no capacity (a declared capacity is its limit).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub max_triads_per_third: usize,
+    /// Formats of the three large tables (shortlist, resources, triads), comma-separated:
+    /// csv (for people and spreadsheets), parquet (for databases and dataframes; about a
+    /// tenth of the bytes). The other commands read Parquet when a run has it, else CSV.
+    #[arg(long, value_name = "FORMATS", value_enum, value_delimiter = ',', default_value = "csv,parquet")]
+    pub formats: Vec<TableFormat>,
     /// Also write the inner-product part of the score as queries.npy and candidates.npy
     /// (float32, one row per active partner) with ids.txt into this directory, for a
     /// side-by-side run of a vector-search library on the same work.

@@ -117,6 +117,41 @@ fn parquet_input_gives_the_same_shortlist_as_csv() {
 }
 
 #[test]
+fn formats_choose_the_large_tables_files_and_every_command_reads_either() {
+    let dir = Dir::new();
+    assert_eq!(code(&dir.run(&["generate", "--n", "300", "--seed", "9", "--out", "p.parquet"])), 0);
+    let both = dir.run(&["run", "--profiles", "p.parquet", "--out", "both", "-q"]);
+    assert_eq!(code(&both), 0, "{}", stderr(&both));
+    let tables = ["shortlist", "resources", "triads"];
+    for (formats, written, absent) in [("parquet", "parquet", "csv"), ("csv", "csv", "parquet"), ("parquet,csv,parquet", "csv", "-")] {
+        let out = format!("only_{written}_{absent}");
+        let output = dir.run(&["run", "--profiles", "p.parquet", "--out", &out, "-q", "--formats", formats]);
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path(&out).join("manifest.json")).unwrap()).unwrap();
+        let both_manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path("both/manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest["run_id"], both_manifest["run_id"], "formats do not change the results");
+        for table in tables {
+            let file = format!("{table}.{written}");
+            assert_eq!(std::fs::read(dir.path(&out).join(&file)).unwrap(), std::fs::read(dir.path("both").join(&file)).unwrap(), "{formats}: {file}");
+            assert!(manifest["outputs"].get(&file).is_some(), "{formats}: {file} listed");
+            let other = format!("{table}.{absent}");
+            assert!(!dir.path(&out).join(&other).exists() && manifest["outputs"].get(&other).is_none(), "{formats}: no {other}");
+        }
+        // A run of one format is read like any other.
+        for command in [vec!["diff", "both", &out], vec!["campaign", "--run", &out, "--out", "camp", "--triads"], vec!["report", &out, "--previous", "both"]] {
+            let output = dir.run(&command);
+            assert_eq!(code(&output), 0, "{command:?}: {}", stderr(&output));
+        }
+        std::fs::remove_dir_all(dir.path("camp")).unwrap();
+    }
+    for bad in ["xlsx", ""] {
+        let output = dir.run(&["run", "--profiles", "p.parquet", "--out", "bad", "-q", "--formats", bad]);
+        assert_eq!(code(&output), 2, "--formats {bad:?}");
+        assert!(stderr(&output).contains("csv") && stderr(&output).contains("parquet"), "{}", stderr(&output));
+    }
+}
+
+#[test]
 fn reused_centroids_reproduce_the_clusters() {
     let dir = Dir::new();
     dir.run(&["generate", "--n", "300", "--seed", "9", "--out", "p.csv"]);

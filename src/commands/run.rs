@@ -104,11 +104,11 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     let (shortlist_rows, resource_rows) = clock.time("output", || -> Result<(usize, usize), Error> {
         let scorer = engine.scorer();
         let context = ShortlistContext { run_id: &run_id, profiles: engine.profiles(), reference: Reference::builtin(), assignment: &clusters.assignment, scorer: &scorer, proposals: proposals.as_ref() };
-        let rows = shortlist::write(&mut staging, &context, lists.final_lists(), &|n| bar.inc(n))?;
+        let rows = shortlist::write(&mut staging, &context, lists.final_lists(), &config.formats, &|n| bar.inc(n))?;
         output::write_rejects(&mut staging, &engine.ingested.rejects)?;
         output::write_duplicates(&mut staging, &engine.ingested.duplicates, engine.profiles())?;
         let resource_context = ResourceContext { run_id: &run_id, profiles: engine.profiles(), reference: Reference::builtin(), supporters: &supporters, triangular: config.matching.triangular_definition };
-        let resource_rows = output::resources::write(&mut staging, &resource_context, &needy, &resources)?;
+        let resource_rows = output::resources::write(&mut staging, &resource_context, &needy, &resources, &config.formats)?;
         output::write_clusters(&mut staging, &clusters.summaries(&engine))?;
         if let Some(model) = &clusters.model {
             output::write_centroids(&mut staging, &StoredModel::new(model, clusters.fitted_on.clone()))?;
@@ -116,7 +116,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         if let (Some(triads), Some(search)) = (&triads, &triad_search) {
             let reason = |t: &Triad| triad_reason(t, &engine.features, engine.profiles(), search.definition, Reference::builtin());
             let mut frame = triads::frame(triads, search, engine.profiles(), Reference::builtin(), &run_id, &reason).map_err(output::write_error("triads"))?;
-            output::write_triads(&mut staging, &mut frame)?;
+            output::write_triads(&mut staging, &mut frame, &config.formats)?;
         }
         Ok((rows, resource_rows))
     })?;

@@ -26,6 +26,7 @@ use crate::engine::rank::rerank::Rerank;
 use crate::engine::rules::OptionalRule;
 use crate::engine::score::{GeographyKernel, MutualRule, ScoreSettings, Weights};
 use crate::io::pairs::{Day, PairWindow};
+use crate::io::table::TableFormat;
 
 pub use weights::WeightError;
 
@@ -96,6 +97,17 @@ fn share(flag: &'static str, value: f32) -> Result<f32, ConfigError> {
         return Err(flag_error(flag, value, "must be between 0 and 1"));
     }
     Ok(value)
+}
+
+/// `--formats`, sorted and without repeats; at least one.
+fn formats(given: &[TableFormat]) -> Result<Vec<TableFormat>, ConfigError> {
+    let mut formats = given.to_vec();
+    formats.sort();
+    formats.dedup();
+    if formats.is_empty() {
+        return Err(flag_error("formats", "", "name csv, parquet or both"));
+    }
+    Ok(formats)
 }
 
 /// Parses `--as-of` (today when absent).
@@ -245,6 +257,18 @@ pub struct RunConfig {
     pub triads: Option<TriadSettings>,
     /// Where to export the inner-product part of the score (`null`: not exported).
     pub export_matrices: Option<PathBuf>,
+    /// The formats of the shortlist, resources and triads tables, sorted; left out of the
+    /// manifest when both (the default, and what runs made before `--formats` wrote).
+    #[serde(default = "both_formats", skip_serializing_if = "is_both_formats")]
+    pub formats: Vec<TableFormat>,
+}
+
+fn both_formats() -> Vec<TableFormat> {
+    TableFormat::ALL.to_vec()
+}
+
+fn is_both_formats(formats: &[TableFormat]) -> bool {
+    formats == TableFormat::ALL
 }
 
 /// Settings of blocked mode.
@@ -290,6 +314,7 @@ impl RunConfig {
             resource_k: args.resource_k,
             triads: (!args.no_triads).then_some(TriadSettings { beam: args.beam.max(1), max_per_third: args.max_triads_per_third }),
             export_matrices: args.export_matrices.clone(),
+            formats: formats(&args.formats)?,
         })
     }
 
@@ -304,6 +329,7 @@ impl RunConfig {
             threads: 0,
             max_reject_share: 0.0,
             export_matrices: None,
+            formats: both_formats(),
             ..self.clone()
         }
     }

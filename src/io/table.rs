@@ -68,8 +68,9 @@ impl TableSource {
     }
 }
 
-/// The two table formats the engine reads and writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The two table formats the engine reads and writes (`--formats` names them in lower case).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TableFormat {
     /// UTF-8 CSV with a header row.
     Csv,
@@ -78,6 +79,9 @@ pub enum TableFormat {
 }
 
 impl TableFormat {
+    /// Both formats, CSV first: what a run writes unless `--formats` says otherwise.
+    pub const ALL: [TableFormat; 2] = [TableFormat::Csv, TableFormat::Parquet];
+
     /// The format named by a path's extension (`.csv`, `.parquet` or `.pq`).
     pub fn from_path(path: &Path) -> Result<Self, TableError> {
         let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);

@@ -3,7 +3,10 @@
 //! Input: the run's shortlists, rejects, clusters, centroids and triads. Output, into the
 //! run's [`Staging`] area (published as a whole by [`crate::io::run_dir::publish`], the
 //! manifest last): `shortlist.csv` and `shortlist.parquet` ([`shortlist`]), `rejects.csv`,
-//! `duplicates.csv`, `resources.csv` and `resources.parquet` ([`resources`]), `clusters.csv`, `centroids.json` and, when asked, `triads.csv` and `triads.parquet`.
+//! `duplicates.csv`, `resources.csv` and `resources.parquet` ([`resources`]), `clusters.csv`,
+//! `centroids.json` and, when asked, `triads.csv` and `triads.parquet`. The three large
+//! tables are written in the formats `--formats` names (CSV for people and spreadsheets,
+//! Parquet for databases and dataframes); the small ones always as CSV.
 //!
 //! **Invariant:** the only module that writes a run's results; every file goes through the
 //! staging area.
@@ -25,7 +28,7 @@ pub mod resources;
 pub mod sentence;
 pub mod shortlist;
 
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 
 use polars::prelude::*;
@@ -38,7 +41,7 @@ use crate::io::run_dir::{CENTROIDS, CLUSTERS, DUPLICATES, REJECTS, TRIADS_CSV, T
 use crate::io::table::{spreadsheet_safe_frame, write_frame, TableError, TableFormat};
 
 pub use crate::io::atomic::OutputIoError;
-pub use crate::io::run_dir::publish::{PublishError, Staging};
+pub use crate::io::run_dir::publish::{PublishError, StagedFile, Staging};
 
 /// Why outputs could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -72,53 +75,74 @@ pub fn write_table(staging: &mut Staging, name: &str, frame: &mut DataFrame, for
     Ok(())
 }
 
-/// Writes one table as CSV (spreadsheet-safe) and Parquet, `(csv, parquet)`, batch by
-/// batch, so that memory holds a batch, not the table: `frames` builds each batch (on the
-/// caller's pool) while one thread per format encodes the previous one. Polars encodes on a
-/// pool of its own; a worker of ours waiting for it would leave a core idle (measured at
+/// Writes one table in each of `formats` (CSV spreadsheet-safe), named `(csv, parquet)`,
+/// batch by batch, so that memory holds a batch, not the table: `frames` builds each batch (on
+/// the caller's pool) while one thread per format encodes the previous one. Polars encodes on
+/// a pool of its own; a worker of ours waiting for it would leave a core idle (measured at
 /// 100k: 75 % of two cores busy when the encoders ran on our pool). Returns the rows written.
 pub fn write_batches(
     staging: &mut Staging,
-    (csv_name, parquet_name): (&str, &str),
+    names: (&str, &str),
+    formats: &[TableFormat],
     schema: &Schema,
     frames: impl Iterator<Item = Result<DataFrame, OutputError>>,
 ) -> Result<usize, OutputError> {
-    let mut csv_file = staging.create(csv_name)?;
-    let mut parquet_file = staging.create(parquet_name)?;
-    let mut csv = CsvWriter::new(&mut csv_file).include_header(true).batched(schema).map_err(write_error(csv_name))?;
-    let mut parquet = ParquetWriter::new(&mut parquet_file).batched(schema).map_err(write_error(parquet_name))?;
+    let mut files = formats.iter().map(|&format| Ok((format, staging.create(file_name(names, format))?))).collect::<Result<Vec<_>, OutputError>>()?;
     let rows_written = std::thread::scope(|scope| -> Result<usize, OutputError> {
-        let (to_csv, csv_frames) = sync_channel::<Arc<DataFrame>>(1);
-        let (to_parquet, parquet_frames) = sync_channel::<Arc<DataFrame>>(1);
-        let csv_writer = scope.spawn(move || -> Result<(), OutputError> {
-            for frame in csv_frames {
-                csv.write_batch(&spreadsheet_safe_frame(&frame)).map_err(write_error(csv_name))?;
-            }
-            csv.finish().map_err(write_error(csv_name))
-        });
-        let parquet_writer = scope.spawn(move || -> Result<(), OutputError> {
-            for frame in parquet_frames {
-                parquet.write_batch(&frame).map_err(write_error(parquet_name))?;
-            }
-            parquet.finish().map_err(write_error(parquet_name)).map(|_| ())
-        });
+        let (mut senders, mut encoders) = (Vec::new(), Vec::new());
+        for (format, file) in &mut files {
+            let (to_encoder, batches) = sync_channel::<Arc<DataFrame>>(1);
+            senders.push(to_encoder);
+            let name = file_name(names, *format);
+            encoders.push(scope.spawn(move || encode_batches(*format, file, name, schema, batches)));
+        }
         let mut rows_written = 0;
         for frame in frames {
             let frame = Arc::new(frame?);
             rows_written += frame.height();
-            // A writer that stopped holds its error, reported below.
-            if to_csv.send(frame.clone()).is_err() || to_parquet.send(frame).is_err() {
+            // An encoder that stopped holds its error, reported below.
+            if senders.iter().any(|to_encoder| to_encoder.send(frame.clone()).is_err()) {
                 break;
             }
         }
-        drop((to_csv, to_parquet));
-        csv_writer.join().expect("the CSV writer does not panic")?;
-        parquet_writer.join().expect("the Parquet writer does not panic")?;
+        drop(senders);
+        for encoder in encoders {
+            encoder.join().expect("an encoder does not panic")?;
+        }
         Ok(rows_written)
     })?;
-    staging.finish(csv_file)?;
-    staging.finish(parquet_file)?;
+    for (_, file) in files {
+        staging.finish(file)?;
+    }
     Ok(rows_written)
+}
+
+/// The file name of a table written in `format`, from its `(csv, parquet)` names.
+fn file_name<'n>((csv, parquet): (&'n str, &'n str), format: TableFormat) -> &'n str {
+    match format {
+        TableFormat::Csv => csv,
+        TableFormat::Parquet => parquet,
+    }
+}
+
+/// Encodes the batches received into `file` as one table in `format`.
+fn encode_batches(format: TableFormat, file: &mut StagedFile, name: &str, schema: &Schema, batches: Receiver<Arc<DataFrame>>) -> Result<(), OutputError> {
+    match format {
+        TableFormat::Csv => {
+            let mut csv = CsvWriter::new(file).include_header(true).batched(schema).map_err(write_error(name))?;
+            for frame in batches {
+                csv.write_batch(&spreadsheet_safe_frame(&frame)).map_err(write_error(name))?;
+            }
+            csv.finish().map_err(write_error(name))
+        }
+        TableFormat::Parquet => {
+            let mut parquet = ParquetWriter::new(file).batched(schema).map_err(write_error(name))?;
+            for frame in batches {
+                parquet.write_batch(&frame).map_err(write_error(name))?;
+            }
+            parquet.finish().map_err(write_error(name)).map(|_| ())
+        }
+    }
 }
 
 fn write_csv(staging: &mut Staging, name: &str, mut frame: DataFrame) -> Result<(), OutputError> {
@@ -208,8 +232,10 @@ pub fn write_centroids(staging: &mut Staging, model: &StoredModel) -> Result<(),
     Ok(())
 }
 
-/// Writes `triads.csv` and `triads.parquet` from their frame.
-pub fn write_triads(staging: &mut Staging, frame: &mut DataFrame) -> Result<(), OutputError> {
-    write_table(staging, TRIADS_CSV, frame, TableFormat::Csv)?;
-    write_table(staging, TRIADS_PARQUET, frame, TableFormat::Parquet)
+/// Writes `triads.csv` and `triads.parquet` from their frame, those of `formats`.
+pub fn write_triads(staging: &mut Staging, frame: &mut DataFrame, formats: &[TableFormat]) -> Result<(), OutputError> {
+    for &format in formats {
+        write_table(staging, file_name((TRIADS_CSV, TRIADS_PARQUET), format), frame, format)?;
+    }
+    Ok(())
 }

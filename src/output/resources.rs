@@ -22,6 +22,7 @@ use crate::engine::rank::top_k::Hit;
 use crate::engine::reference::Reference;
 use crate::engine::support::{Support, Supporters, SUPPORT_TERMS};
 use crate::io::run_dir::{RESOURCES_CSV, RESOURCES_PARQUET};
+use crate::io::table::TableFormat;
 use crate::PartnerIdx;
 
 /// What the rows are built from.
@@ -49,8 +50,8 @@ struct ResourceRow {
 /// Partners in need per written batch.
 const BATCH: usize = 4096;
 
-/// Writes both files, a batch of partners at a time; returns the row count.
-pub fn write(staging: &mut Staging, context: &ResourceContext, needy: &[PartnerIdx], lists: &[Vec<Hit>]) -> Result<usize, OutputError> {
+/// Writes the files of `formats`, a batch of partners at a time; returns the row count.
+pub fn write(staging: &mut Staging, context: &ResourceContext, needy: &[PartnerIdx], lists: &[Vec<Hit>], formats: &[TableFormat]) -> Result<usize, OutputError> {
     let schema = frame(context, &[])?.schema().as_ref().clone();
     let frames = needy.chunks(BATCH).zip(lists.chunks(BATCH)).map(|(needy, lists)| {
         let rows: Vec<ResourceRow> = needy
@@ -65,7 +66,7 @@ pub fn write(staging: &mut Staging, context: &ResourceContext, needy: &[PartnerI
             .collect();
         frame(context, &rows)
     });
-    write_batches(staging, (RESOURCES_CSV, RESOURCES_PARQUET), &schema, frames)
+    write_batches(staging, (RESOURCES_CSV, RESOURCES_PARQUET), formats, &schema, frames)
 }
 
 fn frame(context: &ResourceContext, rows: &[ResourceRow]) -> Result<DataFrame, OutputError> {

@@ -44,6 +44,7 @@ use crate::engine::support::{Supporters, SUPPORT_TERMS};
 use crate::engine::triads::Triad;
 use crate::io::run_dir::publish::Staging;
 use crate::io::run_dir::{SHORTLIST_CSV, SHORTLIST_PARQUET};
+use crate::io::table::TableFormat;
 use crate::PartnerIdx;
 
 /// Bytes the shortlist files of `partners` lists of `top_k` may take at most: a list holds
@@ -111,11 +112,13 @@ struct Row {
     reason: String,
 }
 
-/// Writes `shortlist.csv` and `shortlist.parquet` into the staging area; returns the row count.
+/// Writes `shortlist.csv` and `shortlist.parquet` (those of `formats`) into the staging area;
+/// returns the row count.
 pub fn write(
     staging: &mut Staging,
     context: &ShortlistContext,
     lists: &[Shortlist],
+    formats: &[TableFormat],
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<usize, OutputError> {
     let schema = frame(context, Vec::new())?.schema().as_ref().clone();
@@ -124,7 +127,7 @@ pub fn write(
         progress(batch.len() as u64);
         frame
     });
-    write_batches(staging, (SHORTLIST_CSV, SHORTLIST_PARQUET), &schema, frames)
+    write_batches(staging, (SHORTLIST_CSV, SHORTLIST_PARQUET), formats, &schema, frames)
 }
 
 fn rows(context: &ShortlistContext, batch: &[Shortlist]) -> Vec<Row> {
