@@ -28,10 +28,12 @@
 //! for the partner (focusing on its country or sub-region: 1; no focus declared: ½; a focus
 //! elsewhere: 0), each tier sorted by what its members back, then by capacity, and cut into
 //! blocks; a block's bound is the score of the union of what its members back with the
-//! largest capacity term among them. Blocks are read best bound first (ties: the block whose
-//! first backer has the smaller index), and reading stops at the first block whose bound
-//! ranks after the list's `k`-th hit: below its score, or equal with every index larger (the
-//! terms take few values, so ties are many). A supporter backing several of the needs is
+//! largest capacity term among them, tightened by how many themes one member backs at most
+//! (a backer of the list's theme backing three themes in all covers that theme and at most
+//! the two heaviest other needs in the union). Blocks are read by the tighter bound, highest
+//! first; reading stops at the first block below the list's `k`-th score, and skips a block
+//! whose union bound ranks after the `k`-th hit (equal, with every index larger: the terms
+//! take few values, so ties are many). A supporter backing several of the needs is
 //! scored in the list of the first of them only; one declaring a focus, in several tiers of
 //! a theme, is marked once scored. O(k + blocks) memory per partner in need, and a mark
 //! array of one entry per supporter per rayon job, in parallel. The partners in need must
@@ -113,11 +115,13 @@ struct Backer {
     capacity_term: f32,
 }
 
-/// What a block's backers could score at most: the union of what they back, their largest
-/// capacity term; and the smallest position among them (ties rank by index).
+/// What a block's backers could score at most: the union of what they back, the most themes
+/// one of them backs, their largest capacity term; and the smallest position among them
+/// (ties rank by index).
 #[derive(Clone, Copy)]
 struct BlockBound {
     backs: IdSet,
+    most_themes: u32,
     capacity_term: f32,
     first: u32,
 }
@@ -140,6 +144,7 @@ impl Tier {
             .chunks(BLOCK)
             .map(|block| BlockBound {
                 backs: block.iter().fold(IdSet::EMPTY, |union, b| union.union(b.backs)),
+                most_themes: block.iter().map(|b| b.backs.len()).max().expect("a block is not empty"),
                 capacity_term: block.iter().map(|b| b.capacity_term).fold(0.0, f32::max),
                 first: block.iter().map(|b| b.at).min().expect("a block is not empty"),
             })
@@ -349,23 +354,33 @@ impl<'a> Supporters<'a> {
         let (b, needs) = (needy as usize, f.needs[needy as usize]);
         // Funding as `score` computes it; over a larger set of backed themes it is no smaller.
         let funding = |backs: IdSet| weighted_count(backs.intersection(needs), &f.theme_weight) / f.need_mass[b];
-        // Each block as the best hit any of its backers could be: its bound, its smallest index.
-        let mut blocks: Vec<(Hit, &Tier, Focus, u8, usize)> = Vec::new();
+        let by_weight = NeedsByWeight::of(f, needs);
+        // Each block's two bounds: the best hit any of its backers could be (the union's score,
+        // computed as the score is, with its smallest index), and the tighter count bound.
+        let mut blocks: Vec<(Score, Hit, &Tier, Focus, u8, usize)> = Vec::new();
         for theme in needs.iter() {
             for (tier, focus) in self.backers[theme as usize].tiers(f.country[b], f.sub_region[b]) {
                 let Some(tier) = tier else { continue };
                 for (j, bound) in tier.bounds.iter().enumerate() {
-                    let score = score_of([funding(bound.backs), focus.bound(), bound.capacity_term]);
-                    blocks.push((Hit { candidate: self.members[bound.first as usize], score }, tier, focus, theme, j));
+                    let union = funding(bound.backs);
+                    let counted = by_weight.most_funding(theme, bound, f.need_mass[b]);
+                    let [score, tighter] = [union, union.min(counted)].map(|funding| score_of([funding, focus.bound(), bound.capacity_term]));
+                    blocks.push((tighter, Hit { candidate: self.members[bound.first as usize], score }, tier, focus, theme, j));
                 }
             }
         }
-        blocks.sort_unstable_by(|x, y| ranking_order(&x.0, &y.0));
+        blocks.sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(ranking_order(&x.1, &y.1)));
         let mut top = TopK::new(k);
-        for (best_possible, tier, focus, theme, j) in blocks {
-            // Every block left ranks after this one: none of its backers can enter.
-            if top.kth_hit().is_some_and(|kth| ranking_order(&best_possible, &kth) == Ordering::Greater) {
-                break;
+        for (tighter, best_possible, tier, focus, theme, j) in blocks {
+            if let Some(kth) = top.kth_hit() {
+                // Every block left is below the k-th score: none of its backers can enter.
+                if tighter < kth.score {
+                    break;
+                }
+                // This block's backers at best tie the k-th hit with larger indices.
+                if ranking_order(&best_possible, &kth) == Ordering::Greater {
+                    continue;
+                }
             }
             for backer in tier.block(j) {
                 // A supporter backing several of the needs is scored under the first of them
@@ -387,6 +402,31 @@ impl<'a> Supporters<'a> {
             }
         }
         top.into_sorted()
+    }
+}
+
+/// A partner's needs, heaviest first: what bounds the funding of a block's backers by how
+/// many themes each backs at most.
+struct NeedsByWeight<'f> {
+    themes: Vec<u8>,
+    weights: &'f [f32],
+}
+
+impl<'f> NeedsByWeight<'f> {
+    fn of(f: &'f PartnerFeatures, needs: IdSet) -> Self {
+        let mut themes: Vec<u8> = needs.iter().collect();
+        themes.sort_by(|&x, &y| f.theme_weight[y as usize].total_cmp(&f.theme_weight[x as usize]).then(x.cmp(&y)));
+        NeedsByWeight { themes, weights: &f.theme_weight }
+    }
+
+    /// The most funding a backer of `theme` in a block can give: `theme` and the heaviest of
+    /// the other needs in the block's union, as many as a backer there backs themes in all.
+    /// Summed in another order than the score, so raised by 1e-5 (more than 64 roundings
+    /// can move a sum of positive terms).
+    fn most_funding(&self, theme: u8, bound: &BlockBound, need_mass: f32) -> f32 {
+        let others = self.themes.iter().filter(|&&t| t != theme && bound.backs.contains(t)).take(bound.most_themes.saturating_sub(1) as usize);
+        let sum = others.fold(self.weights[theme as usize], |sum, &t| sum + self.weights[t as usize]);
+        sum * (1.0 + 1e-5) / need_mass
     }
 }
 
