@@ -28,6 +28,7 @@ pub mod resources;
 pub mod sentence;
 pub mod shortlist;
 
+use std::io::Write;
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 
@@ -41,7 +42,7 @@ use crate::io::run_dir::{CENTROIDS, CLUSTERS, DUPLICATES, REJECTS, TRIADS_CSV, T
 use crate::io::table::{spreadsheet_safe_frame, write_frame, TableError, TableFormat};
 
 pub use crate::io::atomic::OutputIoError;
-pub use crate::io::run_dir::publish::{PublishError, StagedFile, Staging};
+pub use crate::io::run_dir::publish::{PublishError, Staging};
 
 /// Why outputs could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -126,7 +127,7 @@ fn file_name<'n>((csv, parquet): (&'n str, &'n str), format: TableFormat) -> &'n
 }
 
 /// Encodes the batches received into `file` as one table in `format`.
-fn encode_batches(format: TableFormat, file: &mut StagedFile, name: &str, schema: &Schema, batches: Receiver<Arc<DataFrame>>) -> Result<(), OutputError> {
+fn encode_batches(format: TableFormat, file: impl Write, name: &str, schema: &Schema, batches: Receiver<Arc<DataFrame>>) -> Result<(), OutputError> {
     match format {
         TableFormat::Csv => {
             let mut csv = CsvWriter::new(file).include_header(true).batched(schema).map_err(write_error(name))?;
