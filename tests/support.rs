@@ -242,8 +242,17 @@ fn pruned_resource_lists_equal_scoring_every_supporter() {
         let needy = supporters.in_need(&all);
         assert!(supporters.len() > 100 && needy.len() > 1000, "{} supporters, {} in need", supporters.len(), needy.len());
         let admits = |s: PartnerIdx, b: PartnerIdx| !(s + b).is_multiple_of(7);
+        assert!(supporters.resource_lists(&needy, 0, &admits).iter().all(Vec::is_empty), "k = 0: empty lists");
+        // A partner asked for twice gets the same list twice (a supporter declaring a focus is
+        // marked once scored for a list, not for a partner).
+        let twice: Vec<PartnerIdx> = needy.iter().flat_map(|&b| [b, b]).collect();
+        let doubled = supporters.resource_lists(&twice, 10, &admits);
+        assert!(doubled.chunks(2).all(|pair| pair[0] == pair[1]), "seed {seed}: a repeated partner's two lists differ");
         for k in [1, 10, 40] {
             let lists = supporters.resource_lists(&needy, k, &admits);
+            if k == 10 {
+                assert!(lists.iter().zip(doubled.chunks(2)).all(|(list, pair)| list == &pair[0]), "seed {seed}: asked twice, the lists changed");
+            }
             for (&b, list) in needy.iter().zip(&lists) {
                 let mut every: Vec<Hit> = all.iter().filter(|&&s| admits(s, b)).filter_map(|&s| supporters.support(s, b).map(|x| Hit { candidate: s, score: x.score })).collect();
                 every.sort_by(ranking_order);

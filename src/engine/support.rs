@@ -35,9 +35,8 @@
 //! whose union bound ranks after the `k`-th hit (equal, with every index larger: the terms
 //! take few values, so ties are many). A supporter backing several of the needs is
 //! scored in the list of the first of them only; one declaring a focus, in several tiers of
-//! a theme, is marked once scored. O(k + blocks) memory per partner in need, and a mark
-//! array of one entry per supporter per rayon job, in parallel. The partners in need must
-//! be distinct (a mark records the partner it was set for).
+//! a theme, is marked once scored (with the number of the list). O(k + blocks) memory per
+//! partner in need, and a mark array of one entry per supporter per rayon job, in parallel.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -341,15 +340,17 @@ impl<'a> Supporters<'a> {
     /// supporting link: not itself, not a record of the same partner, not an excluded pair).
     /// The same lists for any thread count.
     pub fn resource_lists(&self, needy: &[PartnerIdx], k: usize, admits: &(dyn Fn(PartnerIdx, PartnerIdx) -> bool + Sync)) -> Vec<Vec<Hit>> {
-        needy
-            .par_iter()
-            .map_init(|| vec![PartnerIdx::MAX; self.members.len()], |scored_for, &b| self.best(b, k, admits, scored_for))
-            .collect()
+        if k == 0 {
+            return vec![Vec::new(); needy.len()];
+        }
+        needy.par_iter().map_init(|| Marks { scored_in: vec![0; self.members.len()], lists: 0 }, |marks, &b| self.best(b, k, admits, marks)).collect()
     }
 
-    /// The best `k` supporters of `needy` (see the module header for the pruning);
-    /// `scored_for[m]` is the partner member `m` was last scored for, when it declares a focus.
-    fn best(&self, needy: PartnerIdx, k: usize, admits: &(dyn Fn(PartnerIdx, PartnerIdx) -> bool + Sync), scored_for: &mut [PartnerIdx]) -> Vec<Hit> {
+    /// The best `k` supporters of `needy` (see the module header for the pruning), marking
+    /// in `marks` the members declaring a focus once scored.
+    fn best(&self, needy: PartnerIdx, k: usize, admits: &(dyn Fn(PartnerIdx, PartnerIdx) -> bool + Sync), marks: &mut Marks) -> Vec<Hit> {
+        marks.lists += 1;
+        let list = marks.lists;
         let f = self.features;
         let (b, needs) = (needy as usize, f.needs[needy as usize]);
         // Funding as `score` computes it; over a larger set of backed themes it is no smaller.
@@ -388,7 +389,7 @@ impl<'a> Supporters<'a> {
                 // is in several tiers of a theme, and marked.
                 let first_backed = backer.backs.intersection(needs).iter().next() == Some(theme);
                 let (at, s) = (backer.at as usize, backer.supporter);
-                if !first_backed || s == needy || (focus != Focus::Unfocused && std::mem::replace(&mut scored_for[at], needy) == needy) {
+                if !first_backed || s == needy || (focus != Focus::Unfocused && std::mem::replace(&mut marks.scored_in[at], list) == list) {
                     continue;
                 }
                 let score = match focus {
@@ -403,6 +404,13 @@ impl<'a> Supporters<'a> {
         }
         top.into_sorted()
     }
+}
+
+/// Which list each supporter was last scored in, for those declaring a focus (in several tiers
+/// of a theme): one per thread's share of the work, the lists it made numbered from 1.
+struct Marks {
+    scored_in: Vec<u32>,
+    lists: u32,
 }
 
 /// A partner's needs, heaviest first: what bounds the funding of a block's backers by how
