@@ -429,8 +429,8 @@ impl<'f> NeedsByWeight<'f> {
 
     /// The most funding a backer of `theme` in a block can give: `theme` and the heaviest of
     /// the other needs in the block's union, as many as a backer there backs themes in all.
-    /// Summed in another order than the score, so raised by 1e-5 (more than 64 roundings
-    /// can move a sum of positive terms).
+    /// Summed in another order than the score, so raised by 1e-5: more than the roundings
+    /// of a sum of at most 64 positive terms can move it.
     fn most_funding(&self, theme: u8, bound: &BlockBound, need_mass: f32) -> f32 {
         let others = self.themes.iter().filter(|&&t| t != theme && bound.backs.contains(t)).take(bound.most_themes.saturating_sub(1) as usize);
         let sum = others.fold(self.weights[theme as usize], |sum, &t| sum + self.weights[t as usize]);
