@@ -122,13 +122,13 @@ fn formats_choose_the_large_tables_files_and_every_command_reads_either() {
     assert_eq!(code(&dir.run(&["generate", "--n", "300", "--seed", "9", "--out", "p.parquet"])), 0);
     let both = dir.run(&["run", "--profiles", "p.parquet", "--out", "both", "-q"]);
     assert_eq!(code(&both), 0, "{}", stderr(&both));
+    let both_manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path("both/manifest.json")).unwrap()).unwrap();
     let tables = ["shortlist", "resources", "triads"];
     for (formats, written, absent) in [("parquet", "parquet", "csv"), ("csv", "csv", "parquet"), ("parquet,csv,parquet", "csv", "-")] {
         let out = format!("only_{written}_{absent}");
         let output = dir.run(&["run", "--profiles", "p.parquet", "--out", &out, "-q", "--formats", formats]);
         assert_eq!(code(&output), 0, "{}", stderr(&output));
         let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path(&out).join("manifest.json")).unwrap()).unwrap();
-        let both_manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path("both/manifest.json")).unwrap()).unwrap();
         assert_eq!(manifest["run_id"], both_manifest["run_id"], "formats do not change the results");
         for table in tables {
             let file = format!("{table}.{written}");

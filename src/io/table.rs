@@ -69,7 +69,7 @@ impl TableSource {
 }
 
 /// The two table formats the engine reads and writes (`--formats` names them in lower case).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TableFormat {
     /// UTF-8 CSV with a header row.
