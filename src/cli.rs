@@ -109,9 +109,10 @@ pub enum Mode {
 /// What and how to match: shared by `run` and `explain`.
 #[derive(Debug, Args)]
 pub struct MatchArgs {
-    /// Profile table (.csv or .parquet) in the contract of README.md. Default: the shipped
-    /// set (17 real country profiles and 2,000 synthetic organisations and cities).
-    #[arg(long, value_name = "FILE")]
+    /// Profile table (.csv or .parquet) in the contract of README.md, or a PostgreSQL table
+    /// or query: postgresql://USER@HOST:PORT/DB?table=NAME (or &query=SELECT...). Default:
+    /// the shipped set (17 real country profiles and 2,000 synthetic organisations and cities).
+    #[arg(long, value_name = "FILE|URL")]
     pub profiles: Option<PathBuf>,
     /// Set one term weight, e.g. --weight complementarity=0.5 (repeatable; beats --weights).
     #[arg(long, value_name = "NAME=VALUE")]
@@ -238,6 +239,15 @@ pub struct RunArgs {
     /// tenth of the bytes). The other commands read Parquet when a run has it, else CSV.
     #[arg(long, value_name = "FORMATS", value_enum, value_delimiter = ',', default_value = "csv,parquet")]
     pub formats: Vec<TableFormat>,
+    /// Also write the run's tables (shortlist, resources, triads, rejects, clusters, and the
+    /// manifest in `runs`) into a PostgreSQL schema, published in one transaction:
+    /// postgresql://USER@HOST:PORT/DB?schema=NAME (HOST may be a socket directory; the
+    /// password from PGPASSWORD or ~/.pgpass).
+    #[arg(long, value_name = "URL")]
+    pub sink: Option<String>,
+    /// With --sink: how many published runs the schema keeps.
+    #[arg(long, value_name = "N", default_value_t = 7)]
+    pub keep_runs: usize,
     /// Also write the inner-product part of the score as queries.npy and candidates.npy
     /// (float32, one row per active partner) with ids.txt into this directory, for a
     /// side-by-side run of a vector-search library on the same work.

@@ -22,6 +22,9 @@ pub enum Error {
     /// A table could not be read or written.
     #[error(transparent)]
     Table(#[from] TableError),
+    /// The PostgreSQL sink cannot be opened or committed.
+    #[error(transparent)]
+    Database(#[from] crate::io::postgresql::PgError),
     /// k-means failed.
     #[error(transparent)]
     Cluster(#[from] ClusterError),

@@ -6,7 +6,8 @@
 //! ```text
 //! open the output → prepare the engine (ingest, features, rules) → cluster → rank (scan,
 //! re-rank) → resources (funders and facilitators per need) → [triads, support proposals]
-//! → output (explain, write) → manifest → publish
+//! → output (explain, write; with --sink also copied into PostgreSQL) → manifest → commit the
+//! sink → publish
 //! ```
 //!
 //! The output directory is opened first (an unwritable or busy directory fails before any
@@ -37,7 +38,8 @@ use crate::io::table::hex;
 use crate::output::resources::ResourceContext;
 use crate::output::sentence::triad_reason;
 use crate::output::shortlist::{self, ShortlistContext, SupportProposals};
-use crate::output::{self, Staging};
+use crate::io::postgresql::sink::Sink;
+use crate::output::{self, Destinations, Staging};
 use crate::telemetry::{Progress, StageClock};
 use crate::PartnerIdx;
 
@@ -66,14 +68,16 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
             check_outside(&config.out, flag, dir)?;
         }
     }
-    let mut staging = Staging::open(&config.out)?;
+    let staging = Staging::open(&config.out)?;
     if let Some(stale) = staging.stale_lock() {
         tracing::warn!(target: "sstc_match::output", previous = stale, "recovered the lock of an interrupted run");
     }
+    let sink = config.sink.as_ref().map(|sink| Sink::open(&sink.url, sink.keep_runs)).transpose()?;
+    let mut out = Destinations { staging, sink };
     let engine = Engine::prepare(&config.matching, &mut clock, progress)?;
     check_input(config, &engine)?;
     let active = engine.active();
-    staging.ensure_space(shortlist::estimated_bytes(active.len(), config.top_k))?;
+    out.staging.ensure_space(shortlist::estimated_bytes(active.len(), config.top_k))?;
 
     let spinner = progress.stage("cluster", 0);
     let clusters = clock.time("cluster", || cluster_stage(config, &engine, &active))?;
@@ -102,21 +106,24 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     let run_id = run_id(config, &engine);
     let bar = progress.stage("write", lists.final_lists().len() as u64);
     let (shortlist_rows, resource_rows) = clock.time("output", || -> Result<(usize, usize), Error> {
+        if let Some(sink) = &mut out.sink {
+            sink.begin(&run_id)?;
+        }
         let scorer = engine.scorer();
         let context = ShortlistContext { run_id: &run_id, profiles: engine.profiles(), reference: Reference::builtin(), assignment: &clusters.assignment, scorer: &scorer, proposals: proposals.as_ref() };
-        let rows = shortlist::write(&mut staging, &context, lists.final_lists(), &config.formats, &|n| bar.inc(n))?;
-        output::write_rejects(&mut staging, &engine.ingested.rejects)?;
-        output::write_duplicates(&mut staging, &engine.ingested.duplicates, engine.profiles())?;
+        let rows = shortlist::write(&mut out, &context, lists.final_lists(), &config.formats, &|n| bar.inc(n))?;
+        output::write_rejects(&mut out, &engine.ingested.rejects)?;
+        output::write_duplicates(&mut out.staging, &engine.ingested.duplicates, engine.profiles())?;
         let resource_context = ResourceContext { run_id: &run_id, profiles: engine.profiles(), reference: Reference::builtin(), supporters: &supporters, triangular: config.matching.triangular_definition };
-        let resource_rows = output::resources::write(&mut staging, &resource_context, &needy, &resources, &config.formats)?;
-        output::write_clusters(&mut staging, &clusters.summaries(&engine))?;
+        let resource_rows = output::resources::write(&mut out, &resource_context, &needy, &resources, &config.formats)?;
+        output::write_clusters(&mut out, &clusters.summaries(&engine))?;
         if let Some(model) = &clusters.model {
-            output::write_centroids(&mut staging, &StoredModel::new(model, clusters.fitted_on.clone()))?;
+            output::write_centroids(&mut out.staging, &StoredModel::new(model, clusters.fitted_on.clone()))?;
         }
         if let (Some(triads), Some(search)) = (&triads, &triad_search) {
             let reason = |t: &Triad| triad_reason(t, &engine.features, engine.profiles(), search.definition, Reference::builtin());
             let mut frame = triads::frame(triads, search, engine.profiles(), Reference::builtin(), &run_id, &reason).map_err(output::write_error("triads"))?;
-            output::write_triads(&mut staging, &mut frame, &config.formats)?;
+            output::write_triads(&mut out, &mut frame, &config.formats)?;
         }
         Ok((rows, resource_rows))
     })?;
@@ -156,10 +163,15 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         exclusions: engine.exclusion_stats.clone(),
         timings: clock.timings,
         peak_rss_mb: peak_rss_mb(),
-        outputs: staging.finished().iter().cloned().collect(),
+        outputs: out.staging.finished().iter().cloned().collect(),
         exit_code: if engine.ingested.rows_rejected > 0 { 1 } else { 0 },
     };
-    run_dir::publish(staging, &manifest)?;
+    // The database first: if its commit fails, neither it nor the files show tonight.
+    if let Some(sink) = out.sink {
+        sink.commit(&serde_json::to_string(&manifest).map_err(output::OutputError::from)?)?;
+        info!(target: "sstc_match::output", run_id = %manifest.run_id, "committed to the sink");
+    }
+    run_dir::publish(out.staging, &manifest)?;
     if let (Some(model), Some(dir), false) = (&clusters.model, &config.model_dir, config.reuse_model) {
         // Saved once the run is published: a failed run changes no model directory.
         let json = serde_json::to_vec_pretty(&StoredModel::new(model, clusters.fitted_on.clone())).map_err(output::OutputError::from)?;

@@ -26,7 +26,8 @@ use crate::engine::rank::rerank::Rerank;
 use crate::engine::rules::OptionalRule;
 use crate::engine::score::{GeographyKernel, MutualRule, ScoreSettings, Weights};
 use crate::io::pairs::{Day, PairWindow};
-use crate::io::table::TableFormat;
+use crate::io::postgresql::{redact, PgError, PgUrl};
+use crate::io::table::{TableFormat, TableSource};
 
 pub use weights::WeightError;
 
@@ -83,6 +84,14 @@ fn flag_error(flag: &'static str, value: impl ToString, reason: impl ToString) -
     }
 }
 
+/// A flag's `postgresql://` URL, parsed; an error shows the URL without its password.
+fn database_url(flag: &'static str, text: &str) -> Result<PgUrl, ConfigError> {
+    PgUrl::parse(text).map_err(|e| match e {
+        PgError::Url { url, reason } => flag_error(flag, url, reason),
+        other => flag_error(flag, redact(text), other),
+    })
+}
+
 /// Fails unless `value` is at least `min`.
 fn at_least(flag: &'static str, value: usize, min: usize) -> Result<usize, ConfigError> {
     if value < min {
@@ -118,12 +127,55 @@ fn as_of(text: Option<&str>) -> Result<Day, ConfigError> {
     }
 }
 
+/// Where profiles are read: a file, or a PostgreSQL table or query. Recorded as text (a
+/// URL with its password redacted).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ProfileSource {
+    /// A CSV or Parquet file.
+    File(PathBuf),
+    /// `postgresql://...?table=NAME` or `?query=SELECT...`.
+    Database(Box<PgUrl>),
+}
+
+impl ProfileSource {
+    /// A `--profiles` value: a `postgresql://` URL, else a file path.
+    pub fn parse(text: &std::path::Path) -> Result<Self, ConfigError> {
+        match text.to_str().filter(|t| PgUrl::is_url(t)) {
+            Some(url) => Ok(ProfileSource::Database(Box::new(database_url("profiles", url)?))),
+            None => Ok(ProfileSource::File(text.to_path_buf())),
+        }
+    }
+
+    /// The table to read.
+    pub fn table_source(&self) -> TableSource {
+        match self {
+            ProfileSource::File(path) => TableSource::File(path.clone()),
+            ProfileSource::Database(url) => TableSource::Database(url.as_ref().clone()),
+        }
+    }
+}
+
+impl Serialize for ProfileSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ProfileSource::File(path) => path.serialize(serializer),
+            ProfileSource::Database(url) => url.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ProfileSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        ProfileSource::parse(&PathBuf::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
 /// What and how to match, checked: shared by every command that scores pairs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MatchConfig {
     /// The profile table (`null`: the shipped default set).
-    pub profiles: Option<PathBuf>,
+    pub profiles: Option<ProfileSource>,
     /// Term weights by name.
     #[serde(with = "weights::by_name")]
     pub weights: Weights,
@@ -168,7 +220,7 @@ impl MatchConfig {
             }),
         };
         Ok(MatchConfig {
-            profiles: args.profiles.clone(),
+            profiles: args.profiles.as_deref().map(ProfileSource::parse).transpose()?,
             weights,
             geo_scale_km: args.geo_scale_km,
             geo_region_share: REGION_SHARE,
@@ -261,6 +313,9 @@ pub struct RunConfig {
     /// manifest when both (the default, and what runs made before `--formats` wrote).
     #[serde(default = "both_formats", skip_serializing_if = "is_both_formats")]
     pub formats: Vec<TableFormat>,
+    /// The PostgreSQL schema the run's tables are also written into, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sink: Option<SinkConfig>,
 }
 
 fn both_formats() -> Vec<TableFormat> {
@@ -269,6 +324,16 @@ fn both_formats() -> Vec<TableFormat> {
 
 fn is_both_formats(formats: &[TableFormat]) -> bool {
     formats == TableFormat::ALL
+}
+
+/// Where and how a run's tables also go into PostgreSQL.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinkConfig {
+    /// `postgresql://...?schema=NAME`.
+    pub url: Box<PgUrl>,
+    /// Published runs the schema keeps.
+    pub keep_runs: usize,
 }
 
 /// Settings of blocked mode.
@@ -315,6 +380,11 @@ impl RunConfig {
             triads: (!args.no_triads).then_some(TriadSettings { beam: args.beam.max(1), max_per_third: args.max_triads_per_third }),
             export_matrices: args.export_matrices.clone(),
             formats: formats(&args.formats)?,
+            sink: args
+                .sink
+                .as_deref()
+                .map(|url| Ok::<_, ConfigError>(SinkConfig { url: Box::new(database_url("sink", url)?), keep_runs: at_least("keep-runs", args.keep_runs, 1)? }))
+                .transpose()?,
         })
     }
 
@@ -330,6 +400,7 @@ impl RunConfig {
             max_reject_share: 0.0,
             export_matrices: None,
             formats: both_formats(),
+            sink: None,
             ..self.clone()
         }
     }

@@ -85,7 +85,7 @@ impl Engine {
             Some(path) => features::development_overrides(&settings_table(path, "development-status", &mut settings_files)?, reference).map_err(file_error(path))?,
         };
         let source = match &config.profiles {
-            Some(path) => TableSource::File(path.clone()),
+            Some(profiles) => profiles.table_source(),
             None => default_profiles(),
         };
         let spinner = progress.stage("ingest", 0);

@@ -2,10 +2,12 @@
 //!
 //! Input: paths and frames. Output: tables read as text ([`table`]), files written atomically
 //! under one writer's lock ([`atomic`]), pair tables ([`pairs`]), and the run directory:
-//! its layout, publication and typed reading ([`run_dir`], [`manifest`]).
+//! its layout, publication and typed reading ([`run_dir`], [`manifest`]); and a PostgreSQL
+//! database as a profile source and a results sink ([`postgresql`]).
 
 pub mod atomic;
 pub mod manifest;
 pub mod pairs;
+pub mod postgresql;
 pub mod run_dir;
 pub mod table;

@@ -1,9 +1,9 @@
 //! Tables in and out, through polars.
 //!
-//! Input: a CSV or Parquet source (a file, or bytes embedded in the binary) and which columns
-//! the caller wants. Output: a [`StringTable`], every wanted column read as text so that
-//! validation, not the reader, decides what a bad value is; the other columns are named,
-//! never decoded. The other direction: [`write_frame`] writes a polars `DataFrame` as CSV or
+//! Input: a CSV or Parquet source (a file, bytes embedded in the binary, or a PostgreSQL
+//! table read as CSV) and which columns the caller wants. Output: a [`StringTable`], every
+//! wanted column read as text so that validation, not the reader, decides what a bad value
+//! is; the other columns are named, never decoded. The other direction: [`write_frame`] writes a polars `DataFrame` as CSV or
 //! Parquet, chosen by [`TableFormat`].
 //!
 //! A CSV file is read the way a careful person would: its bytes are recognised first (an
@@ -22,6 +22,9 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
+use crate::io::postgresql::source::read_profiles;
+use crate::io::postgresql::{PgError, PgUrl};
+
 /// Where a table comes from: a file on disk or bytes in memory.
 #[derive(Clone, Debug)]
 pub enum TableSource {
@@ -37,6 +40,8 @@ pub enum TableSource {
         /// The format of the bytes.
         format: TableFormat,
     },
+    /// A PostgreSQL table or query (`postgresql://...?table=NAME`), read as CSV.
+    Database(PgUrl),
 }
 
 impl TableSource {
@@ -45,6 +50,7 @@ impl TableSource {
         match self {
             TableSource::File(path) => path.display().to_string(),
             TableSource::Bytes { name, .. } => name.clone(),
+            TableSource::Database(url) => url.shown(),
         }
     }
 
@@ -53,6 +59,7 @@ impl TableSource {
         match self {
             TableSource::File(path) => TableFormat::from_path(path),
             TableSource::Bytes { format, .. } => Ok(*format),
+            TableSource::Database(_) => Ok(TableFormat::Csv),
         }
     }
 
@@ -64,6 +71,7 @@ impl TableSource {
                 reason: e.to_string(),
             }),
             TableSource::Bytes { bytes, .. } => Ok(bytes.to_vec()),
+            TableSource::Database(url) => Ok(read_profiles(url)?),
         }
     }
 }
@@ -178,6 +186,9 @@ pub enum TableError {
         /// The limit.
         limit_mb: u64,
     },
+    /// A PostgreSQL source cannot be reached or read.
+    #[error(transparent)]
+    Database(#[from] PgError),
     /// Writing an output table failed.
     #[error("cannot write {target}: {reason}")]
     Write {

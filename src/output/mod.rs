@@ -6,10 +6,12 @@
 //! `duplicates.csv`, `resources.csv` and `resources.parquet` ([`resources`]), `clusters.csv`,
 //! `centroids.json` and, when asked, `triads.csv` and `triads.parquet`. The three large
 //! tables are written in the formats `--formats` names (CSV for people and spreadsheets,
-//! Parquet for databases and dataframes); the small ones always as CSV.
+//! Parquet for databases and dataframes); the small ones always as CSV. With `--sink`, the
+//! shortlist, resources, triads, rejects and clusters are also copied, batch by batch, into
+//! the PostgreSQL sink's open transaction ([`Destinations`]).
 //!
 //! **Invariant:** the only module that writes a run's results; every file goes through the
-//! staging area.
+//! staging area, every database row through the sink.
 //!
 //! # `rejects.csv`
 //! `file, row, column, value, reason`: one line per problem; `row` is the 1-based data row.
@@ -41,6 +43,9 @@ use crate::engine::profile::Profile;
 use crate::io::run_dir::{CENTROIDS, CLUSTERS, DUPLICATES, REJECTS, TRIADS_CSV, TRIADS_PARQUET};
 use crate::io::table::{spreadsheet_safe_frame, write_frame, TableError, TableFormat};
 
+use crate::io::postgresql::sink::Sink;
+use crate::io::postgresql::PgError;
+
 pub use crate::io::atomic::OutputIoError;
 pub use crate::io::run_dir::publish::{PublishError, Staging};
 
@@ -53,6 +58,9 @@ pub enum OutputError {
     /// A table writer problem.
     #[error(transparent)]
     Table(#[from] TableError),
+    /// The PostgreSQL sink refused a table.
+    #[error(transparent)]
+    Database(#[from] PgError),
     /// The manifest could not be serialised.
     #[error("cannot serialise the manifest: {0}")]
     Manifest(#[from] serde_json::Error),
@@ -68,6 +76,25 @@ pub fn write_error(target: &str) -> impl Fn(PolarsError) -> OutputError + '_ {
     }
 }
 
+/// Where a run's tables go: the staging directory, and the PostgreSQL sink (its transaction
+/// begun) when the run has one.
+pub struct Destinations {
+    /// The files, published together.
+    pub staging: Staging,
+    /// The database, committed with the run.
+    pub sink: Option<Sink>,
+}
+
+impl Destinations {
+    /// Copies a small table whole into the sink's `table`, when there is a sink.
+    fn load(&mut self, table: &str, frame: &DataFrame) -> Result<(), OutputError> {
+        if let Some(sink) = &mut self.sink {
+            sink.load(table, frame.schema(), [Arc::new(frame.clone())])?;
+        }
+        Ok(())
+    }
+}
+
 /// Writes a frame as one file of the given format into the staging area.
 pub fn write_table(staging: &mut Staging, name: &str, frame: &mut DataFrame, format: TableFormat) -> Result<(), OutputError> {
     let mut file = staging.create(name)?;
@@ -76,19 +103,20 @@ pub fn write_table(staging: &mut Staging, name: &str, frame: &mut DataFrame, for
     Ok(())
 }
 
-/// Writes one table in each of `formats` (CSV spreadsheet-safe), named `(csv, parquet)`,
-/// batch by batch, so that memory holds a batch, not the table: `frames` builds each batch (on
-/// the caller's pool) while one thread per format encodes the previous one. Polars encodes on
-/// a pool of its own; a worker of ours waiting for it would leave a core idle (measured at
-/// 100k: 75 % of two cores busy when the encoders ran on our pool). Returns the rows written.
+/// Writes one table in each of `formats` (CSV spreadsheet-safe), named `(csv, parquet)`, and
+/// into the sink's `table` when there is a sink, batch by batch, so that memory holds a
+/// batch, not the table: `frames` builds each batch (on the caller's pool) while one thread
+/// per destination encodes the previous one. Polars encodes on a pool of its own; a worker
+/// of ours waiting for it would leave a core idle (measured at 100k: 75 % of two cores busy
+/// when the encoders ran on our pool). Returns the rows written.
 pub fn write_batches(
-    staging: &mut Staging,
-    names: (&str, &str),
+    out: &mut Destinations,
+    (names, table): ((&str, &str), &str),
     formats: &[TableFormat],
     schema: &Schema,
     frames: impl Iterator<Item = Result<DataFrame, OutputError>>,
 ) -> Result<usize, OutputError> {
-    let mut files = formats.iter().map(|&format| Ok((format, staging.create(file_name(names, format))?))).collect::<Result<Vec<_>, OutputError>>()?;
+    let mut files = formats.iter().map(|&format| Ok((format, out.staging.create(file_name(names, format))?))).collect::<Result<Vec<_>, OutputError>>()?;
     let rows_written = std::thread::scope(|scope| -> Result<usize, OutputError> {
         let (mut senders, mut encoders) = (Vec::new(), Vec::new());
         for (format, file) in &mut files {
@@ -96,6 +124,11 @@ pub fn write_batches(
             senders.push(to_encoder);
             let name = file_name(names, *format);
             encoders.push(scope.spawn(move || encode_batches(*format, file, name, schema, batches)));
+        }
+        if let Some(sink) = &mut out.sink {
+            let (to_sink, batches) = sync_channel::<Arc<DataFrame>>(1);
+            senders.push(to_sink);
+            encoders.push(scope.spawn(move || sink.load(table, schema, batches).map(|_| ()).map_err(OutputError::from)));
         }
         let mut rows_written = 0;
         for frame in frames {
@@ -113,7 +146,7 @@ pub fn write_batches(
         Ok(rows_written)
     })?;
     for (_, file) in files {
-        staging.finish(file)?;
+        out.staging.finish(file)?;
     }
     Ok(rows_written)
 }
@@ -151,7 +184,7 @@ fn write_csv(staging: &mut Staging, name: &str, mut frame: DataFrame) -> Result<
 }
 
 /// Writes `rejects.csv` (header only when nothing was rejected).
-pub fn write_rejects(staging: &mut Staging, rejects: &[Rejection]) -> Result<(), OutputError> {
+pub fn write_rejects(out: &mut Destinations, rejects: &[Rejection]) -> Result<(), OutputError> {
     let column = |name: &str, f: &dyn Fn(&Rejection) -> String| {
         Column::new(name.into(), rejects.iter().map(f).collect::<Vec<String>>())
     };
@@ -166,7 +199,8 @@ pub fn write_rejects(staging: &mut Staging, rejects: &[Rejection]) -> Result<(),
         ],
     )
     .map_err(write_error(REJECTS))?;
-    write_csv(staging, REJECTS, frame)
+    out.load("rejects", &frame)?;
+    write_csv(&mut out.staging, REJECTS, frame)
 }
 
 /// Writes `duplicates.csv` (header only when there are none).
@@ -191,7 +225,7 @@ pub fn write_duplicates(staging: &mut Staging, duplicates: &Duplicates, profiles
 }
 
 /// Writes `clusters.csv`.
-pub fn write_clusters(staging: &mut Staging, clusters: &[ClusterSummary]) -> Result<(), OutputError> {
+pub fn write_clusters(out: &mut Destinations, clusters: &[ClusterSummary]) -> Result<(), OutputError> {
     let total: usize = clusters.iter().map(|c| c.size).sum::<usize>().max(1);
     let list = |items: &[(String, usize)]| {
         items
@@ -221,7 +255,8 @@ pub fn write_clusters(staging: &mut Staging, clusters: &[ClusterSummary]) -> Res
         ],
     )
     .map_err(write_error(CLUSTERS))?;
-    write_csv(staging, CLUSTERS, frame)
+    out.load("clusters", &frame)?;
+    write_csv(&mut out.staging, CLUSTERS, frame)
 }
 
 /// Writes `centroids.json`: the model the run used, so that `diff` can align clusters
@@ -233,10 +268,11 @@ pub fn write_centroids(staging: &mut Staging, model: &StoredModel) -> Result<(),
     Ok(())
 }
 
-/// Writes `triads.csv` and `triads.parquet` from their frame, those of `formats`.
-pub fn write_triads(staging: &mut Staging, frame: &mut DataFrame, formats: &[TableFormat]) -> Result<(), OutputError> {
+/// Writes `triads.csv` and `triads.parquet` from their frame, those of `formats` (and the
+/// sink's `triads`).
+pub fn write_triads(out: &mut Destinations, frame: &mut DataFrame, formats: &[TableFormat]) -> Result<(), OutputError> {
     for &format in formats {
-        write_table(staging, file_name((TRIADS_CSV, TRIADS_PARQUET), format), frame, format)?;
+        write_table(&mut out.staging, file_name((TRIADS_CSV, TRIADS_PARQUET), format), frame, format)?;
     }
-    Ok(())
+    out.load("triads", frame)
 }

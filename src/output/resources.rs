@@ -15,7 +15,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use super::sentence::support_reason;
-use super::{write_batches, write_error, OutputError, Staging};
+use super::{write_batches, write_error, Destinations, OutputError};
 use crate::engine::modality::{classify, TriangularDefinition};
 use crate::engine::profile::Profile;
 use crate::engine::rank::top_k::Hit;
@@ -51,7 +51,7 @@ struct ResourceRow {
 const BATCH: usize = 4096;
 
 /// Writes the files of `formats`, a batch of partners at a time; returns the row count.
-pub fn write(staging: &mut Staging, context: &ResourceContext, needy: &[PartnerIdx], lists: &[Vec<Hit>], formats: &[TableFormat]) -> Result<usize, OutputError> {
+pub fn write(out: &mut Destinations, context: &ResourceContext, needy: &[PartnerIdx], lists: &[Vec<Hit>], formats: &[TableFormat]) -> Result<usize, OutputError> {
     let schema = frame(context, &[])?.schema().as_ref().clone();
     let frames = needy.chunks(BATCH).zip(lists.chunks(BATCH)).map(|(needy, lists)| {
         let rows: Vec<ResourceRow> = needy
@@ -66,7 +66,7 @@ pub fn write(staging: &mut Staging, context: &ResourceContext, needy: &[PartnerI
             .collect();
         frame(context, &rows)
     });
-    write_batches(staging, (RESOURCES_CSV, RESOURCES_PARQUET), formats, &schema, frames)
+    write_batches(out, ((RESOURCES_CSV, RESOURCES_PARQUET), "resources"), formats, &schema, frames)
 }
 
 fn frame(context: &ResourceContext, rows: &[ResourceRow]) -> Result<DataFrame, OutputError> {

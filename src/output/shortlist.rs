@@ -33,7 +33,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use super::sentence::{proposal_reason, reason};
-use super::{write_batches, write_error, OutputError};
+use super::{write_batches, write_error, Destinations, OutputError};
 use crate::engine::features::distance_km;
 use crate::engine::modality::{Modality, TriangularDefinition};
 use crate::engine::profile::{IdSet, Profile};
@@ -42,7 +42,6 @@ use crate::engine::reference::Reference;
 use crate::engine::score::{Direction, Scorer, Term, TermValues};
 use crate::engine::support::{Supporters, SUPPORT_TERMS};
 use crate::engine::triads::Triad;
-use crate::io::run_dir::publish::Staging;
 use crate::io::run_dir::{SHORTLIST_CSV, SHORTLIST_PARQUET};
 use crate::io::table::TableFormat;
 use crate::PartnerIdx;
@@ -115,7 +114,7 @@ struct Row {
 /// Writes `shortlist.csv` and `shortlist.parquet` (those of `formats`) into the staging area;
 /// returns the row count.
 pub fn write(
-    staging: &mut Staging,
+    out: &mut Destinations,
     context: &ShortlistContext,
     lists: &[Shortlist],
     formats: &[TableFormat],
@@ -127,7 +126,7 @@ pub fn write(
         progress(batch.len() as u64);
         frame
     });
-    write_batches(staging, (SHORTLIST_CSV, SHORTLIST_PARQUET), formats, &schema, frames)
+    write_batches(out, ((SHORTLIST_CSV, SHORTLIST_PARQUET), "shortlist"), formats, &schema, frames)
 }
 
 fn rows(context: &ShortlistContext, batch: &[Shortlist]) -> Vec<Row> {
