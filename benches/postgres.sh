@@ -23,8 +23,8 @@ psql=(psql -X -q -At -h "$work" -U sstc -d postgres -v ON_ERROR_STOP=1)
 host="$(printf %s "$work" | sed 's|/|%2F|g')"
 url="postgresql://sstc@$host/postgres"
 
-"$bin" generate --n "$n" --seed 42 --out "$work/p.csv" >/dev/null
-"$bin" generate --n "$n" --seed 42 --out "$work/p.parquet" >/dev/null
+"$bin" generate --n "$n" --seed 42 --out "$work/p.csv" >/dev/null 2>&1
+"$bin" generate --n "$n" --seed 42 --out "$work/p.parquet" >/dev/null 2>&1
 columns="$(head -1 "$work/p.csv" | sed 's/,/ text, /g; s/$/ text/')"
 "${psql[@]}" -c "CREATE TABLE partners ($columns)"
 "${psql[@]}" -c "\\copy partners FROM '$work/p.csv' WITH (FORMAT csv, HEADER true)"
@@ -36,7 +36,7 @@ run() { # label, then the run's flags
 import json, sys
 label, path = sys.argv[1], sys.argv[2]
 m = json.load(open(path))
-t = m["timings"]
+t = {s["stage"]: s["seconds"] for s in m["timings"]}
 print(f"| {label} | {m['input']['rows_read']:,} | {t.get('ingest', 0):.2f} | {t.get('output', 0):.2f} | {m['counts']['shortlist_rows']:,} |")
 EOF
 }
