@@ -1,4 +1,5 @@
-//! Build script: records the git commit the binary is built from (for run manifests).
+//! Build script: records the git commit the binary is built from (for run manifests and
+//! `--version`).
 use std::process::Command;
 
 fn main() {
@@ -11,6 +12,8 @@ fn main() {
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=SSTC_GIT_COMMIT={commit}");
+    let version = std::env::var("CARGO_PKG_VERSION").expect("cargo sets the version");
+    println!("cargo:rustc-env=SSTC_VERSION={version} (commit {})", &commit[..commit.len().min(12)]);
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
 }

@@ -20,7 +20,7 @@ use crate::io::table::TableFormat;
 /// Exit codes: 0 success; 1 finished, but some input rows were rejected (see rejects.csv);
 /// 2 failed (bad flags, unreadable input, cannot write outputs), nothing published.
 #[derive(Debug, Parser)]
-#[command(name = "sstc-match", version, about, long_about)]
+#[command(name = "sstc-match", version = env!("SSTC_VERSION"), about, long_about)]
 pub struct Cli {
     /// Options for every command.
     #[command(flatten)]
@@ -34,13 +34,13 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// No progress bars (they are also off when stderr is not a terminal or CI is set).
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global")]
     pub quiet: bool,
     /// Structured logs on stderr: -v for stage events, -vv for details.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = "Global")]
     pub verbose: u8,
     /// Log line format.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true, help_heading = "Global")]
     pub log_format: LogFormat,
 }
 
@@ -61,7 +61,11 @@ pub enum Command {
     /// Writes shortlist.csv, shortlist.parquet, rejects.csv, clusters.csv and manifest.json
     /// into --out; all of them are replaced together (the manifest last), so a failure never
     /// leaves a half-written shortlist where the last good one stood.
+    #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
+    /// Prints the settings a `run` with the same flags (and --config file) would use, as a
+    /// config file: every flag of `run` by name, defaults included.
+    Config(RunArgs),
     /// Explains one pair, shortlisted or not: every term's raw value, weight and
     /// contribution, every rule's verdict, the modality and roles, the candidate's rank in the
     /// partner's list and the gap to the list's last score.
@@ -95,6 +99,35 @@ pub enum Command {
     /// Writes a synthetic profile population (clearly marked synthetic) for demos and
     /// benchmarks: real countries and cities, seeded, reproducible.
     Generate(GenerateArgs),
+    /// Prints shell completions: `sstc-match completions bash > /etc/bash_completion.d/sstc-match`
+    /// (zsh: into a directory of $fpath as _sstc-match; fish: ~/.config/fish/completions/).
+    Completions(CompletionsArgs),
+    /// Prints the man page (roff): `sstc-match man > /usr/local/share/man/man1/sstc-match.1`.
+    Man,
+}
+
+/// Examples under `run --help`.
+const RUN_EXAMPLES: &str = "Examples:
+  sstc-match run --out out                                  the shipped data, default settings
+  sstc-match run --profiles registry.parquet --out /srv/sstc/nightly --mode blocked --formats parquet
+  sstc-match run --config /etc/sstc-match.toml --weight complementarity=0.4
+  PGPASSWORD=... sstc-match run --profiles 'postgresql://sstc@db/crm?table=partners' \\
+      --sink 'postgresql://sstc@db/crm?schema=sstc_nightly' --out out
+  sstc-match config --config /etc/sstc-match.toml           the settings a run would use";
+
+/// What `--summary` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    /// One JSON object on one line.
+    Json,
+}
+
+/// Flags of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// How `run` finds candidates.
@@ -112,50 +145,50 @@ pub struct MatchArgs {
     /// Profile table (.csv or .parquet) in the contract of README.md, or a PostgreSQL table
     /// or query: postgresql://USER@HOST:PORT/DB?table=NAME (or &query=SELECT...). Default:
     /// the shipped set (17 real country profiles and 2,000 synthetic organisations and cities).
-    #[arg(long, value_name = "FILE|URL")]
+    #[arg(long, help_heading = "Input", value_name = "FILE|URL")]
     pub profiles: Option<PathBuf>,
     /// Set one term weight, e.g. --weight complementarity=0.5 (repeatable; beats --weights).
-    #[arg(long, value_name = "NAME=VALUE")]
+    #[arg(long, help_heading = "Matching", value_name = "NAME=VALUE")]
     pub weight: Vec<String>,
     /// TOML weights file with a [weights] table (beats the defaults).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, help_heading = "Matching", value_name = "FILE")]
     pub weights: Option<PathBuf>,
     /// Geography: distance (km) at which the distance kernel falls to 1/e.
-    #[arg(long, value_name = "KM", default_value_t = 2000.0)]
+    #[arg(long, help_heading = "Matching", value_name = "KM", default_value_t = 2000.0)]
     pub geo_scale_km: f32,
     /// Theme rarity weighting: 1 full inverse frequency, 0 off, in between softened.
-    #[arg(long, value_name = "R", default_value_t = 1.0)]
+    #[arg(long, help_heading = "Matching", value_name = "R", default_value_t = 1.0)]
     pub rarity: f32,
     /// How the two directions of need coverage make mutual_benefit.
-    #[arg(long, value_name = "RULE", value_enum, default_value_t = MutualRule::Harmonic)]
+    #[arg(long, help_heading = "Matching", value_name = "RULE", value_enum, default_value_t = MutualRule::Harmonic)]
     pub mutual_rule: MutualRule,
     /// Keep only pairs of this modality (repeatable).
-    #[arg(long, value_name = "NAME", value_enum)]
+    #[arg(long, help_heading = "Rules", value_name = "NAME", value_enum)]
     pub modality: Vec<Modality>,
     /// Triangular definition: a (northern funder), b (northern funder or international
     /// organisation), c (multilateral institution).
-    #[arg(long, value_name = "A|B|C", value_enum, ignore_case = true, default_value_t = TriangularDefinition::A)]
+    #[arg(long, help_heading = "Rules", value_name = "A|B|C", value_enum, ignore_case = true, default_value_t = TriangularDefinition::A)]
     pub triangular_definition: TriangularDefinition,
     /// Switch off an optional rule (repeatable).
-    #[arg(long, value_name = "RULE", value_enum)]
+    #[arg(long, help_heading = "Rules", value_name = "RULE", value_enum)]
     pub disable_rule: Vec<OptionalRule>,
     /// Pairs not to propose (already partners or recently contacted): a table with
     /// source_id, target_id and optionally date (YYYY-MM-DD).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, help_heading = "Input", value_name = "FILE")]
     pub exclusions: Option<PathBuf>,
     /// A dated exclusion lasts this many days.
-    #[arg(long, value_name = "DAYS", default_value_t = 365)]
+    #[arg(long, help_heading = "Input", value_name = "DAYS", default_value_t = 365)]
     pub exclusion_days: u32,
     /// The run's date for dated exclusions (YYYY-MM-DD; default today, UTC).
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, help_heading = "Input", value_name = "DATE")]
     pub as_of: Option<String>,
     /// Override the Global South classification per country: a table with country_iso3 and
     /// status (south or north).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, help_heading = "Input", value_name = "FILE")]
     pub development_status: Option<PathBuf>,
     /// Actor-type compatibility table replacing data/mappings/actor_compatibility.csv
     /// (same shape: symmetric, values 0 to 1).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, help_heading = "Input", value_name = "FILE")]
     pub actor_compatibility: Option<PathBuf>,
 }
 
@@ -165,93 +198,105 @@ pub struct RunArgs {
     /// What and how to match.
     #[command(flatten)]
     pub matching: MatchArgs,
+    /// A TOML file of settings, named as these flags (`top-k = 20`, `[weight]` table, ...);
+    /// a flag given here beats the file, the file beats the defaults. See `sstc-match config`.
+    #[arg(long, help_heading = "Input", value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Output directory.
-    #[arg(long, value_name = "DIR", default_value = "out")]
+    #[arg(long, help_heading = "Output", value_name = "DIR", default_value = "out")]
     pub out: PathBuf,
     /// Worker threads (default: all cores). Outputs are identical for any value.
-    #[arg(long, value_name = "N")]
+    #[arg(long, help_heading = "Global", value_name = "N")]
     pub threads: Option<usize>,
     /// Seed for k-means (the only randomness).
-    #[arg(long, value_name = "S", default_value_t = 42)]
+    #[arg(long, help_heading = "Matching", value_name = "S", default_value_t = 42)]
     pub seed: u64,
     /// Candidates per partner.
-    #[arg(long, value_name = "K", default_value_t = 10)]
+    #[arg(long, help_heading = "Matching", value_name = "K", default_value_t = 10)]
     pub top_k: usize,
     /// Number of k-means clusters (default: about √(partners/20), 2 to 64).
-    #[arg(long, value_name = "K")]
+    #[arg(long, help_heading = "Matching", value_name = "K")]
     pub clusters: Option<usize>,
     /// Also save the fitted centroids as DIR/centroids.json (every run keeps its own in
     /// --out); with --reuse-model, read them from there. Must lie outside --out.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, help_heading = "Matching", value_name = "DIR")]
     pub model_dir: Option<PathBuf>,
     /// Reuse centroids instead of fitting new ones: those in --model-dir, else the last run's
     /// in --out. Refused when they were fitted on another profile table.
-    #[arg(long)]
+    #[arg(long, help_heading = "Matching")]
     pub reuse_model: bool,
     /// Publish nothing (exit 2, the last run stays) when more than this share of the input
     /// rows is rejected: a broken export must not replace a good night's lists.
-    #[arg(long, value_name = "SHARE", default_value_t = 0.5)]
+    #[arg(long, help_heading = "Input", value_name = "SHARE", default_value_t = 0.5)]
     pub max_reject_share: f32,
     /// exact: every partner scores every candidate. blocked: each partner walks blocks of
     /// similar partners best score bound first and scores only the blocks that can still
     /// enter its list (for large registries).
-    #[arg(long, value_name = "MODE", value_enum, default_value_t = Mode::Exact)]
+    #[arg(long, help_heading = "Blocked mode", value_name = "MODE", value_enum, default_value_t = Mode::Exact)]
     pub mode: Mode,
     /// Blocked mode: leaf blocks (of up to 32 partners) each partner scans at most; 0 scans
     /// until the score bound proves the list exact. The default keeps recall@10 above 0.95
     /// at a million partners (measured: 0.974 at 800, 0.954 at 600).
-    #[arg(long, value_name = "P", default_value_t = 800)]
+    #[arg(long, help_heading = "Blocked mode", value_name = "P", default_value_t = 800)]
     pub probe: usize,
     /// Blocked mode: a block of one country's partners of one actor type larger than this is
     /// cut into pieces of similar partners (0: no cap).
-    #[arg(long, value_name = "N", default_value_t = 1024)]
+    #[arg(long, help_heading = "Blocked mode", value_name = "N", default_value_t = 1024)]
     pub max_block: usize,
     /// Blocked mode: partners whose blocked lists are checked against exact ones (recall@k in
     /// the manifest); 0 skips the check.
-    #[arg(long, value_name = "N", default_value_t = 2000)]
+    #[arg(long, help_heading = "Blocked mode", value_name = "N", default_value_t = 2000)]
     pub recall_sample: usize,
     /// Diversity re-ranking (maximal marginal relevance): λ = 1 ranks by score only; lower
     /// values trade score for candidates of other actor types and regions.
-    #[arg(long, value_name = "LAMBDA", default_value_t = 1.0)]
+    #[arg(long, help_heading = "Matching", value_name = "LAMBDA", default_value_t = 1.0)]
     pub diversity: f32,
     /// At least this share of each list from the partner's own UN sub-region, where
     /// available (0 to 1).
-    #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
+    #[arg(long, help_heading = "Matching", value_name = "SHARE", default_value_t = 0.0)]
     pub min_region_share: f32,
     /// Funders and facilitators listed per partner with a declared need in resources.csv
     /// and resources.parquet (0: none listed).
-    #[arg(long, value_name = "K", default_value_t = 10)]
+    #[arg(long, help_heading = "Matching", value_name = "K", default_value_t = 10)]
     pub resource_k: usize,
     /// Write no triads (by default every run proposes triangular triads, southern provider +
     /// beneficiary + funder or facilitator by --triangular-definition, into triads.csv and
     /// triads.parquet).
-    #[arg(long)]
+    #[arg(long, help_heading = "Rules")]
     pub no_triads: bool,
     /// Triads: providers taken from each beneficiary's shortlist.
-    #[arg(long, value_name = "W", default_value_t = 5)]
+    #[arg(long, help_heading = "Rules", value_name = "W", default_value_t = 5)]
     pub beam: usize,
     /// Triads: the most triads one funder or facilitator is proposed in, when its profile
     /// declares no capacity (a declared capacity is its limit).
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(long, help_heading = "Rules", value_name = "N", default_value_t = 20)]
     pub max_triads_per_third: usize,
     /// Formats of the three large tables (shortlist, resources, triads), comma-separated:
     /// csv (for people and spreadsheets), parquet (for databases and dataframes; about a
     /// tenth of the bytes). The other commands read Parquet when a run has it, else CSV.
-    #[arg(long, value_name = "FORMATS", value_enum, value_delimiter = ',', default_value = "csv,parquet")]
+    #[arg(long, help_heading = "Output", value_name = "FORMATS", value_enum, value_delimiter = ',', default_value = "csv,parquet")]
     pub formats: Vec<TableFormat>,
     /// Also write the run's tables (shortlist, resources, triads, rejects, clusters, and the
     /// manifest in `runs`) into a PostgreSQL schema, published in one transaction:
     /// postgresql://USER@HOST:PORT/DB?schema=NAME (HOST may be a socket directory; the
     /// password from PGPASSWORD or ~/.pgpass).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, help_heading = "Output", value_name = "URL")]
     pub sink: Option<String>,
+    /// Stop cleanly and publish nothing (exit 2) once the run has taken this long, e.g.
+    /// 90m or 2h: a night that overruns its window leaves last night's outputs in place.
+    #[arg(long, help_heading = "Global", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub max_runtime: Option<std::time::Duration>,
+    /// Print one JSON line on stdout when the run ends (run id, counts, rejects, timings,
+    /// exit code and reason), for monitoring.
+    #[arg(long, help_heading = "Global", value_name = "FORMAT", value_enum)]
+    pub summary: Option<SummaryFormat>,
     /// With --sink: how many published runs the schema keeps.
-    #[arg(long, value_name = "N", default_value_t = 7)]
+    #[arg(long, help_heading = "Output", value_name = "N", default_value_t = 7)]
     pub keep_runs: usize,
     /// Also write the inner-product part of the score as queries.npy and candidates.npy
     /// (float32, one row per active partner) with ids.txt into this directory, for a
     /// side-by-side run of a vector-search library on the same work.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, help_heading = "Output", value_name = "DIR")]
     pub export_matrices: Option<PathBuf>,
 }
 
@@ -262,13 +307,22 @@ pub struct ExplainArgs {
     pub partner: String,
     /// The candidate (its id).
     pub candidate: String,
-    /// What and how to match (use the same flags as the run being explained).
+    /// What and how to match (use the same flags as the run being explained, or --run).
     #[command(flatten)]
     pub matching: MatchArgs,
     /// Length of the partner's list, for the gap to its last candidate.
     #[arg(long, value_name = "K", default_value_t = 10)]
     pub top_k: usize,
+    /// Explain with the settings of this finished run (its manifest: profiles, weights,
+    /// rules, list length) instead of flags.
+    #[arg(long, value_name = "DIR", conflicts_with_all = MATCHING_FLAGS)]
+    pub run: Option<PathBuf>,
 }
+
+/// The flags `explain --run` takes from the run instead.
+const MATCHING_FLAGS: [&str; 15] = [
+    "profiles", "weight", "weights", "geo_scale_km", "rarity", "mutual_rule", "modality", "triangular_definition", "disable_rule", "exclusions", "exclusion_days", "as_of", "development_status", "actor_compatibility", "top_k",
+];
 
 /// Flags of `evaluate`.
 #[derive(Debug, Args)]
@@ -282,8 +336,8 @@ pub struct EvaluateArgs {
     /// What and how to match (the weighting being evaluated, without --run).
     #[command(flatten)]
     pub matching: MatchArgs,
-    /// The list length k of the metrics.
-    #[arg(long, value_name = "K", default_value_t = 10)]
+    /// The list length k of the metrics (`--k` is read too, its old name).
+    #[arg(long = "top-k", alias = "k", value_name = "K", default_value_t = 10)]
     pub k: usize,
 }
 
@@ -305,8 +359,8 @@ pub struct TuneArgs {
     /// The metric to maximise.
     #[arg(long, value_enum, default_value_t = Metric::Ndcg)]
     pub metric: Metric,
-    /// The list length k of the metric.
-    #[arg(long, value_name = "K", default_value_t = 10)]
+    /// The list length k of the metric (`--k` is read too, its old name).
+    #[arg(long = "top-k", alias = "k", value_name = "K", default_value_t = 10)]
     pub k: usize,
     /// Folds of the cross-validation.
     #[arg(long, value_name = "N", default_value_t = 5)]

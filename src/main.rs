@@ -8,11 +8,11 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use sstc_match::cli::{Cli, Command};
 use sstc_match::commands::{campaign, diff, evaluate, explain, generate, groups, report, run};
-use sstc_match::config::Checked;
+use sstc_match::config::{self, Checked};
 use sstc_match::telemetry::{self, terminal_safe, Progress};
 
 /// mimalloc, not the system allocator: the engine allocates many short strings and vectors on
@@ -23,13 +23,27 @@ use sstc_match::telemetry::{self, terminal_safe, Progress};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let words = match config::file::merge(std::env::args_os().collect()) {
+        Ok(words) => words,
+        Err(error) => {
+            eprintln!("sstc-match: error: {}", terminal_safe(&error.to_string()));
+            return ExitCode::from(2);
+        }
+    };
+    let matches = Cli::command().get_matches_from(words);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     telemetry::init_logging(cli.global.verbose, cli.global.log_format);
     let progress = Progress::new(cli.global.quiet);
-    match dispatch(cli.command, progress) {
+    let settings = matches.subcommand().map(|(_, given)| config::file::resolved(given)).unwrap_or_default();
+    if matches!(&cli.command, Command::Run(args) if args.summary.is_some()) {
+        telemetry::want_summary();
+    }
+    match dispatch(cli.command, settings, progress) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("sstc-match: error: {}", terminal_safe(&format!("{error:#}")));
+            let message = format!("{error:#}");
+            eprintln!("sstc-match: error: {}", terminal_safe(&message));
+            telemetry::summary(&serde_json::json!({ "exit_code": 2, "exit_reason": message }));
             ExitCode::from(2)
         }
     }
@@ -49,10 +63,40 @@ fn say(text: &str) {
     eprintln!("sstc-match: {}", terminal_safe(text));
 }
 
-fn dispatch(command: Command, progress: Progress) -> anyhow::Result<u8> {
+/// Runs a parsed command; `settings` are its flags as a config file (for `run` and `config`).
+fn dispatch(command: Command, settings: toml::Table, progress: Progress) -> anyhow::Result<u8> {
     match Checked::resolve(&command)? {
-        Checked::Run(config) => {
+        Checked::Config(_) => {
+            let file = match &command {
+                Command::Config(args) => args.config.as_deref(),
+                _ => None,
+            };
+            print(&config::file::render(&settings, file)).map(|_| 0)
+        }
+        Checked::Completions(shell) => {
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "sstc-match", &mut text);
+            print(&String::from_utf8(text)?).map(|_| 0)
+        }
+        Checked::Man => {
+            let mut roff = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut roff)?;
+            print(&String::from_utf8(roff)?).map(|_| 0)
+        }
+        Checked::Run(mut config) => {
+            config.settings = settings;
             let manifest = run::run(&config, progress)?;
+            telemetry::summary(&serde_json::json!({
+                "exit_code": manifest.exit_code,
+                "exit_reason": if manifest.exit_code == 0 { "published" } else { "published; input rows were rejected (see rejects.csv)" },
+                "run_id": manifest.run_id,
+                "out": config.out,
+                "counts": manifest.counts,
+                "rows_read": manifest.input.rows_read,
+                "rows_rejected": manifest.input.rows_rejected,
+                "timings": manifest.timings,
+                "peak_rss_mb": manifest.peak_rss_mb,
+            }));
             say(&format!(
                 "run {}: {} shortlists ({} rows) for {} active partners in {}; {} input rows rejected{}",
                 manifest.run_id,

@@ -7,6 +7,7 @@
 //! stage for the manifest; [`terminal_safe`] for any text bound for a terminal.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -14,6 +15,23 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;
 use crate::io::manifest::StageTiming;
+
+/// Whether `--summary json` asked for one JSON line on stdout at the end of a run.
+static SUMMARY: AtomicBool = AtomicBool::new(false);
+
+/// Asks for the run's summary line (`--summary json`).
+pub fn want_summary() {
+    SUMMARY.store(true, Ordering::Relaxed);
+}
+
+/// Prints the run's one-line JSON summary on stdout, when it was asked for: how it ended
+/// (`exit_code`, `exit_reason`) and, for a finished run, its id, counts and timings; for a
+/// monitor to read.
+pub fn summary(line: &serde_json::Value) {
+    if SUMMARY.load(Ordering::Relaxed) {
+        println!("{line}");
+    }
+}
 
 /// Installs the log subscriber: warnings by default, `-v` info, `-vv` debug.
 pub fn init_logging(verbosity: u8, format: LogFormat) {

@@ -366,3 +366,29 @@ fn a_job_killed_during_copy_leaves_the_previous_night_readable_and_the_next_nigh
     assert_eq!(published(&server, "nightly")[0], tonight);
     assert_eq!(server.sql("SELECT count(*) FROM nightly.latest_shortlist"), Csv::read(&server.dir.path("out/shortlist.csv")).len().to_string());
 }
+
+#[test]
+fn the_systemd_units_command_runs_a_night_from_a_table_into_a_schema_with_the_shipped_config() {
+    let server = Server::start();
+    server.load_default_profiles();
+    let shipped = std::fs::read_to_string(repo("deploy/sstc-match.toml")).unwrap();
+    let base = server.url("").trim_end_matches('?').to_string();
+    let config = shipped
+        .replace("postgresql://sstc@%2Fvar%2Frun%2Fpostgresql/crm", &base)
+        .replace("/var/lib/sstc-match/nightly", path_str(&server.dir.path("nightly")));
+    assert_ne!(config, shipped, "the example names a database and a directory");
+    let config_path = server.dir.write("sstc-match.toml", &config);
+    let unit = std::fs::read_to_string(repo("deploy/systemd/sstc-match.service")).unwrap();
+    let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).unwrap();
+    let words: Vec<String> = exec.replace("/etc/sstc-match/sstc-match.toml", path_str(&config_path)).split_whitespace().skip(1).map(String::from).collect();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let night = server.engine(&words);
+    assert_eq!(code(&night), 0, "{}", stderr(&night));
+    let summary: serde_json::Value = serde_json::from_slice(&night.stdout).expect("the summary line");
+    let run = manifest(&server.dir.path("nightly"));
+    assert_eq!(summary["run_id"], run["run_id"]);
+    assert_eq!(run["config"]["settings"]["keep-runs"], 14);
+    assert_eq!(published(&server, "sstc_nightly"), [run["run_id"].as_str().unwrap()]);
+    let rows = server.sql("SELECT count(*) FROM sstc_nightly.latest_shortlist");
+    assert_eq!(rows, run["counts"]["shortlist_rows"].to_string());
+}

@@ -212,7 +212,8 @@ fn issue14_25_nonsense_settings_are_refused() {
     let known = repo("data/examples/known_partnerships.csv").display().to_string();
     let e = examples();
     refused(&dir.run(&["explain", "fenamutra", "coopfenamutra", "--profiles", &e, "--top-k", "0"]), "--top-k 0: must be at least 1");
-    refused(&dir.run(&["evaluate", "--known", &known, "--profiles", &e, "--k", "0"]), "--k 0: must be at least 1");
+    refused(&dir.run(&["evaluate", "--known", &known, "--profiles", &e, "--k", "0"]), "--top-k 0: must be at least 1");
+    refused(&dir.run(&["evaluate", "--known", &known, "--profiles", &e, "--top-k", "0"]), "--top-k 0: must be at least 1");
     refused(&dir.run(&["sensitivity", "--profiles", &e, "--delta", "NaN"]), "--delta NaN: must be a positive number");
     refused(&dir.run(&["tune", "--known", &known, "--profiles", &e, "--folds", "0", "--out", "w.toml"]), "--folds 0: must be at least 2");
     refused(&dir.run(&["groups", "--partner", "fenamutra", "--profiles", &e, "--size", "0"]), "--size 0: must be at least 4");

@@ -45,6 +45,7 @@ fn manifest_of_the_golden_run() {
         ".outputs[\"centroids.json\"]" => "[digest of a file naming the path]",
         ".config.matching.profiles" => "[path]",
         ".config.threads" => "[threads]",
+        ".config.settings.profiles" => "[path]",
     });
 }
 

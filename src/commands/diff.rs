@@ -23,6 +23,8 @@ struct Run {
     lists: Lists,
     /// partner → cluster
     clusters: BTreeMap<String, u32>,
+    /// id → name, of every partner and candidate listed
+    names: BTreeMap<String, String>,
     centroids: Option<Vec<Vec<f32>>>,
 }
 
@@ -36,6 +38,7 @@ fn load(dir: &Path) -> Result<Run, Error> {
         manifest: serde_json::from_str(&serde_json::to_string(&run.manifest).expect("a manifest serialises")).expect("JSON it wrote parses"),
         lists,
         clusters,
+        names: run.names()?,
         centroids,
     })
 }
@@ -160,11 +163,11 @@ pub fn diff(old_dir: &Path, new_dir: &Path) -> Result<String, Error> {
             }
         }
     }
-    let ignore = ["config.threads", "input.path", "config.matching.profiles", "config.out", "config.model_dir", "config.export_matrices"];
+    let ignore = ["config.threads", "input.path", "config.matching.profiles", "config.out", "config.model_dir", "config.export_matrices", "config.settings"];
     let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     let changes: Vec<String> = keys
         .into_iter()
-        .filter(|k| !ignore.contains(&k.as_str()) && before.get(*k) != after.get(*k))
+        .filter(|k| !ignore.iter().any(|i| k.as_str() == *i || k.starts_with(&format!("{i}."))) && before.get(*k) != after.get(*k))
         .map(|k| {
             let show = |v: Option<&String>| v.cloned().unwrap_or_else(|| "–".into());
             format!("| {k} | {} | {} |", show(before.get(k)), show(after.get(k)))
@@ -201,7 +204,9 @@ pub fn diff(old_dir: &Path, new_dir: &Path) -> Result<String, Error> {
         "{} of {} lists changed; {} candidates entered and {} left.",
         churn.changed, churn.compared, churn.entered, churn.left
     );
-    let top: Vec<String> = churn.most_changed.iter().filter(|c| c.0 > 0).take(10).map(|(n, p)| format!("{p} ({n})")).collect();
+    // A name from tonight's run, else last night's (a partner that left).
+    let name = |id: &str| new.names.get(id).or_else(|| old.names.get(id)).map_or("", String::as_str).to_string();
+    let top: Vec<String> = churn.most_changed.iter().filter(|c| c.0 > 0).take(10).map(|(n, p)| format!("{p} {} ({n})", name(p))).collect();
     if !top.is_empty() {
         let _ = writeln!(out, "Most changed lists (candidates in + out): {}", top.join(", "));
     }
@@ -209,10 +214,10 @@ pub fn diff(old_dir: &Path, new_dir: &Path) -> Result<String, Error> {
         .iter()
         .filter(|m| m.0 > 0)
         .take(10)
-        .map(|(_, p, c, a, b)| format!("| {p} | {c} | {a} | {b} |"))
+        .map(|(_, p, c, a, b)| format!("| {p} | {} | {c} | {} | {a} | {b} |", name(p), name(c)))
         .collect();
     if !moves.is_empty() {
-        let _ = writeln!(out, "\nLargest rank moves:\n\n| partner | candidate | old rank | new rank |\n|---|---|---|---|\n{}", moves.join("\n"));
+        let _ = writeln!(out, "\nLargest rank moves:\n\n| partner | name | candidate | name | old rank | new rank |\n|---|---|---|---|---|---|\n{}", moves.join("\n"));
     }
 
     let _ = writeln!(out, "\n## Clusters\n");

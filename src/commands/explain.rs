@@ -1,7 +1,7 @@
 //! Explain: why does candidate B stand where it does in partner A's list (or not at all)?
 //!
-//! Input: the matching configuration (the same flags as the run being explained) and two
-//! partner ids. Output: a plain-text report: each term's raw value, weight and contribution
+//! Input: the matching configuration (the same flags as the run being explained, or that
+//! run's own settings with `--run DIR`) and two partner ids. Output: a plain-text report: each term's raw value, weight and contribution
 //! (from the same [`Scorer`] the job ranks with), every rule's verdict, the modality and
 //! proposed roles, B's rank among A's admitted candidates and the gap to A's k-th score, and
 //! the reason sentence; where one funds or facilitates what the other needs, the support
@@ -33,6 +33,12 @@ pub fn explain(config: &ExplainConfig) -> Result<String, Error> {
     let (pa, pb) = (&profiles[a as usize], &profiles[b as usize]);
 
     let mut out = String::new();
+    if let Some((run_id, digest)) = &config.run {
+        let _ = writeln!(out, "settings:  run {run_id}, profiles {}", engine.source_name);
+        if *digest != engine.ingested.content_digest {
+            let _ = writeln!(out, "note:      the profiles changed since run {run_id}: explained with today's profiles and the run's settings");
+        }
+    }
     let describe = |p: &Profile, south: bool| {
         format!(
             "{} ({}): {}, {}, {}",

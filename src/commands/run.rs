@@ -32,7 +32,7 @@ use crate::engine::{spread, Engine};
 use crate::error::Error;
 use crate::io::atomic;
 use crate::io::manifest::{peak_rss_mb, BlockingRecord, Counts, FairnessRecord, InputRecord, LargestBlock, ModelRecord, RunManifest};
-use crate::io::run_dir::publish::check_outside;
+use crate::io::run_dir::publish::{check_outside, stop_after};
 use crate::io::run_dir::{self, CENTROIDS};
 use crate::io::table::hex;
 use crate::output::resources::ResourceContext;
@@ -69,6 +69,9 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         }
     }
     let staging = Staging::open(&config.out)?;
+    if let Some(seconds) = config.max_runtime_seconds {
+        stop_after(std::time::Duration::from_secs(seconds), humantime::format_duration(std::time::Duration::from_secs(seconds)).to_string());
+    }
     if let Some(stale) = staging.stale_lock() {
         tracing::warn!(target: "sstc_match::output", previous = stale, "recovered the lock of an interrupted run");
     }

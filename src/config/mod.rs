@@ -13,6 +13,7 @@
 //! inputs: the config holds their paths, and [`crate::engine::Engine::prepare`] reads them
 //! (and hashes them into the run id) with the profiles.
 
+pub mod file;
 pub mod weights;
 
 use std::path::PathBuf;
@@ -316,6 +317,13 @@ pub struct RunConfig {
     /// The PostgreSQL schema the run's tables are also written into, when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sink: Option<SinkConfig>,
+    /// `--max-runtime`, in seconds: the run stops unpublished past it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_runtime_seconds: Option<u64>,
+    /// Every setting as the config file writes it (flags > `--config` file > defaults), so
+    /// that the run can be repeated with `--config`; filled by the command line's reader.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub settings: toml::Table,
 }
 
 fn both_formats() -> Vec<TableFormat> {
@@ -385,6 +393,8 @@ impl RunConfig {
                 .as_deref()
                 .map(|url| Ok::<_, ConfigError>(SinkConfig { url: Box::new(database_url("sink", url)?), keep_runs: at_least("keep-runs", args.keep_runs, 1)? }))
                 .transpose()?,
+            max_runtime_seconds: args.max_runtime.map(|d| d.as_secs().max(1)),
+            settings: toml::Table::new(),
         })
     }
 
@@ -401,6 +411,8 @@ impl RunConfig {
             export_matrices: None,
             formats: both_formats(),
             sink: None,
+            max_runtime_seconds: None,
+            settings: toml::Table::new(),
             ..self.clone()
         }
     }
@@ -416,16 +428,26 @@ pub struct ExplainConfig {
     pub candidate: String,
     /// List length.
     pub top_k: usize,
+    /// With `--run`: the run's id and its input's content digest, to say when the profiles
+    /// changed since.
+    pub run: Option<(String, String)>,
 }
 
 impl ExplainConfig {
-    /// Checks the flags.
+    /// Checks the flags, or takes the settings of the run `--run` names.
     pub fn resolve(args: &ExplainArgs) -> Result<Self, ConfigError> {
+        let (partner, candidate) = (args.partner.clone(), args.candidate.clone());
+        let Some(dir) = &args.run else {
+            return Ok(ExplainConfig { matching: MatchConfig::resolve(&args.matching)?, partner, candidate, top_k: at_least("top-k", args.top_k, 1)?, run: None });
+        };
+        let run = crate::io::run_dir::RunDir::open(dir).map_err(|e| ConfigError::File { path: dir.display().to_string(), reason: e.to_string() })?;
+        let manifest = run.manifest;
         Ok(ExplainConfig {
-            matching: MatchConfig::resolve(&args.matching)?,
-            partner: args.partner.clone(),
-            candidate: args.candidate.clone(),
-            top_k: at_least("top-k", args.top_k, 1)?,
+            matching: manifest.config.matching,
+            partner,
+            candidate,
+            top_k: manifest.config.top_k,
+            run: Some((manifest.run_id, manifest.input.content_digest)),
         })
     }
 }
@@ -457,7 +479,7 @@ impl EvaluateConfig {
                 Some(dir) => Evaluated::Run(dir.clone()),
                 None => Evaluated::Matching(MatchConfig::resolve(&args.matching)?),
             },
-            k: at_least("k", args.k, 1)?,
+            k: at_least("top-k", args.k, 1)?,
         })
     }
 }
@@ -490,7 +512,7 @@ impl TuneConfig {
             known: args.known.clone(),
             out: args.out.clone().unwrap_or_else(|| PathBuf::from(format!("models/weights-{}.toml", args.name))),
             metric: args.metric,
-            k: at_least("k", args.k, 1)?,
+            k: at_least("top-k", args.k, 1)?,
             folds: at_least("folds", args.folds, 2)?,
             trials: args.trials,
             seed: args.seed,
@@ -653,6 +675,12 @@ impl GenerateConfig {
 pub enum Checked {
     /// `run`.
     Run(RunConfig),
+    /// `config`: the run that the same flags would make.
+    Config(RunConfig),
+    /// `completions`.
+    Completions(clap_complete::Shell),
+    /// `man`.
+    Man,
     /// `explain`.
     Explain(ExplainConfig),
     /// `evaluate`.
@@ -678,6 +706,9 @@ impl Checked {
     pub fn resolve(command: &Command) -> Result<Self, ConfigError> {
         Ok(match command {
             Command::Run(args) => Checked::Run(RunConfig::resolve(args)?),
+            Command::Config(args) => Checked::Config(RunConfig::resolve(args)?),
+            Command::Completions(args) => Checked::Completions(args.shell),
+            Command::Man => Checked::Man,
             Command::Explain(args) => Checked::Explain(ExplainConfig::resolve(args)?),
             Command::Evaluate(args) => Checked::Evaluate(EvaluateConfig::resolve(args)?),
             Command::Tune(args) => Checked::Tune(TuneConfig::resolve(args)?),

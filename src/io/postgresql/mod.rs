@@ -158,7 +158,7 @@ impl PgUrl {
             None | Some("disable" | "allow" | "prefer") => {}
             Some(mode) => return Err(error(format!("sslmode={mode}: this engine connects without TLS; use a Unix socket or a trusted network with sslmode=disable or prefer"))),
         }
-        Ok(PgUrl { given: text.to_string(), host, port, user, dbname, password: given.get("password").cloned(), connect_timeout, engine })
+        Ok(PgUrl { given: text.to_string(), host, port, user, dbname, password: given.get("password").filter(|p| *p != "***").cloned(), connect_timeout, engine })
     }
 
     /// The URL as given with any password replaced by `***`: what messages, logs and the
@@ -182,7 +182,8 @@ impl PgUrl {
         PgError::Statement { url: self.shown(), reason: reason(error) }
     }
 
-    /// Connects: the password from the URL, else `PGPASSWORD`, else the password file.
+    /// Connects: the password from the URL, else `PGPASSWORD`, else the password file (a
+    /// URL's `***`, as a manifest or `sstc-match config` shows it, is no password).
     pub fn connect(&self) -> Result<postgres::Client, PgError> {
         let mut config = postgres::Config::new();
         config

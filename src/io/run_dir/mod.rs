@@ -369,6 +369,21 @@ impl RunDir {
         Ok((lists, clusters))
     }
 
+    /// Every partner's and candidate's name in the shortlist, by id.
+    pub fn names(&self) -> Result<BTreeMap<String, String>, RunDirError> {
+        let wanted = |c: &str| ["partner_id", "partner_name", "candidate_id", "candidate_name"].contains(&c);
+        let table = self.table(self.shortlist_file(), &wanted)?;
+        let cells = table.cells();
+        let mut names = BTreeMap::new();
+        for (id, name) in [("partner_id", "partner_name"), ("candidate_id", "candidate_name")] {
+            let (id, name) = (cells.column(id)?, cells.column(name)?);
+            for row in 0..table.table.height() {
+                names.entry(cells.text(id, row).to_string()).or_insert_with(|| cells.text(name, row).to_string());
+            }
+        }
+        Ok(names)
+    }
+
     /// The shortlist, from its Parquet file when the run wrote one, else its CSV.
     pub fn shortlist(&self) -> Result<Shortlist, RunDirError> {
         // The columns a row holds; the long offer lists and the rest are not decoded.

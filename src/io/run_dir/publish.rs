@@ -30,6 +30,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, Once};
+use std::time::Duration;
 
 use crate::io::atomic::{at, exchange, sync_dir, HashedFile, LockError, OutputIoError, OutputLock};
 use crate::io::run_dir::{MANIFEST, RUN_FILES};
@@ -330,9 +331,8 @@ fn writing() -> std::sync::MutexGuard<'static, Option<(PathBuf, PathBuf)>> {
     WRITING.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// On SIGINT, SIGTERM or SIGHUP: delete the staging directory of the run being written (not
-/// while it is being published: the handler waits for the publication), clear the lock's
-/// stamp, and exit with 128 + the signal's number. Installed once, by the first run.
+/// On SIGINT, SIGTERM or SIGHUP: [`abandon`] the run being written and exit with 128 + the
+/// signal's number. Installed once, by the first run.
 fn stop_cleanly_on_signals() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
@@ -340,15 +340,33 @@ fn stop_cleanly_on_signals() {
         let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else { return };
         std::thread::spawn(move || {
             if let Some(signal) = signals.forever().next() {
-                if let Some((staging, lock)) = writing().take() {
-                    let _ = fs::remove_dir_all(&staging);
-                    let _ = fs::write(&lock, "");
-                    eprintln!("sstc-match: stopped by signal {signal}; nothing was published, the previous run is as it was");
-                }
+                abandon(&format!("stopped by signal {signal}"), 128 + signal);
                 std::process::exit(128 + signal);
             }
         });
     });
+}
+
+/// `--max-runtime`: once `limit` has passed, [`abandon`] the run being written (exit 2); a
+/// run already being published is let finish.
+pub fn stop_after(limit: Duration, shown: String) {
+    std::thread::spawn(move || {
+        std::thread::sleep(limit);
+        abandon(&format!("stopped after --max-runtime {shown}"), 2);
+    });
+}
+
+/// Deletes the staging directory of the run being written (waiting for a publication under
+/// way to finish), clears the lock's stamp, says why and exits with `code`; returns when no
+/// run is being written. An open database transaction ends with the process, uncommitted.
+fn abandon(why: &str, code: i32) {
+    if let Some((staging, lock)) = writing().take() {
+        let _ = fs::remove_dir_all(&staging);
+        let _ = fs::write(&lock, "");
+        eprintln!("sstc-match: {why}; nothing was published, the previous run is as it was");
+        crate::telemetry::summary(&serde_json::json!({ "exit_code": code, "exit_reason": why }));
+        std::process::exit(code);
+    }
 }
 
 /// A run's output files being written, published together by [`Staging::commit`]. Dropped
