@@ -158,7 +158,10 @@ fn profiles_from_a_table_or_a_query_give_the_files_run() {
     let file = run(None, "file");
     let text = run(Some(server.url("table=public.partners_text")), "text");
     let typed = run(Some(server.url("table=partners")), "typed");
-    let query = run(Some(server.url("query=SELECT%20*%20FROM%20partners%20WHERE%20true")), "query");
+    let query = run(Some(server.url("query=SELECT%20*%20FROM%20partners%20WHERE%20true%20--%20every%20row")), "query");
+    server.sql(r#"CREATE SCHEMA "CRM.export"; CREATE VIEW "CRM.export"."Partners" AS SELECT * FROM partners_text"#);
+    let quoted = run(Some(server.url("table=%22CRM.export%22.%22Partners%22")), "quoted");
+    assert_eq!(quoted["run_id"], file["run_id"], "a view of the text table, named with quotes");
     // Text columns hold the file's cells: the same content digest and run id, every file byte
     // for byte. Typed columns print some numbers otherwise (a longitude 19.0 is 19), so the
     // content digest and run id differ while every list is the same.
@@ -181,12 +184,12 @@ fn profiles_from_a_table_or_a_query_give_the_files_run() {
 fn a_bad_row_is_rejected_by_its_id_and_a_missing_table_or_column_is_named() {
     let server = Server::start();
     server.sql(
-        "CREATE TABLE p (id text, name text, actor_type text, country_iso3 text, city text, offers text[], needs text[]);
-         INSERT INTO p VALUES ('a', 'Alpha', 'local_authority', 'SEN', 'Dakar', '{urban_development}', '{informal_economy}'),
-                              ('b', 'Beta', 'sse_unit', 'SEN', 'Thiès', '{informal_economy}', '{urban_development}'),
-                              ('c', 'Gamma', 'workers_organisation', 'CIV', 'Abidjan', '{labour_rights}', '{informal_economy}'),
+        r#"CREATE TABLE p (id text, name text, actor_type text, country_iso3 text, city text, offers text[], needs jsonb);
+         INSERT INTO p VALUES ('a', 'Alpha', 'local_authority', 'SEN', 'Dakar', '{urban_development}', '["informal_economy"]'),
+                              ('b', 'Beta', 'sse_unit', 'SEN', 'Thiès', '{informal_economy}', '["urban_development"]'),
+                              ('c', 'Gamma', 'workers_organisation', 'CIV', 'Abidjan', '{labour_rights}', '"informal_economy"'),
                               ('d', 'Delta', 'not_a_type', 'KEN', NULL, NULL, NULL);
-         CREATE TABLE no_country (id text, name text, actor_type text);",
+         CREATE TABLE no_country (id text, name text, actor_type text);"#,
     );
     let output = server.engine(&["run", "--profiles", &server.url("table=p"), "--out", "out", "-q"]);
     assert_eq!(code(&output), 1, "{}", stderr(&output));
@@ -356,6 +359,12 @@ fn a_job_killed_during_copy_leaves_the_previous_night_readable_and_the_next_nigh
     }
     job.kill().unwrap();
     job.wait().unwrap();
+    // The server ends the killed job's session (and its lock) when it reads the closed socket.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") != "0" {
+        assert!(Instant::now() < deadline, "the killed job's lock was never released");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert_eq!(published(&server, "nightly"), last_night, "the killed night is not published");
     assert_eq!(server.sql("SELECT count(*) FROM nightly.latest_shortlist"), rows);
     assert_eq!(server.sql("SELECT count(DISTINCT run_id) FROM nightly.shortlist"), "1", "no half night in the table");
@@ -391,4 +400,23 @@ fn the_systemd_units_command_runs_a_night_from_a_table_into_a_schema_with_the_sh
     assert_eq!(published(&server, "sstc_nightly"), [run["run_id"].as_str().unwrap()]);
     let rows = server.sql("SELECT count(*) FROM sstc_nightly.latest_shortlist");
     assert_eq!(rows, run["counts"]["shortlist_rows"].to_string());
+}
+
+#[test]
+fn a_sink_that_refuses_the_night_leaves_the_files_of_last_night_too() {
+    let server = Server::start();
+    let sink = server.url("schema=nightly");
+    let first = server.engine(&["run", "--out", "out", "-q", "--sink", &sink]);
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    let last_night = manifest(&server.dir.path("out"))["run_id"].clone();
+    server.sql(
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the registry is frozen tonight'; END $$;
+         CREATE TRIGGER frozen BEFORE INSERT ON nightly.runs FOR EACH ROW EXECUTE FUNCTION refuse();",
+    );
+    let refused = server.engine(&["run", "--out", "out", "-q", "--sink", &sink, "--weight", "geography=0.3"]);
+    assert_eq!(code(&refused), 2);
+    assert!(stderr(&refused).contains("the registry is frozen tonight"), "{}", stderr(&refused));
+    assert_eq!(manifest(&server.dir.path("out"))["run_id"], last_night, "the files stay last night's");
+    assert_eq!(published(&server, "nightly"), [last_night.as_str().unwrap()]);
+    assert_eq!(server.sql("SELECT count(DISTINCT run_id) FROM nightly.shortlist"), "1");
 }

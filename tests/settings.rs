@@ -30,6 +30,12 @@ fn a_config_file_holds_the_settings_flags_beat_it_and_config_prints_it_back() {
     }
     let flag_beats_file = settings(&dir.run(&["config", "--config", "night.toml", "--top-k", "4"]));
     assert!(flag_beats_file.contains("top-k = 4") && !flag_beats_file.contains("top-k = 3"), "{flag_beats_file}");
+    // Weights merge term by term: the file's stay, the command line's win.
+    let weights = settings(&dir.run(&["config", "--config", "night.toml", "--weight", "complementarity=0.2", "--weight", "geography=0.3"]));
+    assert!(weights.contains("[weight]\ncomplementarity = 0.2\ngeography = 0.3"), "{weights}");
+    dir.write("two.toml", "[weight]\ngeography = 0.5\nvalues = 0.2\n");
+    let merged = settings(&dir.run(&["config", "--config", "two.toml", "--weight", "complementarity=0.3"]));
+    assert!(merged.contains("complementarity = 0.3\ngeography = 0.5\nvalues = 0.2"), "{merged}");
 
     // What `config` prints reads back as the same settings, and runs as the flags do.
     dir.write("printed.toml", &from_file);

@@ -169,12 +169,13 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         outputs: out.staging.finished().iter().cloned().collect(),
         exit_code: if engine.ingested.rows_rejected > 0 { 1 } else { 0 },
     };
-    // The database first: if its commit fails, neither it nor the files show tonight.
-    if let Some(sink) = out.sink {
-        sink.commit(&serde_json::to_string(&manifest).map_err(output::OutputError::from)?)?;
-        info!(target: "sstc_match::output", run_id = %manifest.run_id, "committed to the sink");
-    }
-    run_dir::publish(out.staging, &manifest)?;
+    // The database first, inside the publication: if its commit fails, neither it nor the
+    // files show tonight.
+    let manifest_json = serde_json::to_string(&manifest).map_err(output::OutputError::from)?;
+    run_dir::publish(out.staging, &manifest, || match out.sink {
+        Some(sink) => sink.commit(&manifest_json).map_err(Error::from),
+        None => Ok(()),
+    })?;
     if let (Some(model), Some(dir), false) = (&clusters.model, &config.model_dir, config.reuse_model) {
         // Saved once the run is published: a failed run changes no model directory.
         let json = serde_json::to_vec_pretty(&StoredModel::new(model, clusters.fitted_on.clone())).map_err(output::OutputError::from)?;

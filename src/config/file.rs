@@ -3,7 +3,8 @@
 //! Input: the command line's words and the `--config FILE` of `run` or `config`. Output: the
 //! same words with the file's settings inserted after the command's name, so that clap
 //! parses one command line and checks every value the same way: a flag given on the command
-//! line beats the file, the file beats the defaults. The other way, [`resolved`]: a parsed
+//! line beats the file, the file beats the defaults (`[weight]` term by term; a switch set
+//! in the file is turned off by taking it out of the file). The other way, [`resolved`]: a parsed
 //! `run`'s every setting as that TOML (what `sstc-match config` prints and a run records in
 //! its manifest), which reads back as a config file.
 //!
@@ -47,7 +48,9 @@ pub fn merge(words: Vec<OsString>) -> Result<Vec<OsString>, ConfigError> {
     let mut inserted: Vec<OsString> = Vec::new();
     for (key, value) in &table {
         let arg = run.get_arguments().find(|a| a.get_long() == Some(key.as_str()) && !NOT_SETTINGS.contains(&key.as_str())).ok_or_else(|| file_error(unknown_key(key)))?;
-        if given.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine) {
+        // `--weight` merges term by term (the command line's come later and win); any other
+        // flag on the command line replaces the file's.
+        if key != "weight" && given.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine) {
             continue;
         }
         let words = flag_words(key, arg.get_action(), arg.get_value_delimiter().is_some(), value).map_err(|reason| file_error(format!("{key}: {reason}")))?;

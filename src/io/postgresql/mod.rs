@@ -104,7 +104,11 @@ impl PgUrl {
     /// defaults (the socket directory `/var/run/postgresql` where it exists, port 5432, the
     /// login name, a database named after the user).
     pub fn parse(text: &str) -> Result<PgUrl, PgError> {
-        let error = |reason: String| PgError::Url { url: redact(text), reason };
+        // A URL that may hold a password is never echoed, nor parts of it, when it cannot be
+        // read: its password may hold a '/', '?' or '@' that was not percent-encoded.
+        let secret = may_hold_password(text);
+        let error = |reason: String| PgError::Url { url: if secret { hidden(text) } else { redact(text) }, reason };
+        let mention = |part: &str| if secret { "a value".to_string() } else { format!("'{part}'") };
         let rest = ["postgresql://", "postgres://"]
             .iter()
             .find_map(|scheme| text.get(..scheme.len()).filter(|s| s.eq_ignore_ascii_case(scheme)).map(|_| &text[scheme.len()..]))
@@ -128,7 +132,7 @@ impl PgUrl {
         given.insert("dbname".into(), decode(path).map_err(error)?);
         let mut engine = BTreeMap::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').ok_or_else(|| error(format!("'{}' is not name=value", redact(pair))))?;
+            let (name, value) = pair.split_once('=').ok_or_else(|| error(format!("{} is not name=value", mention(pair))))?;
             let value = decode(value).map_err(error)?;
             if ENGINE_PARAMETERS.contains(&name) {
                 engine.insert(name.to_string(), value);
@@ -136,14 +140,14 @@ impl PgUrl {
                 given.insert(name.to_string(), value);
             } else {
                 let known = ENGINE_PARAMETERS.iter().chain(&LIBPQ_PARAMETERS).copied().collect::<Vec<_>>().join(", ");
-                return Err(error(format!("unknown parameter '{name}'; the parameters understood are {known}")));
+                return Err(error(format!("unknown parameter {}; the parameters understood are {known}", mention(name))));
             }
         }
         let setting = |name: &str, variable: &str| given.get(name).filter(|v| !v.is_empty()).cloned().or_else(|| std::env::var(variable).ok().filter(|v| !v.is_empty()));
         let host = setting("host", "PGHOST").unwrap_or_else(|| if Path::new("/var/run/postgresql").is_dir() { "/var/run/postgresql".into() } else { "localhost".into() });
         let port = match setting("port", "PGPORT") {
             None => 5432,
-            Some(port) => port.parse().map_err(|_| error(format!("port '{port}' is not a port number")))?,
+            Some(port) => port.parse().map_err(|_| error(format!("port {} is not a port number", mention(&port))))?,
         };
         let user = setting("user", "PGUSER")
             .or_else(|| std::env::var("USER").ok())
@@ -152,11 +156,11 @@ impl PgUrl {
         let dbname = setting("dbname", "PGDATABASE").unwrap_or_else(|| user.clone());
         let connect_timeout = match given.get("connect_timeout") {
             None => CONNECT_TIMEOUT,
-            Some(seconds) => Duration::from_secs(seconds.parse().map_err(|_| error(format!("connect_timeout '{seconds}' is not a number of seconds")))?),
+            Some(seconds) => Duration::from_secs(seconds.parse().map_err(|_| error(format!("connect_timeout {} is not a number of seconds", mention(seconds))))?),
         };
         match given.get("sslmode").map(String::as_str) {
             None | Some("disable" | "allow" | "prefer") => {}
-            Some(mode) => return Err(error(format!("sslmode={mode}: this engine connects without TLS; use a Unix socket or a trusted network with sslmode=disable or prefer"))),
+            Some(mode) => return Err(error(format!("sslmode={}: this engine connects without TLS; use a Unix socket or a trusted network with sslmode=disable or prefer", mention(mode)))),
         }
         Ok(PgUrl { given: text.to_string(), host, port, user, dbname, password: given.get("password").filter(|p| *p != "***").cloned(), connect_timeout, engine })
     }
@@ -251,6 +255,19 @@ fn decode(part: &str) -> Result<String, String> {
     percent_encoding::percent_decode_str(part).decode_utf8().map(|s| s.into_owned()).map_err(|_| "a percent-encoded part is not UTF-8".to_string())
 }
 
+/// Whether a URL may hold a password: a `:` in what may be its user part (before the first
+/// `@`), or a parameter named like `password`. Errors then never echo it.
+fn may_hold_password(text: &str) -> bool {
+    let rest = text.split_once("://").map_or(text, |(_, rest)| rest);
+    rest.find('@').is_some_and(|at| rest[..at].contains(':')) || text.to_ascii_lowercase().contains("password")
+}
+
+/// A URL that cannot be read and may hold a password: its scheme and `***`.
+fn hidden(text: &str) -> String {
+    let scheme = text.split_once("://").map_or("postgresql", |(scheme, _)| scheme);
+    format!("{scheme}://*** (not shown: it may hold a password; percent-encode '/', '?', '@' and ':' in a password)")
+}
+
 /// The URL with the password of its user part and of a `password=` parameter replaced by
 /// `***`; any text that is not a URL is shown as it is.
 pub fn redact(text: &str) -> String {
@@ -268,7 +285,13 @@ pub fn redact(text: &str) -> String {
     }
     shown.push_str(&location[authority_end..]);
     if let Some(query) = query {
-        let parameters: Vec<String> = query.split('&').map(|p| if p.starts_with("password=") { "password=***".to_string() } else { p.to_string() }).collect();
+        let parameters: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((name, _)) if name.eq_ignore_ascii_case("password") => format!("{name}=***"),
+                _ => p.to_string(),
+            })
+            .collect();
         shown.push('?');
         shown.push_str(&parameters.join("&"));
     }
@@ -327,14 +350,19 @@ mod tests {
     #[test]
     fn bad_urls_say_what_is_wrong_without_the_password() {
         for (text, expected) in [
-            ("postgresql://u:pw@h/db?tabel=x", "unknown parameter 'tabel'"),
-            ("postgresql://u:pw@h:port/db", "port 'port' is not a port number"),
+            ("postgresql://u:pw@h/db?tabel=x", "unknown parameter a value"),
+            ("postgresql://u@h/db?tabel=x", "unknown parameter 'tabel'"),
+            ("postgresql://u:pw@h:port/db", "port a value is not a port number"),
+            ("postgresql://u@h:port/db", "port 'port' is not a port number"),
+            ("postgresql://sstc:pw/S3cret@%2Ftmp/postgres?table=p", "postgresql://*** (not shown"),
+            ("postgresql://sstc:pw?S3cret@%2Ftmp/postgres?table=p", "not shown"),
+            ("postgresql://sstc@h/db?user=sstc&Password=pwS3cret", "unknown parameter a value"),
             ("postgresql://u:pw@h/db?sslmode=require", "without TLS"),
             ("mysql://u:pw@h/db", "not a postgresql:// URL"),
         ] {
             let message = PgUrl::parse(text).unwrap_err().to_string();
             assert!(message.contains(expected), "{text}: {message}");
-            assert!(!message.contains("pw"), "{message}");
+            assert!(!message.contains("pw") && !message.contains("S3cret"), "{message}");
         }
     }
 

@@ -112,13 +112,14 @@ pub enum RunDirError {
     Model(#[from] crate::engine::cluster::store::StoreError),
 }
 
-/// Writes the manifest (the last file) and publishes the staged run in one step.
-pub fn publish(mut staging: Staging, manifest: &RunManifest) -> Result<(), PublishError> {
-    let mut file = staging.create(MANIFEST)?;
+/// Writes the manifest (the last file) and publishes the staged run in one step, once `last`
+/// (the database sink's commit) has succeeded (see [`Staging::commit_after`]).
+pub fn publish<E: From<PublishError>>(mut staging: Staging, manifest: &RunManifest, last: impl FnOnce() -> Result<(), E>) -> Result<(), E> {
+    let mut file = staging.create(MANIFEST).map_err(PublishError::from)?;
     let json = serde_json::to_vec_pretty(manifest).expect("a manifest serialises");
-    file.write_all(&json).and_then(|_| file.write_all(b"\n")).map_err(|source| OutputIoError { path: MANIFEST.into(), source })?;
-    staging.finish(file)?;
-    staging.commit()
+    file.write_all(&json).and_then(|_| file.write_all(b"\n")).map_err(|source| PublishError::from(OutputIoError { path: MANIFEST.into(), source }))?;
+    staging.finish(file).map_err(PublishError::from)?;
+    staging.commit_after(last)
 }
 
 /// Each partner's list of a finished run: partner → (candidate → rank).

@@ -465,11 +465,32 @@ impl Staging {
     }
 
     /// Replaces the output directory with the staged one in one step.
-    pub fn commit(mut self) -> Result<(), PublishError> {
-        write_mark(&self.staging_dir, Mark::Run)?;
-        sync_dir(&self.staging_dir)?;
+    pub fn commit(self) -> Result<(), PublishError> {
+        self.commit_after(|| Ok(()))
+    }
+
+    /// Replaces the output directory with the staged one in one step, once `last` (the
+    /// database sink's commit) has succeeded; a signal or `--max-runtime` arriving from
+    /// before `last` waits for the publication, so a night is never in the database and not
+    /// in the files. When `last` fails, nothing is published.
+    pub fn commit_after<E: From<PublishError>>(mut self, last: impl FnOnce() -> Result<(), E>) -> Result<(), E> {
+        write_mark(&self.staging_dir, Mark::Run).map_err(PublishError::from)?;
+        sync_dir(&self.staging_dir).map_err(PublishError::from)?;
         // A signal now waits until the run is published.
         let mut guard = writing();
+        last()?;
+        if let Err(e) = self.swap() {
+            tracing::error!(target: "sstc_match::output", error = %e, "the night was committed to the database sink, but its files could not be published");
+            return Err(e.into());
+        }
+        self.committed = true;
+        *guard = None;
+        drop(guard);
+        Ok(sync_dir(self.out_dir.parent().expect("a resolved output directory has a parent")).map_err(PublishError::from)?)
+    }
+
+    /// Swaps the staged run into place.
+    fn swap(&mut self) -> Result<(), PublishError> {
         if self.out_dir.exists() {
             if read_mark(&self.out_dir).is_none() {
                 // An empty directory: claimed, so that its empty husk is the engine's to delete.
@@ -481,10 +502,7 @@ impl Staging {
         } else {
             fs::rename(&self.staging_dir, &self.out_dir).map_err(at(&self.out_dir))?;
         }
-        self.committed = true;
-        *guard = None;
-        drop(guard);
-        Ok(sync_dir(self.out_dir.parent().expect("a resolved output directory has a parent"))?)
+        Ok(())
     }
 }
 
