@@ -34,7 +34,7 @@ fn main() -> ExitCode {
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     telemetry::init_logging(cli.global.verbose, cli.global.log_format);
     let progress = Progress::new(cli.global.quiet);
-    let settings = matches.subcommand().map(|(_, given)| config::file::resolved(given)).unwrap_or_default();
+    let settings = config::file::resolved(&matches);
     if matches!(&cli.command, Command::Run(args) if args.summary.is_some()) {
         telemetry::want_summary();
     }

@@ -99,9 +99,10 @@ fn unknown_key(key: &str) -> String {
     format!("unknown key '{key}'; {hint}the keys are the flags of `run`: {}", flags.join(", "))
 }
 
-/// Every setting of a parsed `run` (or `config`) as config-file TOML, defaults included,
-/// a database URL's password redacted.
+/// Every setting of a parsed `run` (or `config`) command line as config-file TOML, defaults included,
+/// a database URL's password redacted; empty for any other command.
 pub fn resolved(matches: &ArgMatches) -> toml::Table {
+    let Some((_, matches)) = matches.subcommand().filter(|(name, _)| COMMANDS.contains(name)) else { return toml::Table::new() };
     let command = Cli::command();
     let run = command.find_subcommand("run").expect("run is a command");
     let mut table = toml::Table::new();
@@ -140,4 +141,24 @@ pub fn render(settings: &toml::Table, config_file: Option<&Path>) -> String {
         "# sstc-match run settings, resolved: command-line flags{source} > defaults.\n# Keys are the flags of `sstc-match run`; read back with `--config FILE`.\n{}",
         toml::to_string(settings).expect("a TOML table serialises")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(words: &[&str]) -> ArgMatches {
+        Cli::command().get_matches_from(words)
+    }
+
+    #[test]
+    fn only_run_and_config_have_settings() {
+        // `explain` shares the matching flags; its command line is not a run's settings
+        // (asking another command's matches for run's flags also panics in debug builds).
+        assert!(resolved(&parsed(&["sstc-match", "explain", "a", "b", "--weight", "geography=0.3"])).is_empty());
+        assert!(resolved(&parsed(&["sstc-match", "diff", "a", "b"])).is_empty());
+        let run = resolved(&parsed(&["sstc-match", "-q", "run", "--top-k", "4"]));
+        assert_eq!(run.get("top-k"), Some(&toml::Value::Integer(4)));
+        assert_eq!(resolved(&parsed(&["sstc-match", "config", "--top-k", "4"])), run);
+    }
 }
