@@ -3,8 +3,8 @@
 //! Input: a CSV or Parquet source (a file, bytes embedded in the binary, or a PostgreSQL
 //! table read as CSV) and which columns the caller wants. Output: a [`StringTable`], every
 //! wanted column read as text so that validation, not the reader, decides what a bad value
-//! is; the other columns are named, never decoded. The other direction: [`write_frame`] writes a polars `DataFrame` as CSV or
-//! Parquet, chosen by [`TableFormat`].
+//! is; the other columns are named, never decoded. The other direction: [`write_frame`]
+//! writes a polars `DataFrame` as CSV or Parquet, chosen by [`TableFormat`].
 //!
 //! A CSV file is read the way a careful person would: its bytes are recognised first (an
 //! Excel workbook, UTF-16, Latin-1 or binary data is an error saying what to do), line

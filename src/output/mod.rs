@@ -40,11 +40,10 @@ use crate::engine::cluster::store::StoredModel;
 use crate::engine::cluster::ClusterSummary;
 use crate::engine::ingest::{DuplicateLink, Duplicates, Rejection};
 use crate::engine::profile::Profile;
-use crate::io::run_dir::{CENTROIDS, CLUSTERS, DUPLICATES, REJECTS, TRIADS_CSV, TRIADS_PARQUET};
-use crate::io::table::{spreadsheet_safe_frame, write_frame, TableError, TableFormat};
-
 use crate::io::postgresql::sink::Sink;
 use crate::io::postgresql::PgError;
+use crate::io::run_dir::{CENTROIDS, CLUSTERS, DUPLICATES, REJECTS, TRIADS_CSV, TRIADS_PARQUET};
+use crate::io::table::{spreadsheet_safe_frame, write_frame, TableError, TableFormat};
 
 pub use crate::io::atomic::OutputIoError;
 pub use crate::io::run_dir::publish::{PublishError, Staging};
