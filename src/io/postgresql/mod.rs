@@ -116,6 +116,11 @@ impl PgUrl {
         let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (authority, path) = location.split_once('/').unwrap_or((location, ""));
         let (userinfo, hostport) = authority.rsplit_once('@').map_or((None, authority), |(u, h)| (Some(u), h));
+        if secret && userinfo.is_none() && location.contains('@') {
+            // `user:12/x@host`: read as host `user`, port 12, database `x@host`, it would
+            // connect elsewhere and show the password as a host and a database.
+            return Err(error("the part before '@' holds a '/' (a password with '/', '?', '@' or ':' must be percent-encoded)".into()));
+        }
         let mut given: BTreeMap<String, String> = BTreeMap::new();
         if let Some(userinfo) = userinfo {
             let (user, password) = userinfo.split_once(':').map_or((userinfo, None), |(u, p)| (u, Some(p)));
@@ -356,6 +361,7 @@ mod tests {
             ("postgresql://u@h:port/db", "port 'port' is not a port number"),
             ("postgresql://sstc:pw/S3cret@%2Ftmp/postgres?table=p", "postgresql://*** (not shown"),
             ("postgresql://sstc:pw?S3cret@%2Ftmp/postgres?table=p", "not shown"),
+            ("postgresql://sstc:12/pwS3cret@%2Ftmp/postgres?table=p", "must be percent-encoded"),
             ("postgresql://sstc@h/db?user=sstc&Password=pwS3cret", "unknown parameter a value"),
             ("postgresql://u:pw@h/db?sslmode=require", "without TLS"),
             ("mysql://u:pw@h/db", "not a postgresql:// URL"),
