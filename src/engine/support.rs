@@ -21,22 +21,21 @@
 //! Score = 0.7·funding + 0.2·focus + 0.1·capacity, the sum of its contributions; a pair whose
 //! `funding` is 0 is no support.
 //!
-//! Resource lists are exact and pruned: only a supporter that backs one of the partner's
-//! needs can score, so only the needs' backers (an index by theme) are read, in blocks of
-//! alike backers with a bound each (block-max pruning, as text search engines skip blocks
-//! of posting lists). Each theme's backers are in tiers by what their focus term can be
-//! for the partner (focusing on its country or sub-region: 1; no focus declared: ½; a focus
-//! elsewhere: 0), each tier sorted by what its members back, then by capacity, and cut into
-//! blocks; a block's bound is the score of the union of what its members back with the
-//! largest capacity term among them, tightened by how many themes one member backs at most
-//! (a backer of the list's theme backing three themes in all covers that theme and at most
-//! the two heaviest other needs in the union). Blocks are read by the tighter bound, highest
-//! first; reading stops at the first block below the list's `k`-th score, and skips a block
-//! whose union bound ranks after the `k`-th hit (equal, with every index larger: the terms
-//! take few values, so ties are many). A supporter backing several of the needs is
-//! scored in the list of the first of them only; one declaring a focus, in several tiers of
-//! a theme, is marked once scored (with the number of the list). O(k + blocks) memory per
-//! partner in need, and a mark array of one entry per supporter per rayon job, in parallel.
+//! Resource lists are exact and pruned, as a text search engine finds its best documents
+//! (MaxScore): only a supporter that backs one of the partner's needs can score, so only the
+//! needs' backers (an index by theme) are read, and each backer at most once, under the
+//! heaviest (rarest) need it backs. The needs' lists are read heaviest first: a backer met
+//! under a need backs none heavier, so its funding is at most that of this need and the
+//! lighter ones, which bounds its score. Each theme's backers are in tiers by what their
+//! focus term can be for the partner (focusing on its country or sub-region: 1; no focus
+//! declared: ½; a focus elsewhere: 0), each tier sorted by capacity, the larger first, then
+//! by index, so a list is left at the first backer whose bound ranks after the list's
+//! `k`-th hit (the terms take few values, so ties are many, and the bound breaks them by
+//! index as the ranking does). The heaviest needs are the rarest, with the shortest lists;
+//! once a list holds `k` backers of the heavy needs, the lists of the light ones are left at
+//! their first backer. A supporter declaring a focus is in several tiers of a theme, and
+//! marked once scored (with the number of the list). O(k + needs) memory per partner in
+//! need, and a mark array of one entry per supporter per rayon job, in parallel.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -100,10 +99,6 @@ pub struct Support {
     pub role: SupportRole,
 }
 
-/// Backers read per block: a block whose bound falls below a list's `k`-th score is skipped
-/// whole.
-const BLOCK: usize = 32;
-
 /// One backer of a theme: the supporter, its position in `members`, and what its score for
 /// a partner in need depends on, but for the focus, which its tier gives.
 #[derive(Clone, Copy)]
@@ -114,44 +109,17 @@ struct Backer {
     capacity_term: f32,
 }
 
-/// What a block's backers could score at most: the union of what they back, the most themes
-/// one of them backs, their largest capacity term; and the smallest position among them
-/// (ties rank by index).
-#[derive(Clone, Copy)]
-struct BlockBound {
-    backs: IdSet,
-    most_themes: u32,
-    capacity_term: f32,
-    first: u32,
-}
-
-/// Backers of one theme and one focus tier, in blocks of [`BLOCK`], sorted by what they back
-/// (the fewest themes first, then by set) and by capacity, so that a block's members back
-/// alike and its bound is close to what each scores.
+/// Backers of one theme and one focus tier, the largest capacity first, then by index: the
+/// order in which backing the same needs ranks them.
 #[derive(Clone, Default)]
 struct Tier {
     backers: Vec<Backer>,
-    bounds: Vec<BlockBound>,
 }
 
 impl Tier {
-    /// Sorts the backers pushed and computes the blocks' bounds.
+    /// Sorts the backers pushed.
     fn seal(&mut self) {
-        let backers = &mut self.backers;
-        backers.sort_by(|x, y| (x.backs.len(), x.backs.0).cmp(&(y.backs.len(), y.backs.0)).then(y.capacity_term.total_cmp(&x.capacity_term)).then(x.at.cmp(&y.at)));
-        self.bounds = backers
-            .chunks(BLOCK)
-            .map(|block| BlockBound {
-                backs: block.iter().fold(IdSet::EMPTY, |union, b| union.union(b.backs)),
-                most_themes: block.iter().map(|b| b.backs.len()).max().expect("a block is not empty"),
-                capacity_term: block.iter().map(|b| b.capacity_term).fold(0.0, f32::max),
-                first: block.iter().map(|b| b.at).min().expect("a block is not empty"),
-            })
-            .collect();
-    }
-
-    fn block(&self, j: usize) -> &[Backer] {
-        &self.backers[j * BLOCK..((j + 1) * BLOCK).min(self.backers.len())]
+        self.backers.sort_by(|x, y| y.capacity_term.total_cmp(&x.capacity_term).then(x.at.cmp(&y.at)));
     }
 }
 
@@ -181,7 +149,7 @@ enum Focus {
 }
 
 impl Focus {
-    /// The focus term a block's bound uses: every member's, but a `Declared` one focusing here.
+    /// The focus term a tier's bound uses: every member's, but a `Declared` one focusing here.
     fn bound(self) -> f32 {
         match self {
             Focus::Unfocused => 0.5,
@@ -227,6 +195,17 @@ impl<'a> Supporters<'a> {
 
     /// Finds the active supporters.
     pub fn new(profiles: &'a [Profile], features: &'a PartnerFeatures) -> Self {
+        Self::among(profiles, features, |_| true)
+    }
+
+    /// The same supporters, those that `keep` only (a triangular definition's thirds, say):
+    /// a search of these reads none of the others.
+    pub fn only(&self, keep: impl Fn(PartnerIdx) -> bool) -> Self {
+        Self::among(self.profiles, self.features, |i| keep(i as PartnerIdx))
+    }
+
+    /// The active supporters of the partners that `keep`.
+    fn among(profiles: &'a [Profile], features: &'a PartnerFeatures, keep: impl Fn(usize) -> bool) -> Self {
         let mut supporters = Supporters {
             profiles,
             features,
@@ -238,7 +217,7 @@ impl<'a> Supporters<'a> {
         for (i, profile) in profiles.iter().enumerate() {
             let Some(role) = role_of(features, i) else { continue };
             let backs = if profile.funds.is_empty() { profile.offers } else { profile.funds };
-            if features.active[i] && !backs.is_empty() {
+            if features.active[i] && !backs.is_empty() && keep(i) {
                 let backer = Backer { supporter: i as PartnerIdx, at: supporters.members.len() as u32, backs, capacity_term: capacity_term(profile) };
                 for theme in backs.iter() {
                     let backers = &mut supporters.backers[theme as usize];
@@ -355,52 +334,39 @@ impl<'a> Supporters<'a> {
         let (b, needs) = (needy as usize, f.needs[needy as usize]);
         // Funding as `score` computes it; over a larger set of backed themes it is no smaller.
         let funding = |backs: IdSet| weighted_count(backs.intersection(needs), &f.theme_weight) / f.need_mass[b];
-        let by_weight = NeedsByWeight::of(f, needs);
-        // Each block's two bounds: the best hit any of its backers could be (the union's score,
-        // computed as the score is, with its smallest index), and the tighter count bound.
-        let mut blocks: Vec<(Score, Hit, &Tier, Focus, u8, usize)> = Vec::new();
-        for theme in needs.iter() {
-            for (tier, focus) in self.backers[theme as usize].tiers(f.country[b], f.sub_region[b]) {
-                let Some(tier) = tier else { continue };
-                for (j, bound) in tier.bounds.iter().enumerate() {
-                    let union = funding(bound.backs);
-                    let counted = by_weight.most_funding(theme, bound, f.need_mass[b]);
-                    let [score, tighter] = [union, union.min(counted)].map(|funding| score_of([funding, focus.bound(), bound.capacity_term]));
-                    blocks.push((tighter, Hit { candidate: self.members[bound.first as usize], score }, tier, focus, theme, j));
-                }
-            }
-        }
-        blocks.sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(ranking_order(&x.1, &y.1)));
+        // The needs heaviest first (ties: the smaller theme first).
+        let mut heaviest_first: Vec<u8> = needs.iter().collect();
+        heaviest_first.sort_by(|&x, &y| f.theme_weight[y as usize].total_cmp(&f.theme_weight[x as usize]).then(x.cmp(&y)));
         let mut top = TopK::new(k);
-        for (tighter, best_possible, tier, focus, theme, j) in blocks {
-            if let Some(kth) = top.kth_hit() {
-                // Every block left is below the k-th score: none of its backers can enter.
-                if tighter < kth.score {
-                    break;
-                }
-                // This block's backers at best tie the k-th hit with larger indices.
-                if ranking_order(&best_possible, &kth) == Ordering::Greater {
-                    continue;
-                }
-            }
-            for backer in tier.block(j) {
-                // A supporter backing several of the needs is scored under the first of them
-                // only (where it is, it is under its block's bound too); one declaring a focus
-                // is in several tiers of a theme, and marked.
-                let first_backed = backer.backs.intersection(needs).iter().next() == Some(theme);
-                let (at, s) = (backer.at as usize, backer.supporter);
-                if !first_backed || s == needy || (focus != Focus::Unfocused && std::mem::replace(&mut marks.scored_in[at], list) == list) {
-                    continue;
-                }
-                let score = match focus {
-                    Focus::Unfocused | Focus::Here => score_of([funding(backer.backs), focus.bound(), backer.capacity_term]),
-                    Focus::Declared => self.score(at, needy).map_or(0.0, |support| support.score),
-                };
-                let hit = Hit { candidate: s, score };
-                if top.kth_hit().is_none_or(|kth| ranking_order(&hit, &kth) == Ordering::Less) && admits(s, needy) {
-                    top.push(hit);
+        // The needs whose lists were read (a backer of one of them was met there), and the
+        // rest: a backer met now backs none heavier.
+        let (mut heavier, mut rest) = (IdSet::EMPTY, needs);
+        for &theme in &heaviest_first {
+            let most = funding(rest);
+            for (tier, focus) in self.backers[theme as usize].tiers(f.country[b], f.sub_region[b]) {
+                for backer in tier.map_or(&[][..], |tier| &tier.backers) {
+                    let bound = Hit { candidate: backer.supporter, score: score_of([most, focus.bound(), backer.capacity_term]) };
+                    // The backers left have a smaller capacity term, or the same and a larger index.
+                    if top.kth_hit().is_some_and(|kth| ranking_order(&bound, &kth) == Ordering::Greater) {
+                        break;
+                    }
+                    let (member, s) = (backer.at as usize, backer.supporter);
+                    let met_before = !backer.backs.intersection(heavier).is_empty();
+                    if met_before || s == needy || (focus != Focus::Unfocused && std::mem::replace(&mut marks.scored_in[member], list) == list) {
+                        continue;
+                    }
+                    let score = match focus {
+                        Focus::Unfocused | Focus::Here => score_of([funding(backer.backs), focus.bound(), backer.capacity_term]),
+                        Focus::Declared => self.score(member, needy).map_or(0.0, |support| support.score),
+                    };
+                    let hit = Hit { candidate: s, score };
+                    if top.kth_hit().is_none_or(|kth| ranking_order(&hit, &kth) == Ordering::Less) && admits(s, needy) {
+                        top.push(hit);
+                    }
                 }
             }
+            heavier.insert(theme);
+            rest = IdSet(rest.0 & !heavier.0);
         }
         top.into_sorted()
     }
@@ -411,31 +377,6 @@ impl<'a> Supporters<'a> {
 struct Marks {
     scored_in: Vec<u32>,
     lists: u32,
-}
-
-/// A partner's needs, heaviest first: what bounds the funding of a block's backers by how
-/// many themes each backs at most.
-struct NeedsByWeight<'f> {
-    themes: Vec<u8>,
-    weights: &'f [f32],
-}
-
-impl<'f> NeedsByWeight<'f> {
-    fn of(f: &'f PartnerFeatures, needs: IdSet) -> Self {
-        let mut themes: Vec<u8> = needs.iter().collect();
-        themes.sort_by(|&x, &y| f.theme_weight[y as usize].total_cmp(&f.theme_weight[x as usize]).then(x.cmp(&y)));
-        NeedsByWeight { themes, weights: &f.theme_weight }
-    }
-
-    /// The most funding a backer of `theme` in a block can give: `theme` and the heaviest of
-    /// the other needs in the block's union, as many as a backer there backs themes in all.
-    /// Summed in another order than the score, so raised by 1e-5: more than the roundings
-    /// of a sum of at most 64 positive terms can move it.
-    fn most_funding(&self, theme: u8, bound: &BlockBound, need_mass: f32) -> f32 {
-        let others = self.themes.iter().filter(|&&t| t != theme && bound.backs.contains(t)).take(bound.most_themes.saturating_sub(1) as usize);
-        let sum = others.fold(self.weights[theme as usize], |sum, &t| sum + self.weights[t as usize]);
-        sum * (1.0 + 1e-5) / need_mass
-    }
 }
 
 /// The weighted contributions of raw support terms.

@@ -197,8 +197,9 @@ impl TriadSearch<'_> {
         let f = self.scorer.features();
         let lists: Vec<&Shortlist> = lists.iter().filter(|l| self.is_beneficiary(l.partner as usize)).collect();
         let beneficiaries: Vec<PartnerIdx> = lists.iter().map(|l| l.partner).collect();
-        let admits = |t: PartnerIdx, b: PartnerIdx| self.definition.supports(f, t as usize) && self.rules.admits_support(f, t, b);
-        let thirds = self.supporters.resource_lists(&beneficiaries, self.thirds, &admits);
+        let admitted = self.supporters.only(|t| self.definition.supports(f, t as usize));
+        let admits = |t: PartnerIdx, b: PartnerIdx| self.rules.admits_support(f, t, b);
+        let thirds = admitted.resource_lists(&beneficiaries, self.thirds, &admits);
         let offered: Vec<Triad> = lists
             .par_iter()
             .zip(thirds)
