@@ -24,18 +24,18 @@
 //! Resource lists are exact and pruned, as a text search engine finds its best documents
 //! (MaxScore): only a supporter that backs one of the partner's needs can score, so only the
 //! needs' backers (an index by theme) are read, and each backer at most once, under the
-//! heaviest (rarest) need it backs. The needs' lists are read heaviest first: a backer met
+//! heaviest (mostly the rarest) need it backs. The needs' lists are read heaviest first: a backer met
 //! under a need backs none heavier, so its funding is at most that of this need and the
 //! lighter ones, which bounds its score. Each theme's backers are in tiers by what their
 //! focus term can be for the partner (focusing on its country or sub-region: 1; no focus
 //! declared: ½; a focus elsewhere: 0), each tier sorted by capacity, the larger first, then
-//! by index, so a list is left at the first backer whose bound ranks after the list's
+//! by index, so a tier is left at the first backer whose bound ranks after the list's
 //! `k`-th hit (the terms take few values, so ties are many, and the bound breaks them by
-//! index as the ranking does). The heaviest needs are the rarest, with the shortest lists;
-//! once a list holds `k` backers of the heavy needs, the lists of the light ones are left at
-//! their first backer. A supporter declaring a focus is in several tiers of a theme, and
-//! marked once scored (with the number of the list). O(k + needs) memory per partner in
-//! need, and a mark array of one entry per supporter per rayon job, in parallel.
+//! index as the ranking does). The heaviest needs are mostly the rarest, with short lists;
+//! once a list holds `k` good backers of the heavy needs, the tiers of the light ones are
+//! mostly left at their first backer. A supporter declaring a focus is in several tiers of
+//! a theme, and marked once scored (with the number of the list). O(k + needs) memory per
+//! partner in need, and a mark array of one entry per supporter per rayon job, in parallel.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
