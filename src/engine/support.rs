@@ -24,9 +24,9 @@
 //! Resource lists are exact and pruned, as a text search engine finds its best documents
 //! (MaxScore): only a supporter that backs one of the partner's needs can score, so only the
 //! needs' backers (an index by theme) are read, and each backer at most once, under the
-//! heaviest (mostly the rarest) need it backs. The needs' lists are read heaviest first: a backer met
-//! under a need backs none heavier, so its funding is at most that of this need and the
-//! lighter ones, which bounds its score. Each theme's backers are in tiers by what their
+//! heaviest (mostly the rarest) need it backs. The needs' lists are read heaviest first: a
+//! backer met under a need backs none heavier, so its funding is at most that of this need
+//! and the lighter ones, which bounds its score. Each theme's backers are in tiers by what their
 //! focus term can be for the partner (focusing on its country or sub-region: 1; no focus
 //! declared: ½; a focus elsewhere: 0), each tier sorted by capacity, the larger first, then
 //! by index, so a tier is left at the first backer whose bound ranks after the list's
@@ -338,11 +338,11 @@ impl<'a> Supporters<'a> {
         let mut heaviest_first: Vec<u8> = needs.iter().collect();
         heaviest_first.sort_by(|&x, &y| f.theme_weight[y as usize].total_cmp(&f.theme_weight[x as usize]).then(x.cmp(&y)));
         let mut top = TopK::new(k);
-        // The needs whose lists were read (a backer of one of them was met there), and the
-        // rest: a backer met now backs none heavier.
-        let (mut heavier, mut rest) = (IdSet::EMPTY, needs);
+        // The needs whose lists were read: a backer of one of them was met there, so a backer
+        // met now backs none of them, and its funding is at most that of the other needs.
+        let mut heavier = IdSet::EMPTY;
         for &theme in &heaviest_first {
-            let most = funding(rest);
+            let most = funding(IdSet(needs.0 & !heavier.0));
             for (tier, focus) in self.backers[theme as usize].tiers(f.country[b], f.sub_region[b]) {
                 for backer in tier.map_or(&[][..], |tier| &tier.backers) {
                     let bound = Hit { candidate: backer.supporter, score: score_of([most, focus.bound(), backer.capacity_term]) };
@@ -366,7 +366,6 @@ impl<'a> Supporters<'a> {
                 }
             }
             heavier.insert(theme);
-            rest = IdSet(rest.0 & !heavier.0);
         }
         top.into_sorted()
     }
