@@ -63,6 +63,11 @@ pub enum Command {
     /// leaves a half-written shortlist where the last good one stood.
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
+    /// Merges the N shard directories of a sharded night (`run --shard I/N` on each
+    /// machine) into the run one machine would publish, byte for byte: checks that they
+    /// cover every shard once with the same input, settings and version, reads the same
+    /// profiles, then clusters, re-ranks, finds triads and writes every table as `run` does.
+    Merge(MergeArgs),
     /// Prints the settings a `run` with the same flags (and --config file) would use, as a
     /// config file: every flag of `run` by name, defaults included.
     Config(RunArgs),
@@ -293,6 +298,12 @@ pub struct RunArgs {
     /// With --sink: how many published runs the schema keeps.
     #[arg(long, help_heading = "Output", value_name = "N", default_value_t = 7)]
     pub keep_runs: usize,
+    /// Compute only shard I of N (0 to N-1, e.g. 0/4; the partners whose stable hash of id
+    /// falls there) into a shard directory at --out; `sstc-match merge` turns the N shard
+    /// directories into the run a single machine would publish (deploy/ has Slurm and
+    /// Kubernetes jobs).
+    #[arg(long, help_heading = "Output", value_name = "I/N")]
+    pub shard: Option<crate::engine::shard::Shard>,
     /// Also write the inner-product part of the score as queries.npy and candidates.npy
     /// (float32, one row per active partner) with ids.txt into this directory, for a
     /// side-by-side run of a vector-search library on the same work.
@@ -465,6 +476,20 @@ pub struct ReportArgs {
     /// changed, candidates new to a list, rank moves, candidates that left).
     #[arg(long, value_name = "DIR")]
     pub previous: Option<PathBuf>,
+}
+
+/// Flags of `merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shard directories (the --out of every `run --shard I/N` of the night).
+    #[arg(required = true, value_name = "SHARD_DIR")]
+    pub shards: Vec<PathBuf>,
+    /// Output directory of the merged run.
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+    /// Worker threads (default: all cores). Outputs are identical for any value.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 /// Flags of `generate`.

@@ -46,6 +46,12 @@ pub enum Error {
     /// A finished run cannot be read.
     #[error(transparent)]
     RunDir(#[from] crate::io::run_dir::RunDirError),
+    /// Shard directories cannot be merged.
+    #[error(transparent)]
+    Merge(Box<crate::commands::merge::MergeError>),
+    /// A shard directory cannot be read.
+    #[error(transparent)]
+    Shard(#[from] crate::io::shard::ShardError),
     /// `tune` has no known partnership to tune on.
     #[error("{file}: no known partnership names two partners among the profiles, so there is nothing to tune on; check the ids against the profiles (no weights file was written)")]
     NothingToTune {
@@ -94,5 +100,11 @@ pub enum Error {
 impl From<OutputIoError> for Error {
     fn from(e: OutputIoError) -> Self {
         Error::Output(OutputError::Io(e))
+    }
+}
+
+impl From<crate::commands::merge::MergeError> for Error {
+    fn from(error: crate::commands::merge::MergeError) -> Self {
+        Error::Merge(Box::new(error))
     }
 }

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches};
 
 use sstc_match::cli::{Cli, Command};
-use sstc_match::commands::{campaign, diff, evaluate, explain, generate, groups, report, run};
+use sstc_match::commands::{campaign, diff, evaluate, explain, generate, groups, merge, report, run};
+use sstc_match::io::manifest::RunManifest;
 use sstc_match::config::{self, Checked};
 use sstc_match::telemetry::{self, terminal_safe, Progress};
 
@@ -63,6 +64,32 @@ fn say(text: &str) {
     eprintln!("sstc-match: {}", terminal_safe(text));
 }
 
+/// Reports a published run (summary line, message) and returns its exit code.
+fn published(manifest: &RunManifest, out: &std::path::Path) -> anyhow::Result<u8> {
+    telemetry::summary(&serde_json::json!({
+        "exit_code": manifest.exit_code,
+        "exit_reason": if manifest.exit_code == 0 { "published" } else { "published; input rows were rejected (see rejects.csv)" },
+        "run_id": manifest.run_id,
+        "out": out,
+        "counts": manifest.counts,
+        "rows_read": manifest.input.rows_read,
+        "rows_rejected": manifest.input.rows_rejected,
+        "timings": manifest.timings,
+        "peak_rss_mb": manifest.peak_rss_mb,
+    }));
+    say(&format!(
+        "run {}: {} shortlists ({} rows) for {} active partners in {}; {} input rows rejected{}",
+        manifest.run_id,
+        manifest.counts.shortlists,
+        manifest.counts.shortlist_rows,
+        manifest.counts.active_partners,
+        out.display(),
+        manifest.input.rows_rejected,
+        if manifest.input.rows_rejected > 0 { " (see rejects.csv)" } else { "" },
+    ));
+    Ok(manifest.exit_code as u8)
+}
+
 /// Runs a parsed command; `settings` are its flags as a config file (for `run` and `config`).
 fn dispatch(command: Command, settings: toml::Table, progress: Progress) -> anyhow::Result<u8> {
     match Checked::resolve(&command)? {
@@ -83,31 +110,31 @@ fn dispatch(command: Command, settings: toml::Table, progress: Progress) -> anyh
             clap_mangen::Man::new(Cli::command()).render(&mut roff)?;
             print(&String::from_utf8(roff)?).map(|_| 0)
         }
-        Checked::Run(mut config) => {
+        Checked::Run(mut config) if config.shard.is_some() => {
             config.settings = settings;
-            let manifest = run::run(&config, progress)?;
+            let shard = config.shard.expect("a shard");
+            let manifest = run::run_shard(&config, shard, progress)?;
             telemetry::summary(&serde_json::json!({
-                "exit_code": manifest.exit_code,
-                "exit_reason": if manifest.exit_code == 0 { "published" } else { "published; input rows were rejected (see rejects.csv)" },
+                "exit_code": 0,
+                "exit_reason": "shard published",
                 "run_id": manifest.run_id,
+                "shard": shard.to_string(),
                 "out": config.out,
-                "counts": manifest.counts,
-                "rows_read": manifest.input.rows_read,
-                "rows_rejected": manifest.input.rows_rejected,
+                "partners": manifest.partners,
                 "timings": manifest.timings,
                 "peak_rss_mb": manifest.peak_rss_mb,
             }));
-            say(&format!(
-                "run {}: {} shortlists ({} rows) for {} active partners in {}; {} input rows rejected{}",
-                manifest.run_id,
-                manifest.counts.shortlists,
-                manifest.counts.shortlist_rows,
-                manifest.counts.active_partners,
-                config.out.display(),
-                manifest.input.rows_rejected,
-                if manifest.input.rows_rejected > 0 { " (see rejects.csv)" } else { "" },
-            ));
-            Ok(manifest.exit_code as u8)
+            say(&format!("run {} shard {shard}: lists of {} partners in {}; merge the {} shards with `sstc-match merge`", manifest.run_id, manifest.partners, config.out.display(), shard.count));
+            Ok(0)
+        }
+        Checked::Merge(config) => {
+            let manifest = merge::merge(&config, progress)?;
+            published(&manifest, &config.out)
+        }
+        Checked::Run(mut config) => {
+            config.settings = settings;
+            let manifest = run::run(&config, progress)?;
+            published(&manifest, &config.out)
         }
         Checked::Explain(config) => print(&explain::explain(&config)?).map(|_| 0),
         Checked::Evaluate(config) => print(&evaluate::run(&config)?.report).map(|_| 0),

@@ -8,5 +8,6 @@ pub mod evaluate;
 pub mod explain;
 pub mod generate;
 pub mod groups;
+pub mod merge;
 pub mod report;
 pub mod run;

@@ -1,17 +1,22 @@
 //! The nightly job, stage by stage. Start reading here.
 //!
 //! Input: a checked [`RunConfig`]. Output: the published run directory and the
-//! [`RunManifest`] describing it.
+//! [`RunManifest`] describing it; with `--shard I/N`, a shard directory and its
+//! [`ShardManifest`] (`merge` publishes the run from the N of them).
 //!
 //! ```text
-//! open the output → prepare the engine (ingest, features, rules) → cluster → rank (scan,
-//! re-rank) → resources (funders and facilitators per need) → [triads, support proposals]
-//! → output (explain, write; with --sink also copied into PostgreSQL) → manifest → commit the
-//! sink → publish
+//! open the output → prepare the engine (ingest, features, rules) → rank (scan) → resources
+//! (funders and facilitators per need)                           ─┐ a shard: these two for its
+//!   ┌─────────────────────────────────────────────────────────────┘ partners, then its directory
+//!   └▶ publish_night: [recall] → cluster → re-rank → [triads, support proposals] → output
+//!      (explain, write; with --sink also copied into PostgreSQL) → manifest → commit the
+//!      sink → publish                                          (merge: from the shards' lists)
 //! ```
 //!
 //! The output directory is opened first (an unwritable or busy directory fails before any
-//! work), and nothing is published until every file is complete.
+//! work), and nothing is published until every file is complete. Only the lists are
+//! sharded: what needs every list at once (recall on a sample, exposure, triads granted
+//! within limits per third, each donor's proposals) runs in [`publish_night`].
 
 use std::collections::BTreeMap;
 
@@ -24,14 +29,16 @@ use crate::engine::cluster::store::{FittedOn, StoredModel};
 use crate::engine::cluster::{self, ClusterModel};
 use crate::engine::fairness::fairness;
 use crate::engine::rank::rerank::rerank;
-use crate::engine::rank::{self, Candidates, RankStats, Scan, Shortlist};
+use crate::engine::rank::{self, Candidates, Hit, RankStats, Scan, Shortlist};
+use crate::engine::shard::Shard;
 use crate::engine::reference::Reference;
 use crate::engine::support::Supporters;
 use crate::engine::triads::{self, Triad, TriadSearch};
 use crate::engine::{spread, Engine};
 use crate::error::Error;
-use crate::io::atomic;
-use crate::io::manifest::{peak_rss_mb, BlockingRecord, Counts, FairnessRecord, InputRecord, LargestBlock, ModelRecord, RunManifest};
+use crate::io::manifest::{peak_rss_mb, BlockingRecord, Counts, FairnessRecord, InputRecord, LargestBlock, ModelRecord, RunManifest, ShardRecord};
+use crate::io::shard::{ShardManifest, POOLS, RESOURCE_LISTS};
+use crate::io::{self, atomic};
 use crate::io::postgresql::sink::Sink;
 use crate::io::run_dir::publish::{check_outside, stop_after};
 use crate::io::run_dir::{self, CENTROIDS};
@@ -50,17 +57,65 @@ const THIRDS_PER_BENEFICIARY: usize = 10;
 
 /// Runs the whole job on a thread pool of `config.threads`.
 pub fn run(config: &RunConfig, progress: Progress) -> Result<RunManifest, Error> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(config.threads)
-        .build()
-        .map_err(|e| Error::Threads {
-            threads: config.threads,
-            reason: e.to_string(),
-        })?;
-    pool.install(|| run_stages(config, progress))
+    in_pool(config.threads, || {
+        let (staging, engine, mut clock, started_at) = open(config, progress)?;
+        let sink = config.sink.as_ref().map(|sink| Sink::open(&sink.url, sink.keep_runs)).transpose()?;
+        let active = engine.active();
+        staging.ensure_space(shortlist::estimated_bytes(active.len(), config.top_k))?;
+        let ranked = rank_and_support(config, &engine, (&active, &active), &mut clock, progress);
+        let night = Night { config, engine: &engine, active: &active, ranked, shards: Vec::new() };
+        publish_night(night, Destinations { staging, sink }, clock, started_at, progress)
+    })
 }
 
-fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Error> {
+/// Runs shard `shard` of the job (`run --shard`): the lists and resource lists of the
+/// shard's partners, published as a shard directory in `config.out` for `merge`.
+pub fn run_shard(config: &RunConfig, shard: Shard, progress: Progress) -> Result<ShardManifest, Error> {
+    in_pool(config.threads, || {
+        let (mut staging, engine, mut clock, started_at) = open(config, progress)?;
+        let active = engine.active();
+        let mine = shard.select(engine.profiles(), &active);
+        let ranked = rank_and_support(config, &engine, (&active, &mine), &mut clock, progress);
+        let profiles = engine.profiles();
+        clock.time("output", || -> Result<(), Error> {
+            io::shard::write_lists(&mut staging, POOLS, profiles, &ranked.pool)?;
+            let resource_lists: Vec<Shortlist> = ranked.needy.iter().zip(ranked.resources).map(|(&partner, hits)| Shortlist { partner, hits }).collect();
+            Ok(io::shard::write_lists(&mut staging, RESOURCE_LISTS, profiles, &resource_lists)?)
+        })?;
+        let manifest = ShardManifest {
+            shard,
+            run_id: run_id(config, &engine),
+            started_at,
+            finished_at: now(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            git_commit: option_env!("SSTC_GIT_COMMIT").unwrap_or("unknown").to_string(),
+            input: input_record(&engine),
+            config: config.clone(),
+            partners: mine.len(),
+            in_need: ranked.needy.len(),
+            pairs_scored: ranked.stats.pairs_scored,
+            pairs_removed_by_rule: removed_by_rule(&engine, &ranked.stats),
+            blocking: ranked.blocking,
+            timings: clock.timings,
+            peak_rss_mb: peak_rss_mb(),
+            outputs: staging.finished().iter().cloned().collect(),
+        };
+        io::shard::publish_shard(staging, &manifest)?;
+        info!(target: "sstc_match::output", run_id = %manifest.run_id, shard = %shard, partners = mine.len(), dir = %config.out.display());
+        Ok(manifest)
+    })
+}
+
+/// Runs `work` on a thread pool of `threads`.
+pub(crate) fn in_pool<T: Send>(threads: usize, work: impl FnOnce() -> Result<T, Error> + Send) -> Result<T, Error> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| Error::Threads { threads, reason: e.to_string() })?;
+    pool.install(work)
+}
+
+/// What every run does first: takes the output directory (an unwritable, foreign or busy one
+/// fails before any work), sets the runtime limit, prepares the engine and checks its input.
+/// Returns the staging area, the engine, the clock and the start time.
+pub(crate) fn open(config: &RunConfig, progress: Progress) -> Result<(Staging, Engine, StageClock, String), Error> {
     let started_at = now();
     let mut clock = StageClock::default();
     for (flag, dir) in [("model-dir", &config.model_dir), ("export-matrices", &config.export_matrices)] {
@@ -75,28 +130,42 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
     if let Some(stale) = staging.stale_lock() {
         tracing::warn!(target: "sstc_match::output", previous = stale, "recovered the lock of an interrupted run");
     }
-    let sink = config.sink.as_ref().map(|sink| Sink::open(&sink.url, sink.keep_runs)).transpose()?;
-    let mut out = Destinations { staging, sink };
     let engine = Engine::prepare(&config.matching, &mut clock, progress)?;
     check_input(config, &engine)?;
-    let active = engine.active();
-    out.staging.ensure_space(shortlist::estimated_bytes(active.len(), config.top_k))?;
+    Ok((staging, engine, clock, started_at))
+}
 
+/// A night ranked, on one machine or merged from its shards: what the rest of the job needs.
+pub(crate) struct Night<'e> {
+    /// The run's configuration (with no shard).
+    pub config: &'e RunConfig,
+    /// The prepared engine.
+    pub engine: &'e Engine,
+    /// The active partners.
+    pub active: &'e [PartnerIdx],
+    /// Every active partner's pool and every partner in need's resource list.
+    pub ranked: Ranked,
+    /// The shards it was merged from (none on one machine).
+    pub shards: Vec<ShardRecord>,
+}
+
+/// Clusters, re-ranks, finds the triads and support proposals, writes every table, the
+/// manifest last, and publishes the run (with its sink, when it has one).
+pub(crate) fn publish_night(night: Night, mut out: Destinations, mut clock: StageClock, started_at: String, progress: Progress) -> Result<RunManifest, Error> {
+    let Night { config, engine, active, ranked, shards } = night;
+    let Ranked { pool, stats, mut blocking, needy, resources } = ranked;
+    if let Some(record) = &mut blocking {
+        clock.time("recall", || measure_recall(config, engine, active, &pool, record));
+    }
     let spinner = progress.stage("cluster", 0);
-    let clusters = clock.time("cluster", || cluster_stage(config, &engine, &active))?;
+    let clusters = clock.time("cluster", || cluster_stage(config, engine, active))?;
     spinner.finish_and_clear();
     if let Some(dir) = &config.export_matrices {
-        clock.time("export", || output::matrices::export(dir, &engine.scorer(), &active, engine.profiles()))?;
+        clock.time("export", || output::matrices::export(dir, &engine.scorer(), active, engine.profiles()))?;
     }
-    let bar = progress.stage("rank", active.len() as u64);
-    let ranked = clock.time("rank", || rank_stage(config, &engine, &active, &|n| bar.inc(n)));
-    bar.finish_and_clear();
-    let lists = clock.time("rerank", || rerank_stage(config, &engine, ranked.pool));
+    let lists = clock.time("rerank", || rerank_stage(config, engine, pool));
     let supporters = Supporters::new(engine.profiles(), &engine.features);
-    let needy = supporters.in_need(&active);
-    let admits = |s, b| engine.rules.admits_support(&engine.features, s, b);
-    let resources = clock.time("resources", || supporters.resource_lists(&needy, config.resource_k, &admits));
-    let triad_search = config.triads.map(|settings| triad_search(settings, config, &engine, &supporters));
+    let triad_search = config.triads.map(|settings| triad_search(settings, config, engine, &supporters));
     let triads = triad_search.as_ref().map(|search| clock.time("triads", || search.all(lists.final_lists())));
     let proposals = triad_search.as_ref().map(|search| {
         // A donor whose proposals' modality the run's `--modality` filter leaves out keeps its pair list.
@@ -105,8 +174,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         let found = clock.time("proposals", || search.proposals(lists.final_lists(), &proposers, config.top_k));
         SupportProposals { by_proposer: proposers.into_iter().zip(found).collect(), supporters: &supporters, definition: search.definition }
     });
-
-    let run_id = run_id(config, &engine);
+    let run_id = run_id(config, engine);
     let bar = progress.stage("write", lists.final_lists().len() as u64);
     let (shortlist_rows, resource_rows) = clock.time("output", || -> Result<(usize, usize), Error> {
         if let Some(sink) = &mut out.sink {
@@ -119,7 +187,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         output::write_duplicates(&mut out.staging, &engine.ingested.duplicates, engine.profiles())?;
         let resource_context = ResourceContext { run_id: &run_id, profiles: engine.profiles(), reference: Reference::builtin(), supporters: &supporters, triangular: config.matching.triangular_definition };
         let resource_rows = output::resources::write(&mut out, &resource_context, &needy, &resources, &config.formats)?;
-        output::write_clusters(&mut out, &clusters.summaries(&engine))?;
+        output::write_clusters(&mut out, &clusters.summaries(engine))?;
         if let Some(model) = &clusters.model {
             output::write_centroids(&mut out.staging, &StoredModel::new(model, clusters.fitted_on.clone()))?;
         }
@@ -138,7 +206,7 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
         finished_at: now(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         git_commit: option_env!("SSTC_GIT_COMMIT").unwrap_or("unknown").to_string(),
-        input: input_record(&engine),
+        input: input_record(engine),
         config: config.clone(),
         model: ModelRecord {
             reused_from: clusters.reused_from.clone(),
@@ -153,21 +221,22 @@ fn run_stages(config: &RunConfig, progress: Progress) -> Result<RunManifest, Err
             active_partners: active.len(),
             shortlists: lists.final_lists().iter().filter(|l| !proposals.as_ref().map_or(l.hits.is_empty(), |p| p.is_empty_for(l))).count(),
             shortlist_rows,
-            pairs_scored: ranked.stats.pairs_scored,
-            pairs_removed_by_rule: engine.rules.names().into_iter().map(String::from).zip(ranked.stats.removed_by_rule.iter().copied()).collect(),
+            pairs_scored: stats.pairs_scored,
+            pairs_removed_by_rule: removed_by_rule(engine, &stats),
             duplicate_links: engine.ingested.duplicates.links.len(),
             duplicate_records: engine.ingested.duplicates.records(),
             supporters: supporters.len(),
             supporters_backing_offers: supporters.backing_offers(),
             resource_rows,
         },
-        blocking: ranked.blocking,
+        blocking,
         fairness: lists.fairness,
         exclusions: engine.exclusion_stats.clone(),
         timings: clock.timings,
         peak_rss_mb: peak_rss_mb(),
         outputs: out.staging.finished().iter().cloned().collect(),
         exit_code: if engine.ingested.rows_rejected > 0 { 1 } else { 0 },
+        shards,
     };
     // The database first, inside the publication: if its commit fails, neither it nor the
     // files show tonight.
@@ -279,37 +348,51 @@ fn cluster_stage(config: &RunConfig, engine: &Engine, active: &[PartnerIdx]) -> 
     Ok(Clusters { model: Some(model), fitted_on, reused_from, assignment })
 }
 
-/// The ranking pass: each active partner's pool of candidates (its list, or 3k for the
-/// re-ranking to choose from), the pass's counters, and blocked mode's record.
-struct Ranked {
-    pool: Vec<Shortlist>,
-    stats: RankStats,
-    blocking: Option<BlockingRecord>,
+/// A night's ranking, whole or one shard's: the pools of the partners asked for (each one's
+/// ranked candidates: its list, or 3k for the re-ranking to choose from), the resource lists
+/// of those in need, the scan's counters, and blocked mode's record (its recall measured by
+/// [`publish_night`], on the whole night's lists).
+pub(crate) struct Ranked {
+    /// Pools, in the order asked.
+    pub pool: Vec<Shortlist>,
+    /// The scan's counters.
+    pub stats: RankStats,
+    /// Blocked mode's record.
+    pub blocking: Option<BlockingRecord>,
+    /// The partners asked for with a declared need.
+    pub needy: Vec<PartnerIdx>,
+    /// Their funders and facilitators, in the same order.
+    pub resources: Vec<Vec<Hit>>,
 }
 
-/// Ranks the active partners' candidates: exhaustively, or in blocked mode down the block
-/// tree with recall measured against exact lists on a sample.
-fn rank_stage(config: &RunConfig, engine: &Engine, active: &[PartnerIdx], tick: &(dyn Fn(u64) + Sync)) -> Ranked {
+/// Ranks the candidates of `queries` among the `active` partners (exhaustively, or in
+/// blocked mode down the block tree of every active partner) and finds the supporters of
+/// those in need.
+fn rank_and_support(config: &RunConfig, engine: &Engine, (active, queries): (&[PartnerIdx], &[PartnerIdx]), clock: &mut StageClock, progress: Progress) -> Ranked {
+    let bar = progress.stage("rank", queries.len() as u64);
+    let (pool, stats, blocking) = clock.time("rank", || rank_stage(config, engine, (active, queries), &|n| bar.inc(n)));
+    bar.finish_and_clear();
+    let supporters = Supporters::new(engine.profiles(), &engine.features);
+    let needy = supporters.in_need(queries);
+    let admits = |s, b| engine.rules.admits_support(&engine.features, s, b);
+    let resources = clock.time("resources", || supporters.resource_lists(&needy, config.resource_k, &admits));
+    Ranked { pool, stats, blocking, needy, resources }
+}
+
+/// The ranking pass over `queries`: their pools, the pass's counters and blocked mode's
+/// record.
+fn rank_stage(config: &RunConfig, engine: &Engine, (active, queries): (&[PartnerIdx], &[PartnerIdx]), tick: &(dyn Fn(u64) + Sync)) -> (Vec<Shortlist>, RankStats, Option<BlockingRecord>) {
     // Re-ranking chooses k from a pool of 3k; the plain lists are the pool's first k.
     let pool_k = if config.rerank.is_active() { config.top_k.saturating_mul(3) } else { config.top_k };
     let Some(settings) = &config.blocked else {
-        let (pool, stats) = engine.scan().shortlists(active, pool_k, tick);
-        info!(target: "sstc_match::rank", partners = active.len(), pairs_scored = stats.pairs_scored);
-        return Ranked { pool, stats, blocking: None };
+        let (pool, stats) = engine.scan().shortlists(queries, pool_k, tick);
+        info!(target: "sstc_match::rank", partners = queries.len(), pairs_scored = stats.pairs_scored);
+        return (pool, stats, None);
     };
     let probe = (settings.probe > 0).then_some(settings.probe);
     let blocks = Blocks::build(&engine.scorer(), active, settings.max_block, probe);
-    let (pool, stats) = Scan::new(engine.scorer(), &engine.rules, Candidates::Blocks(&blocks)).shortlists(active, pool_k, tick);
-    let sample = spread(active, settings.recall_sample);
-    let recall_at_k = (!sample.is_empty()).then(|| {
-        let (exact, _) = engine.scan().shortlists(&sample, config.top_k, &|_| {});
-        let blocked: Vec<Shortlist> = pool.iter().filter(|l| sample.binary_search(&l.partner).is_ok()).map(|l| l.truncated(config.top_k)).collect();
-        rank::recall_against(&blocked, &exact)
-    });
-    if let Some(recall) = recall_at_k {
-        info!(target: "sstc_match::rank", recall_at_k = recall, "blocked lists against exact lists on a sample");
-    }
-    info!(target: "sstc_match::rank", partners = active.len(), pairs_scored = stats.pairs_scored);
+    let (pool, stats) = Scan::new(engine.scorer(), &engine.rules, Candidates::Blocks(&blocks)).shortlists(queries, pool_k, tick);
+    info!(target: "sstc_match::rank", partners = queries.len(), pairs_scored = stats.pairs_scored);
     let tree = &blocks.tree;
     let profiles = engine.profiles();
     let blocking = BlockingRecord {
@@ -318,11 +401,32 @@ fn rank_stage(config: &RunConfig, engine: &Engine, active: &[PartnerIdx], tick: 
         split: tree.split,
         probe,
         largest: tree.largest(5).into_iter().map(|(first, members, share)| LargestBlock::of(&profiles[first as usize], members, share)).collect(),
-        pairs_per_partner: stats.pairs_scored as f64 / active.len().max(1) as f64,
-        recall_sample: sample.len(),
-        recall_at_k,
+        pairs_per_partner: stats.pairs_scored as f64 / queries.len().max(1) as f64,
+        recall_sample: 0,
+        recall_at_k: None,
     };
-    Ranked { pool, stats, blocking: Some(blocking) }
+    (pool, stats, Some(blocking))
+}
+
+/// Measures blocked lists' recall@k against exact lists on a sample of the active partners
+/// (`pool`: every active partner's, in order), into `record`.
+fn measure_recall(config: &RunConfig, engine: &Engine, active: &[PartnerIdx], pool: &[Shortlist], record: &mut BlockingRecord) {
+    let Some(settings) = &config.blocked else { return };
+    let sample = spread(active, settings.recall_sample);
+    record.recall_sample = sample.len();
+    record.recall_at_k = (!sample.is_empty()).then(|| {
+        let (exact, _) = engine.scan().shortlists(&sample, config.top_k, &|_| {});
+        let blocked: Vec<Shortlist> = pool.iter().filter(|l| sample.binary_search(&l.partner).is_ok()).map(|l| l.truncated(config.top_k)).collect();
+        rank::recall_against(&blocked, &exact)
+    });
+    if let Some(recall) = record.recall_at_k {
+        info!(target: "sstc_match::rank", recall_at_k = recall, "blocked lists against exact lists on a sample");
+    }
+}
+
+/// The pairs each rule removed, by rule name.
+fn removed_by_rule(engine: &Engine, stats: &RankStats) -> BTreeMap<String, u64> {
+    engine.rules.names().into_iter().map(String::from).zip(stats.removed_by_rule.iter().copied()).collect()
 }
 
 /// The lists a run writes: the plain lists, or the re-ranked ones when re-ranking is on, with

@@ -20,11 +20,12 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{CampaignArgs, Command, DiffArgs, EvaluateArgs, ExplainArgs, GenerateArgs, GroupsArgs, MatchArgs, Mode, ReportArgs, RunArgs, SensitivityArgs, TuneArgs};
+use crate::cli::{CampaignArgs, Command, DiffArgs, EvaluateArgs, ExplainArgs, GenerateArgs, GroupsArgs, MatchArgs, MergeArgs, Mode, ReportArgs, RunArgs, SensitivityArgs, TuneArgs};
 use crate::commands::evaluate::metrics::Metric;
 use crate::engine::modality::{Modality, TriangularDefinition};
 use crate::engine::rank::rerank::Rerank;
 use crate::engine::rules::OptionalRule;
+use crate::engine::shard::Shard;
 use crate::engine::score::{GeographyKernel, MutualRule, ScoreSettings, Weights};
 use crate::io::pairs::{Day, PairWindow};
 use crate::io::postgresql::{redact, PgError, PgUrl};
@@ -320,6 +321,9 @@ pub struct RunConfig {
     /// `--max-runtime`, in seconds: the run stops unpublished past it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_runtime_seconds: Option<u64>,
+    /// `--shard`: the shard of the partners this run computes (`null`: all of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
     /// Every setting as the config file writes it (flags > `--config` file > defaults), so
     /// that the run can be repeated with `--config`; filled by the command line's reader.
     #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
@@ -359,9 +363,6 @@ pub struct BlockedMode {
 impl RunConfig {
     /// Checks the flags and resolves the weights.
     pub fn resolve(args: &RunArgs) -> Result<Self, ConfigError> {
-        if args.threads == Some(0) {
-            return Err(flag_error("threads", 0, "must be at least 1"));
-        }
         if args.clusters == Some(0) {
             return Err(flag_error("clusters", 0, "must be at least 1"));
         }
@@ -371,7 +372,7 @@ impl RunConfig {
             model_dir: args.model_dir.clone(),
             reuse_model: args.reuse_model,
             max_reject_share: share("max-reject-share", args.max_reject_share)?,
-            threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            threads: threads(args.threads)?,
             seed: args.seed,
             top_k: at_least("top-k", args.top_k, 1)?,
             clusters: args.clusters,
@@ -394,13 +395,14 @@ impl RunConfig {
                 .map(|url| Ok::<_, ConfigError>(SinkConfig { url: Box::new(database_url("sink", url)?), keep_runs: at_least("keep-runs", args.keep_runs, 1)? }))
                 .transpose()?,
             max_runtime_seconds: args.max_runtime.map(|d| d.as_secs().max(1)),
+            shard: args.shard,
             settings: toml::Table::new(),
         })
     }
 
     /// The settings that decide the run's results, for its id: everything but where files
-    /// are read and written, how many threads ran and when a run is refused (none of which
-    /// changes a result).
+    /// are read and written, how many threads ran, when a run is refused and which shard
+    /// ran (none of which changes a result: the shards of a night share the run's id).
     pub fn identity(&self) -> RunConfig {
         RunConfig {
             matching: MatchConfig { profiles: None, ..self.matching.clone() },
@@ -412,10 +414,36 @@ impl RunConfig {
             formats: both_formats(),
             sink: None,
             max_runtime_seconds: None,
+            shard: None,
             settings: toml::Table::new(),
             ..self.clone()
         }
     }
+}
+
+/// `merge`, checked.
+pub struct MergeConfig {
+    /// The shard directories.
+    pub shards: Vec<PathBuf>,
+    /// Output directory of the merged run.
+    pub out: PathBuf,
+    /// Worker threads.
+    pub threads: usize,
+}
+
+impl MergeConfig {
+    /// Checks the flags.
+    pub fn resolve(args: &MergeArgs) -> Result<Self, ConfigError> {
+        Ok(MergeConfig { shards: args.shards.clone(), out: args.out.clone(), threads: threads(args.threads)? })
+    }
+}
+
+/// `--threads`, checked: at least 1 (default: all cores).
+fn threads(flag: Option<usize>) -> Result<usize, ConfigError> {
+    if flag == Some(0) {
+        return Err(flag_error("threads", 0, "must be at least 1"));
+    }
+    Ok(flag.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())))
 }
 
 /// `explain`, checked.
@@ -675,6 +703,8 @@ impl GenerateConfig {
 pub enum Checked {
     /// `run`.
     Run(RunConfig),
+    /// `merge`.
+    Merge(MergeConfig),
     /// `config`: the run that the same flags would make.
     Config(RunConfig),
     /// `completions`.
@@ -706,6 +736,7 @@ impl Checked {
     pub fn resolve(command: &Command) -> Result<Self, ConfigError> {
         Ok(match command {
             Command::Run(args) => Checked::Run(RunConfig::resolve(args)?),
+            Command::Merge(args) => Checked::Merge(MergeConfig::resolve(args)?),
             Command::Config(args) => Checked::Config(RunConfig::resolve(args)?),
             Command::Completions(args) => Checked::Completions(args.shell),
             Command::Man => Checked::Man,

@@ -19,6 +19,7 @@ pub mod rank;
 pub mod reference;
 pub mod rules;
 pub mod score;
+pub mod shard;
 pub mod support;
 pub mod triads;
 

@@ -47,6 +47,28 @@ pub struct RunManifest {
     pub outputs: BTreeMap<String, String>,
     /// The process exit code this run maps to (0 clean, 1 rows rejected).
     pub exit_code: i32,
+    /// The shards a merged run was made from (none for a run on one machine).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardRecord>,
+}
+
+/// One shard of a merged run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShardRecord {
+    /// Which shard, as `I/N`.
+    pub shard: String,
+    /// Its directory.
+    pub dir: String,
+    /// When it started and was published.
+    pub started_at: String,
+    /// When it was published.
+    pub finished_at: String,
+    /// Its active partners.
+    pub partners: usize,
+    /// Seconds per stage.
+    pub timings: Vec<StageTiming>,
+    /// Its peak resident memory, MiB.
+    pub peak_rss_mb: f64,
 }
 
 /// The input table.

@@ -2,7 +2,8 @@
 //!
 //! Input: paths and frames. Output: tables read as text ([`table`]), files written atomically
 //! under one writer's lock ([`atomic`]), pair tables ([`pairs`]), and the run directory:
-//! its layout, publication and typed reading ([`run_dir`], [`manifest`]); and a PostgreSQL
+//! its layout, publication and typed reading ([`run_dir`], [`manifest`]); a sharded night's
+//! shard directories ([`shard`]); and a PostgreSQL
 //! database as a profile source and a results sink ([`postgresql`]).
 
 pub mod atomic;
@@ -10,4 +11,5 @@ pub mod manifest;
 pub mod pairs;
 pub mod postgresql;
 pub mod run_dir;
+pub mod shard;
 pub mod table;

@@ -60,6 +60,44 @@ pub fn repo(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
+/// Runs `sstc-match ARGS` in `dir` and fails the test on a non-zero exit.
+pub fn ok(dir: &Dir, args: &[&str]) {
+    let output = dir.run(args);
+    assert_eq!(code(&output), 0, "sstc-match {args:?}: {}", stderr(&output));
+}
+
+/// The manifest without what may differ between a run and its merged twin: times, memory,
+/// where it was written, threads, and the merged run's record of its shards.
+fn comparable_manifest(dir: &Path) -> serde_json::Value {
+    let mut manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let object = manifest.as_object_mut().unwrap();
+    for key in ["timings", "started_at", "finished_at", "peak_rss_mb", "shards"] {
+        object.remove(key);
+    }
+    let config = object["config"].as_object_mut().unwrap();
+    for key in ["out", "threads"] {
+        config.remove(key);
+    }
+    let settings = config["settings"].as_object_mut().unwrap();
+    for key in ["out", "threads"] {
+        settings.remove(key);
+    }
+    manifest
+}
+
+/// Every file of the single run is in the merged run, byte for byte (the manifest compared
+/// without times and paths).
+pub fn assert_same_run(single: &Path, merged: &Path) {
+    let mut names: Vec<String> = std::fs::read_dir(single).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert!(names.iter().any(|n| n == "shortlist.parquet") && names.iter().any(|n| n == "triads.csv") && names.iter().any(|n| n == "resources.csv"), "{names:?}");
+    for name in names.iter().filter(|n| *n != "manifest.json") {
+        let (a, b) = (std::fs::read(single.join(name)).unwrap(), std::fs::read(merged.join(name)).unwrap_or_default());
+        assert!(a == b, "{name} differs between {} and {}", single.display(), merged.display());
+    }
+    assert_eq!(comparable_manifest(single), comparable_manifest(merged));
+}
+
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }

@@ -95,6 +95,14 @@ pub struct BlockTree {
     pub split: usize,
 }
 
+/// The members of one leaf block walking the tree together, and those asked for.
+pub struct Batch {
+    /// The leaf's members, by index.
+    pub members: Vec<PartnerIdx>,
+    /// The members whose lists are wanted, a bit per member.
+    pub asked: u64,
+}
+
 /// A node waiting in a walk's queue, highest bound first (ties: the earlier node), with the
 /// members of the batch it may still improve.
 struct Queued {
@@ -191,42 +199,57 @@ impl BlockTree {
             .map(|n| &self.order[n.positions.clone()])
     }
 
-    /// `partners` in batches of neighbours: those in the same leaf block, in tree order
-    /// (partners outside the tree alone, last).
-    pub fn batches(&self, partners: &[PartnerIdx]) -> Vec<Vec<PartnerIdx>> {
-        let mut leaf_of = vec![usize::MAX; self.order.iter().map(|&i| i as usize + 1).max().unwrap_or(0)];
+    /// The leaf blocks holding any of `partners`, each as a [`Batch`] of all its members with
+    /// those of `partners` asked for, in tree order (partners outside the tree alone, last).
+    /// A member's walk depends on its batch, never on which of its neighbours are asked for:
+    /// a partner's list is the same in a run over some partners (a shard) as over all.
+    pub fn batches(&self, partners: &[PartnerIdx]) -> Vec<Batch> {
+        let size = self.order.iter().chain(partners).map(|&i| i as usize + 1).max().unwrap_or(0);
+        let mut leaf_of = vec![usize::MAX; size];
         for (leaf, members) in self.leaves().enumerate() {
             for &i in members {
                 leaf_of[i as usize] = leaf;
             }
         }
-        let mut keyed: Vec<(usize, PartnerIdx)> = partners.iter().map(|&i| (leaf_of.get(i as usize).copied().unwrap_or(usize::MAX), i)).collect();
-        keyed.sort_unstable();
-        let mut batches: Vec<Vec<PartnerIdx>> = Vec::new();
-        for (n, &(leaf, i)) in keyed.iter().enumerate() {
-            match batches.last_mut() {
-                Some(batch) if leaf != usize::MAX && keyed[n - 1].0 == leaf => batch.push(i),
-                _ => batches.push(vec![i]),
-            }
+        let mut asked = vec![false; size];
+        for &i in partners {
+            asked[i as usize] = true;
         }
+        let mut wanted: Vec<usize> = partners.iter().map(|&i| leaf_of[i as usize]).filter(|&leaf| leaf != usize::MAX).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let leaves: Vec<&[PartnerIdx]> = self.leaves().collect();
+        let mut batches: Vec<Batch> = wanted
+            .into_iter()
+            .map(|leaf| {
+                let mut members = leaves[leaf].to_vec();
+                members.sort_unstable();
+                let asked = members.iter().enumerate().filter(|(_, &i)| asked[i as usize]).fold(0, |mask, (m, _)| mask | 1 << m);
+                Batch { members, asked }
+            })
+            .collect();
+        let mut outside: Vec<PartnerIdx> = partners.iter().copied().filter(|&i| leaf_of[i as usize] == usize::MAX).collect();
+        outside.sort_unstable();
+        batches.extend(outside.into_iter().map(|i| Batch { members: vec![i], asked: 1 }));
         batches
     }
 
     /// Walks the tree for a batch of at most 64 partners (`members`, each summarised alone;
-    /// `batch` summarises them together), best bound first. Every node in the queue carries
-    /// the members it may still improve: those whose list floor (`floors`, `None` while a list
-    /// is not full) the batch's bound reaches and then their own bound too. `scan` is handed
-    /// each leaf worth scanning (its number and those members as a bit mask) and updates their
-    /// floors (`Some(INFINITY)` retires a member). Stops when no node left can beat a floor.
+    /// `batch` summarises them together), best bound first, for the members `asked` (a bit
+    /// mask). Every node in the queue carries the members it may still improve: those whose
+    /// list floor (`floors`, `None` while a list is not full) the batch's bound reaches and
+    /// then their own bound too. `scan` is handed each leaf worth scanning (its number and
+    /// those members as a bit mask) and updates their floors (`Some(INFINITY)` retires a
+    /// member; the members not asked start retired). Stops when no node left can beat a floor.
     pub fn search(
         &self,
         scorer: &Scorer,
-        batch: &GroupSummary,
-        members: &[GroupSummary],
+        (batch, members): (&GroupSummary, &[GroupSummary]),
+        asked: u64,
         mut scan: impl FnMut(usize, u64, &mut [Option<Score>]),
     ) {
         assert!(members.len() <= 64, "a batch holds at most 64 partners");
-        let mut floors: Vec<Option<Score>> = vec![None; members.len()];
+        let mut floors: Vec<Option<Score>> = (0..members.len()).map(|m| if asked >> m & 1 == 1 { None } else { Some(Score::INFINITY) }).collect();
         let below = |floor: Option<Score>, bound: Score| floor.is_some_and(|floor| bound < floor);
         let mut queue = BinaryHeap::new();
         let enqueue = |queue: &mut BinaryHeap<Queued>, nodes: Range<usize>, mask: u64, floors: &[Option<Score>]| {
@@ -249,8 +272,7 @@ impl BlockTree {
                 }
             }
         };
-        let everyone = if members.len() == 64 { u64::MAX } else { (1 << members.len()) - 1 };
-        enqueue(&mut queue, self.roots.clone(), everyone, &floors);
+        enqueue(&mut queue, self.roots.clone(), asked, &floors);
         while let Some(Queued { bound, node, mask }) = queue.pop() {
             if floors.iter().all(|&floor| below(floor, bound)) {
                 break;

@@ -82,14 +82,16 @@ pub struct RankStats {
 }
 
 impl RankStats {
-    fn new(rules: &RuleSet) -> Self {
+    /// No pair scored or removed yet.
+    pub fn new(rules: &RuleSet) -> Self {
         RankStats {
             pairs_scored: 0,
             removed_by_rule: vec![0; rules.len()],
         }
     }
 
-    fn merge(mut self, other: RankStats) -> RankStats {
+    /// The counters of two scans together.
+    pub fn merge(mut self, other: RankStats) -> RankStats {
         self.pairs_scored += other.pairs_scored;
         for (mine, theirs) in self.removed_by_rule.iter_mut().zip(other.removed_by_rule) {
             *mine += theirs;
@@ -169,7 +171,7 @@ impl<'a> Scan<'a> {
     fn per_query<C: Collector>(&self, columns: &Columns, queries: &[PartnerIdx], collector: &C, progress: &(dyn Fn(u64) + Sync)) -> (Fruits<C::Child>, RankStats) {
         let kernel = self.kernel(columns);
         let blocks: Vec<&[PartnerIdx]> = queries.chunks(QUERY_BLOCK).collect();
-        self.in_blocks(&blocks, progress, |block, stats| {
+        self.in_blocks(&blocks, progress, |&block, stats| {
             let queries: Vec<Query> = block.iter().map(|&p| Query::new(&self.scorer, p)).collect();
             let mut children: Vec<C::Child> = block.iter().map(|&p| collector.for_query(p)).collect();
             let mut tile = Box::<Tile>::default();
@@ -280,14 +282,13 @@ impl<'a> Scan<'a> {
         let tree: &BlockTree = &blocks.tree;
         let kernels: Vec<Kernel> = blocks.leaves.iter().map(|columns| self.kernel(columns)).collect();
         let batches = tree.batches(queries);
-        let batches: Vec<&[PartnerIdx]> = batches.iter().map(Vec::as_slice).collect();
         let (mut fruits, stats) = self.in_blocks(&batches, progress, |batch, stats| {
             let mut tile = Box::<Tile>::default();
-            let queries: Vec<Query> = batch.iter().map(|&p| Query::new(&self.scorer, p)).collect();
-            let mut children: Vec<C::Child> = batch.iter().map(|&p| collector.for_query(p)).collect();
-            let mut scanned = vec![0usize; batch.len()];
-            let members: Vec<GroupSummary> = batch.iter().map(|&p| GroupSummary::of(features, &[p])).collect();
-            tree.search(&self.scorer, &GroupSummary::of(features, batch), &members, |leaf, mask, floors| {
+            let queries: Vec<Query> = batch.members.iter().map(|&p| Query::new(&self.scorer, p)).collect();
+            let mut children: Vec<C::Child> = batch.members.iter().map(|&p| collector.for_query(p)).collect();
+            let mut scanned = vec![0usize; batch.members.len()];
+            let members: Vec<GroupSummary> = batch.members.iter().map(|&p| GroupSummary::of(features, &[p])).collect();
+            tree.search(&self.scorer, (&GroupSummary::of(features, &batch.members), &members), batch.asked, |leaf, mask, floors| {
                 let kernel = &kernels[leaf];
                 for m in IdSet(mask).iter().map(usize::from) {
                     let child = &mut children[m];
@@ -297,7 +298,7 @@ impl<'a> Scan<'a> {
                     floors[m] = if blocks.probe == Some(scanned[m]) { Some(Score::INFINITY) } else { Some(child.floor()).filter(|f| f.is_finite()) };
                 }
             });
-            batch.iter().copied().zip(children).collect()
+            batch.members.iter().copied().zip(children).enumerate().filter(|(m, _)| batch.asked >> m & 1 == 1).map(|(_, fruit)| fruit).collect()
         });
         let mut rank_of = vec![usize::MAX; features.len()];
         for (r, &p) in queries.iter().enumerate() {
@@ -308,19 +309,19 @@ impl<'a> Scan<'a> {
     }
 
     /// Runs `scan_block` over blocks of queries in parallel, each with its own counters, and
-    /// concatenates their fruits in block order.
-    fn in_blocks<F: Send>(
+    /// concatenates their fruits in block order (progress: a query per fruit).
+    fn in_blocks<B: Sync, F: Send>(
         &self,
-        blocks: &[&[PartnerIdx]],
+        blocks: &[B],
         progress: &(dyn Fn(u64) + Sync),
-        scan_block: impl Fn(&[PartnerIdx], &mut RankStats) -> Fruits<F> + Sync,
+        scan_block: impl Fn(&B, &mut RankStats) -> Fruits<F> + Sync,
     ) -> (Fruits<F>, RankStats) {
         let blocks: Vec<(Fruits<F>, RankStats)> = blocks
             .par_iter()
-            .map(|&block| {
+            .map(|block| {
                 let mut stats = RankStats::new(self.rules);
                 let fruits = scan_block(block, &mut stats);
-                progress(block.len() as u64);
+                progress(fruits.len() as u64);
                 (fruits, stats)
             })
             .collect();

@@ -31,6 +31,7 @@ use crate::engine::support::SUPPORT_TERMS;
 use crate::io::atomic::OutputIoError;
 use publish::{PublishError, Staging, MARK};
 use crate::io::manifest::RunManifest;
+use crate::io::shard::{POOLS, RESOURCE_LISTS, SHARD_MANIFEST};
 use crate::io::table::{all_columns, spreadsheet_value, StringTable, TableError, TableSource, Wanted};
 
 /// The manifest, written last.
@@ -56,8 +57,8 @@ pub const TRIADS_CSV: &str = "triads.csv";
 /// Triads as Parquet.
 pub const TRIADS_PARQUET: &str = "triads.parquet";
 
-/// Every name a run may write into its directory.
-pub const RUN_FILES: &[&str] = &[MANIFEST, SHORTLIST_CSV, SHORTLIST_PARQUET, REJECTS, DUPLICATES, RESOURCES_CSV, RESOURCES_PARQUET, CLUSTERS, CENTROIDS, TRIADS_CSV, TRIADS_PARQUET, MARK];
+/// Every name a run (or a shard of one) may write into its directory.
+pub const RUN_FILES: &[&str] = &[MANIFEST, SHORTLIST_CSV, SHORTLIST_PARQUET, REJECTS, DUPLICATES, RESOURCES_CSV, RESOURCES_PARQUET, CLUSTERS, CENTROIDS, TRIADS_CSV, TRIADS_PARQUET, SHARD_MANIFEST, POOLS, RESOURCE_LISTS, MARK];
 
 /// Why a run directory cannot be read.
 #[derive(Debug, thiserror::Error)]

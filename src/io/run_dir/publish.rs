@@ -34,6 +34,10 @@ use std::time::Duration;
 
 use crate::io::atomic::{at, exchange, sync_dir, HashedFile, LockError, OutputIoError, OutputLock};
 use crate::io::run_dir::{MANIFEST, RUN_FILES};
+use crate::io::shard::SHARD_MANIFEST;
+
+/// The files that list what a run (or a shard of one) wrote: deleted after those files.
+const MANIFESTS: [&str; 2] = [MANIFEST, SHARD_MANIFEST];
 
 /// The mark file in every directory the engine makes.
 pub const MARK: &str = ".sstc-match";
@@ -224,13 +228,17 @@ fn resolve_lexically(path: &Path) -> PathBuf {
     }
 }
 
-/// The entries of a run directory that its run wrote: the mark, the manifest and every file
-/// the manifest lists. A staging directory's entries are all the engine's.
+/// The entries of a run directory that its run wrote: the mark, the manifest (a run's or a
+/// shard's) and every file the manifest lists. A staging directory's entries are all the
+/// engine's.
 fn owned_entries(dir: &Path) -> Vec<String> {
-    let mut owned = vec![MARK.to_string(), MANIFEST.to_string()];
-    let manifest = fs::read(dir.join(MANIFEST)).ok().and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok());
-    if let Some(outputs) = manifest.as_ref().and_then(|m| m.get("outputs")).and_then(|o| o.as_object()) {
-        owned.extend(outputs.keys().cloned());
+    let mut owned = vec![MARK.to_string()];
+    for name in MANIFESTS {
+        owned.push(name.to_string());
+        let manifest = fs::read(dir.join(name)).ok().and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok());
+        if let Some(outputs) = manifest.as_ref().and_then(|m| m.get("outputs")).and_then(|o| o.as_object()) {
+            owned.extend(outputs.keys().cloned());
+        }
     }
     owned
 }
@@ -265,7 +273,7 @@ fn retire_steps(from: &Path, to: &Path) -> Result<Vec<Step>, PublishError> {
                 // A run writes files only: a directory with a run file's name is foreign.
                 return Err(PublishError::Clash { path: path.display().to_string() });
             }
-            if name != MANIFEST && name != MARK {
+            if !MANIFESTS.contains(&name.as_str()) && name != MARK {
                 files.push(Step::Delete(path));
             }
         } else {
@@ -276,7 +284,7 @@ fn retire_steps(from: &Path, to: &Path) -> Result<Vec<Step>, PublishError> {
             moves.push(Step::Move(path, target));
         }
     }
-    let last = [MANIFEST, MARK].into_iter().map(|name| from.join(name)).filter(|p| p.exists()).map(Step::Delete);
+    let last = MANIFESTS.into_iter().chain([MARK]).map(|name| from.join(name)).filter(|p| p.exists()).map(Step::Delete);
     Ok(files.into_iter().chain(moves).chain(last).chain([Step::DeleteDir(from.to_path_buf())]).collect())
 }
 
