@@ -7,7 +7,7 @@
 
 mod util;
 
-use util::{assert_same_run, code, generated, ok, stderr, Dir};
+use util::{assert_same_files, assert_same_run, code, generated, ok, stderr, Dir};
 
 #[test]
 fn merged_shards_equal_a_single_run_in_exact_mode() {
@@ -23,6 +23,15 @@ fn merged_shards_equal_a_single_run_in_exact_mode() {
     assert_eq!(shards, ["0/3", "1/3", "2/3"]);
     let partners: u64 = manifest["shards"].as_array().unwrap().iter().map(|s| s["partners"].as_u64().unwrap()).sum();
     assert_eq!(partners, manifest["counts"]["active_partners"].as_u64().unwrap());
+
+    // The merged run is a run like any other: a campaign from it is the single run's, and
+    // the report renders from it.
+    for run in ["single", "merged"] {
+        ok(&dir, &["campaign", "--run", run, "--out", &format!("campaign-{run}"), "--as-of", "2026-12-01", "--triads"]);
+    }
+    assert!(!assert_same_files(&dir.path("campaign-single"), &dir.path("campaign-merged"), &[]).is_empty());
+    ok(&dir, &["report", "merged"]);
+    assert!(dir.path("merged/report.html").exists());
 
     // A shard rerun alone (after a failure, say) leaves the merge as it was.
     ok(&dir, &["run", "--out", "s1", "--shard", "1/3", "--threads", "2", "--quiet"]);
@@ -89,3 +98,4 @@ fn merge_refuses_an_incomplete_or_mixed_set_naming_the_shard() {
     ok(&dir, &["merge", "s0", "s1", "s2", "--out", "merged", "--quiet"]);
     assert_same_run(&dir.path("single"), &dir.path("merged"));
 }
+

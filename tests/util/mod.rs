@@ -85,16 +85,23 @@ fn comparable_manifest(dir: &Path) -> serde_json::Value {
     manifest
 }
 
+/// Every file of `a` but those named in `except` is in `b`, byte for byte; returns the
+/// names compared.
+pub fn assert_same_files(a: &Path, b: &Path, except: &[&str]) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(a).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| !except.contains(&n.as_str())).collect();
+    names.sort();
+    for name in &names {
+        let (left, right) = (std::fs::read(a.join(name)).unwrap(), std::fs::read(b.join(name)).unwrap_or_default());
+        assert!(left == right, "{name} differs between {} and {}", a.display(), b.display());
+    }
+    names
+}
+
 /// Every file of the single run is in the merged run, byte for byte (the manifest compared
 /// without times and paths).
 pub fn assert_same_run(single: &Path, merged: &Path) {
-    let mut names: Vec<String> = std::fs::read_dir(single).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    names.sort();
-    assert!(names.iter().any(|n| n == "shortlist.parquet") && names.iter().any(|n| n == "triads.csv") && names.iter().any(|n| n == "resources.csv"), "{names:?}");
-    for name in names.iter().filter(|n| *n != "manifest.json") {
-        let (a, b) = (std::fs::read(single.join(name)).unwrap(), std::fs::read(merged.join(name)).unwrap_or_default());
-        assert!(a == b, "{name} differs between {} and {}", single.display(), merged.display());
-    }
+    let names = assert_same_files(single, merged, &["manifest.json"]);
+    assert!(["shortlist.parquet", "triads.csv", "resources.csv"].iter().all(|f| names.iter().any(|n| n == f)), "{names:?}");
     assert_eq!(comparable_manifest(single), comparable_manifest(merged));
 }
 
