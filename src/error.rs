@@ -87,6 +87,18 @@ pub enum Error {
         /// The run directory.
         run: std::path::PathBuf,
     },
+    /// `run --shard` aimed at a published run's directory.
+    #[error("{out} holds a published run; a shard writes a directory of its own (e.g. {out}.shards/I): give another --out (the run is left as it is)")]
+    ShardOverRun {
+        /// The output directory.
+        out: String,
+    },
+    /// `run` or `merge` aimed at a shard's directory.
+    #[error("{out} holds a shard of a sharded night; give another --out for the run (the shard is left as it is), or merge the shards with `sstc-match merge`")]
+    RunOverShard {
+        /// The output directory.
+        out: String,
+    },
     /// The worker thread pool could not start.
     #[error("cannot start {threads} worker threads: {reason}")]
     Threads {

@@ -1,9 +1,10 @@
 //! Shards and merge: `run --shard I/N` on every shard, then `merge`, publishes the files a
 //! single `run` publishes, byte for byte (exact mode; blocked mode with a probe limit and
 //! re-ranking; any order of the shard directories, any thread count, a shard rerun alone);
-//! the manifests differ only in where and when. `merge` refuses, naming the shard: a missing
-//! one, one given twice, one of other settings, one whose file changed, and profiles that
-//! changed since the shards ran.
+//! the manifests differ only in where and when. `merge` refuses, naming the shard or file: a
+//! missing one, one given twice, one of other settings, one whose file changed, and profiles
+//! or settings files that changed since the shards ran. A shard never replaces a published
+//! run, nor a run (or merge) a shard.
 
 mod util;
 
@@ -64,11 +65,14 @@ fn merge_refuses_an_incomplete_or_mixed_set_naming_the_shard() {
     let dir = Dir::new();
     let profiles = generated(&dir, 400, 3);
     let profiles = profiles.to_str().unwrap();
+    let exclusions = "source_id,target_id\nsyn-0000001,syn-0000002\n";
+    dir.write("exclusions.csv", exclusions);
+    let flags = ["--profiles", profiles, "--exclusions", "exclusions.csv", "--quiet"];
     for i in 0..3 {
-        ok(&dir, &["run", "--profiles", profiles, "--out", &format!("s{i}"), "--shard", &format!("{i}/3"), "--quiet"]);
+        ok(&dir, &[&["run", "--out", &format!("s{i}"), "--shard", &format!("{i}/3")], &flags[..]].concat());
     }
-    ok(&dir, &["run", "--profiles", profiles, "--out", "other", "--shard", "1/3", "--top-k", "5", "--quiet"]);
-    ok(&dir, &["run", "--profiles", profiles, "--out", "single", "--quiet"]);
+    ok(&dir, &[&["run", "--out", "other", "--shard", "1/3", "--top-k", "5"], &flags[..]].concat());
+    ok(&dir, &[&["run", "--out", "single"], &flags[..]].concat());
     let refused = |args: &[&str], expected: &[&str]| {
         let output = dir.run(&[&["merge"], args, &["--out", "merged", "--quiet"]].concat());
         let message = stderr(&output);
@@ -95,7 +99,32 @@ fn merge_refuses_an_incomplete_or_mixed_set_naming_the_shard() {
     std::fs::write(profiles, fewer.join("\n") + "\n").unwrap();
     refused(&["s0", "s1", "s2"], &["the profiles changed since the shards ran"]);
     std::fs::write(profiles, text).unwrap();
+    // So do the settings files (regression: merge read the exclusions as they were now and
+    // published lists computed with the old ones under a new run id).
+    dir.write("exclusions.csv", "source_id,target_id\n");
+    refused(&["s0", "s1", "s2"], &["exclusions.csv (--exclusions) changed since the shards ran"]);
+    dir.write("exclusions.csv", exclusions);
     ok(&dir, &["merge", "s0", "s1", "s2", "--out", "merged", "--quiet"]);
     assert_same_run(&dir.path("single"), &dir.path("merged"));
 }
 
+#[test]
+fn a_shard_never_replaces_a_run_nor_a_run_or_merge_a_shard() {
+    let dir = Dir::new();
+    ok(&dir, &["run", "--out", "night", "--quiet"]);
+    ok(&dir, &["run", "--out", "s0", "--shard", "0/2", "--quiet"]);
+    ok(&dir, &["run", "--out", "s1", "--shard", "1/2", "--quiet"]);
+    let night = std::fs::read(dir.path("night/shortlist.csv")).unwrap();
+    let shard = std::fs::read(dir.path("s0/pools.parquet")).unwrap();
+    for (args, expected) in [
+        (&["run", "--out", "night", "--shard", "0/2"][..], "night holds a published run; a shard writes a directory of its own"),
+        (&["run", "--out", "s0"][..], "s0 holds a shard of a sharded night"),
+        (&["merge", "s0", "s1", "--out", "s0"][..], "s0 holds a shard of a sharded night"),
+    ] {
+        let output = dir.run(&[args, &["--quiet"]].concat());
+        assert_eq!(code(&output), 2, "{args:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains(expected), "{args:?}: {}", stderr(&output));
+    }
+    assert_eq!(std::fs::read(dir.path("night/shortlist.csv")).unwrap(), night);
+    assert_eq!(std::fs::read(dir.path("s0/pools.parquet")).unwrap(), shard);
+}

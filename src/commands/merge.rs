@@ -30,7 +30,7 @@ use crate::engine::Engine;
 use crate::error::Error;
 use crate::io::manifest::{RunManifest, ShardRecord};
 use crate::io::postgresql::sink::Sink;
-use crate::io::shard::{ShardDir, POOLS, RESOURCE_LISTS};
+use crate::io::shard::{ShardDir, ShardManifest, POOLS, RESOURCE_LISTS};
 use crate::output::{shortlist, Destinations};
 use crate::telemetry::Progress;
 use crate::PartnerIdx;
@@ -84,6 +84,26 @@ pub enum MergeError {
         /// The shards' digest.
         expected: String,
     },
+    /// The merge runs another version of sstc-match than the shards did.
+    #[error("the shards were computed by sstc-match {shards}, this is {merge}; merge with the shards' version, or rerun them")]
+    Version {
+        /// The shards' version.
+        shards: String,
+        /// This binary's.
+        merge: String,
+    },
+    /// A settings file changed since the shards ran.
+    #[error("{path} (--{flag}) changed since the shards ran (sha256 {found}, the shards' {expected}); the lists were computed with the old one: rerun the shards")]
+    SettingsChanged {
+        /// The file.
+        path: String,
+        /// The flag naming it.
+        flag: String,
+        /// Its digest now.
+        found: String,
+        /// The shards' digest (`none` when the shards had no such file).
+        expected: String,
+    },
     /// A shard holds another number of partners than the input gives it.
     #[error("{dir}: the shard computed {found} {what} where the profiles give it {expected}; rerun it")]
     Count {
@@ -110,12 +130,12 @@ pub fn merge(config: &MergeConfig, progress: Progress) -> Result<RunManifest, Er
     }
     run_config.settings.insert("out".into(), toml::Value::String(config.out.display().to_string()));
     let run_config = &run_config;
+    if first.version != env!("CARGO_PKG_VERSION") {
+        return Err(MergeError::Version { shards: first.version.clone(), merge: env!("CARGO_PKG_VERSION").to_string() }.into());
+    }
     run::in_pool(config.threads, || {
         let (staging, engine, mut clock, started_at) = run::open(run_config, progress)?;
-        let ingested = &engine.ingested;
-        if ingested.content_digest != first.input.content_digest {
-            return Err(MergeError::InputChanged { table: engine.source_name.clone(), found: ingested.content_digest.clone(), expected: first.input.content_digest.clone() }.into());
-        }
+        same_input(&engine, first).map_err(Error::Merge)?;
         let sink = run_config.sink.as_ref().map(|sink| Sink::open(&sink.url, sink.keep_runs)).transpose()?;
         let active = engine.active();
         staging.ensure_space(shortlist::estimated_bytes(active.len(), run_config.top_k))?;
@@ -125,6 +145,20 @@ pub fn merge(config: &MergeConfig, progress: Progress) -> Result<RunManifest, Er
         let night = Night { config: run_config, engine: &engine, active: &active, ranked, shards: records };
         run::publish_night(night, Destinations { staging, sink }, clock, started_at, progress)
     })
+}
+
+/// Fails unless the engine read what the shards read: the same profile content and settings
+/// files (the lists were computed from them).
+fn same_input(engine: &Engine, shards: &ShardManifest) -> Result<(), Box<MergeError>> {
+    let ingested = &engine.ingested;
+    if ingested.content_digest != shards.input.content_digest {
+        return Err(Box::new(MergeError::InputChanged { table: engine.source_name.clone(), found: ingested.content_digest.clone(), expected: shards.input.content_digest.clone() }));
+    }
+    let theirs = |flag: &str| shards.input.settings_files.iter().find(|f| f.flag == flag).map(|f| f.sha256.as_str());
+    match engine.settings_files.iter().find(|f| theirs(&f.flag) != Some(f.sha256.as_str())) {
+        Some(file) => Err(Box::new(MergeError::SettingsChanged { path: file.path.clone(), flag: file.flag.clone(), found: file.sha256.clone(), expected: theirs(&file.flag).unwrap_or("none").to_string() })),
+        None => Ok(()),
+    }
 }
 
 /// The shards ordered by index, once checked: every one a shard of the same night (run id:

@@ -37,7 +37,7 @@ use crate::engine::triads::{self, Triad, TriadSearch};
 use crate::engine::{spread, Engine};
 use crate::error::Error;
 use crate::io::manifest::{peak_rss_mb, BlockingRecord, Counts, FairnessRecord, InputRecord, LargestBlock, ModelRecord, RunManifest, ShardRecord};
-use crate::io::shard::{ShardManifest, POOLS, RESOURCE_LISTS};
+use crate::io::shard::{ShardManifest, POOLS, RESOURCE_LISTS, SHARD_MANIFEST};
 use crate::io::{self, atomic};
 use crate::io::postgresql::sink::Sink;
 use crate::io::run_dir::publish::{check_outside, stop_after};
@@ -124,6 +124,13 @@ pub(crate) fn open(config: &RunConfig, progress: Progress) -> Result<(Staging, E
         }
     }
     let staging = Staging::open(&config.out)?;
+    // A shard never replaces a published run, nor a run a shard: either is a mistyped --out.
+    let holds = |name: &str| config.out.join(name).is_file();
+    match config.shard {
+        Some(_) if holds(run_dir::MANIFEST) => return Err(Error::ShardOverRun { out: config.out.display().to_string() }),
+        None if holds(SHARD_MANIFEST) => return Err(Error::RunOverShard { out: config.out.display().to_string() }),
+        _ => {}
+    }
     if let Some(seconds) = config.max_runtime_seconds {
         stop_after(std::time::Duration::from_secs(seconds), humantime::format_duration(std::time::Duration::from_secs(seconds)).to_string());
     }
