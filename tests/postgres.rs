@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use util::{code, generated, repo, stderr, Csv, Dir};
+use util::{assert_same_run, code, generated, repo, stderr, Csv, Dir};
 
 const USER: &str = "sstc";
 const PASSWORD: &str = "nightly-s3cret";
@@ -252,6 +252,30 @@ fn same_value(cell: &str) -> String {
 }
 
 /// The `runs` table's run ids, newest first.
+#[test]
+fn shards_read_the_profiles_from_a_table_and_their_merge_publishes_the_night_into_the_sink() {
+    let server = Server::start();
+    server.load_default_profiles();
+    let (profiles, sink) = (server.url("table=partners"), server.url("schema=nightly"));
+    let run = |args: &[&str]| {
+        let output = server.engine(&[args, &["--profiles", &profiles, "--sink", &sink, "-q"]].concat());
+        assert_eq!(code(&output), 0, "{args:?}: {}", stderr(&output));
+    };
+    run(&["run", "--out", "single"]);
+    let rows = server.sql("SELECT count(*) FROM nightly.shortlist");
+    for i in 0..3 {
+        run(&["run", "--out", &format!("s{i}"), "--shard", &format!("{i}/3")]);
+    }
+    let merged = server.engine(&["merge", "s0", "s1", "s2", "--out", "merged", "-q"]);
+    assert_eq!(code(&merged), 0, "{}", stderr(&merged));
+    assert_same_run(&server.dir.path("single"), &server.dir.path("merged"));
+    // The merge published the same night into the sink (replacing the single run's rows).
+    let run_id = manifest(&server.dir.path("merged"))["run_id"].as_str().unwrap().to_string();
+    assert_eq!(published(&server, "nightly"), [run_id.as_str()]);
+    assert_eq!(server.sql("SELECT count(*) FROM nightly.latest_shortlist"), rows);
+    assert_eq!(server.sql("SELECT count(jsonb_array_length(manifest->'shards')) FROM nightly.runs"), "1");
+}
+
 fn published(server: &Server, schema: &str) -> Vec<String> {
     let ids = server.sql(&format!("SELECT run_id FROM {schema}.runs ORDER BY published_at DESC"));
     ids.lines().map(String::from).collect()
