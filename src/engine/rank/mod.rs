@@ -18,12 +18,14 @@
 //!   candidates (a lower bound of the final floor).
 //! - **per query** (any other set): rayon over blocks of queries, each owning its collectors,
 //!   tile-outer (a tile of candidate columns is read from cache by every query of the block).
-//! - **blocked**: queries walk the block tree best bound first in batches of neighbours
+//! - **blocked**: queries walk the block tree best bound first in batches of neighbours,
+//!   each batch a whole leaf block with the members not asked for retired
 //!   ([`BlockTree::search`]); a leaf is scanned for the members whose own bound reaches
 //!   their floor, at most `probe` leaves per query.
 //!
 //! Memory is O(threads × partners × collector). **Invariant:** the output is identical for
-//! any thread count (collectors merge associatively, [`top_k`] orders totally).
+//! any thread count (collectors merge associatively, [`top_k`] orders totally), and a
+//! query's list for any set of queries it is asked with (what lets a night be sharded).
 
 pub mod collector;
 pub mod rerank;
