@@ -210,6 +210,10 @@ pub struct RunArgs {
     /// Output directory.
     #[arg(long, help_heading = "Output", value_name = "DIR", default_value = "out")]
     pub out: PathBuf,
+    /// The run that changes.csv compares tonight's lists with (default: the run published in
+    /// --out, if there is one).
+    #[arg(long, help_heading = "Output", value_name = "DIR")]
+    pub previous: Option<PathBuf>,
     /// Worker threads (default: all cores). Outputs are identical for any value.
     #[arg(long, help_heading = "Global", value_name = "N")]
     pub threads: Option<usize>,

@@ -299,12 +299,12 @@ fn the_sink_publishes_each_night_whole_keeps_the_last_n_and_its_rows_are_the_fil
 
     // The latest rows are the files' rows, value for value (a score as the same float; a
     // boolean is t/f in PostgreSQL's CSV).
-    for table in ["shortlist", "resources", "triads", "clusters"] {
+    let same_rows = |run: &str, table: &str| {
         let exported = server.dir.path(&format!("{table}.csv"));
         let copy = format!("\\copy (SELECT * FROM nightly.latest_{table}) TO '{}' WITH (FORMAT csv, HEADER true)", exported.display());
         let output = server.psql().args(["-c", &copy]).output().unwrap();
         assert!(output.status.success(), "{}", stderr(&output));
-        let (database, file) = (Csv::read(&exported), Csv::read(&server.dir.path(&format!("one/{table}.csv"))));
+        let (database, file) = (Csv::read(&exported), Csv::read(&server.dir.path(&format!("{run}/{table}.csv"))));
         let columns = file.table.column_names().to_vec();
         let rows = |csv: &Csv| {
             let mut rows: Vec<Vec<String>> = (0..csv.len())
@@ -315,6 +315,9 @@ fn the_sink_publishes_each_night_whole_keeps_the_last_n_and_its_rows_are_the_fil
         };
         assert!(file.len() > 0, "{table} has rows");
         assert_eq!(rows(&database), rows(&file), "{table}: the database's rows are the file's");
+    };
+    for table in ["shortlist", "resources", "triads", "clusters"] {
+        same_rows("one", table);
     }
     assert_eq!(server.sql(&format!("SELECT count(*) FROM nightly.rejects WHERE run_id = '{first}'")), "0");
 
@@ -323,7 +326,9 @@ fn the_sink_publishes_each_night_whole_keeps_the_last_n_and_its_rows_are_the_fil
     assert_eq!(night("one", &[]), first);
     assert_eq!(published(&server, "nightly"), [first.as_str()]);
     let rows = server.sql("SELECT count(*) FROM nightly.shortlist");
-    let second = night("two", &["--weight", "geography=0.4"]);
+    let second = night("two", &["--weight", "geography=0.4", "--previous", "one"]);
+    // What changed since the night in "one" is in the sink too.
+    same_rows("two", "changes");
     let third = night("three", &["--weight", "geography=0.5"]);
     assert_eq!(published(&server, "nightly"), [third.as_str(), second.as_str()]);
     assert_eq!(server.sql(&format!("SELECT count(*) FROM nightly.shortlist WHERE run_id = '{first}'")), "0");

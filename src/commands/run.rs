@@ -36,13 +36,14 @@ use crate::engine::support::Supporters;
 use crate::engine::triads::{self, Triad, TriadSearch};
 use crate::engine::{spread, Engine};
 use crate::error::Error;
-use crate::io::manifest::{peak_rss_mb, BlockingRecord, Counts, FairnessRecord, InputRecord, LargestBlock, ModelRecord, RunManifest, ShardRecord};
+use crate::io::manifest::{peak_rss_mb, BlockingRecord, ChangeCounts, Counts, FairnessRecord, InputRecord, LargestBlock, ModelRecord, RunManifest, ShardRecord};
 use crate::io::shard::{ShardManifest, POOLS, RESOURCE_LISTS, SHARD_MANIFEST};
 use crate::io::{self, atomic};
 use crate::io::postgresql::sink::Sink;
 use crate::io::run_dir::publish::{check_outside, stop_after};
-use crate::io::run_dir::{self, CENTROIDS};
+use crate::io::run_dir::{self, RunDir, CENTROIDS};
 use crate::io::table::hex;
+use crate::output::changes::{ChangesContext, Previous};
 use crate::output::resources::ResourceContext;
 use crate::output::sentence::triad_reason;
 use crate::output::shortlist::{self, ShortlistContext, SupportProposals};
@@ -122,6 +123,9 @@ pub(crate) fn open(config: &RunConfig, progress: Progress) -> Result<(Staging, E
         if let Some(dir) = dir {
             check_outside(&config.out, flag, dir)?;
         }
+    }
+    if let Some(dir) = &config.previous {
+        RunDir::open(dir)?;
     }
     let staging = Staging::open(&config.out)?;
     // A shard never replaces a published run, nor a run a shard: either is a mistyped --out.
@@ -206,6 +210,10 @@ pub(crate) fn publish_night(night: Night, mut out: Destinations, mut clock: Stag
         Ok((rows, resource_rows))
     })?;
     bar.finish_and_clear();
+    let changes = clock.time("changes", || {
+        let context = ChangesContext { run_id: &run_id, profiles: engine.profiles(), lists: lists.final_lists(), proposals: proposals.as_ref() };
+        changes_stage(config, &mut out, &context)
+    })?;
 
     let manifest = RunManifest {
         run_id,
@@ -244,6 +252,7 @@ pub(crate) fn publish_night(night: Night, mut out: Destinations, mut clock: Stag
         outputs: out.staging.finished().iter().cloned().collect(),
         exit_code: if engine.ingested.rows_rejected > 0 { 1 } else { 0 },
         shards,
+        changes,
     };
     // The database first, inside the publication: if its commit fails, neither it nor the
     // files show tonight.
@@ -259,6 +268,24 @@ pub(crate) fn publish_night(night: Night, mut out: Destinations, mut clock: Stag
     }
     info!(target: "sstc_match::output", run_id = %manifest.run_id, rows = shortlist_rows, dir = %config.out.display());
     Ok(manifest)
+}
+
+/// Compares tonight's lists with the previous run's, `--previous` or else the run published
+/// in `--out`, and writes `changes.csv`. `None` when there is no previous run, or (with a
+/// warning: tonight's run is still good) when the one in `--out` cannot be read.
+fn changes_stage(config: &RunConfig, out: &mut Destinations, context: &ChangesContext) -> Result<Option<ChangeCounts>, Error> {
+    let previous = match &config.previous {
+        Some(dir) => Previous::read(&RunDir::open(dir)?, context.profiles)?,
+        None if config.out.join(run_dir::MANIFEST).is_file() => match RunDir::open(&config.out).and_then(|run| Previous::read(&run, context.profiles)) {
+            Ok(previous) => previous,
+            Err(error) => {
+                tracing::warn!(target: "sstc_match::output", %error, "changes.csv not written: the previous run in --out cannot be read");
+                return Ok(None);
+            }
+        },
+        None => return Ok(None),
+    };
+    Ok(Some(output::changes::write(out, context, &previous, &config.formats)?))
 }
 
 /// Now, RFC 3339 to the second.

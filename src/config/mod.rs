@@ -283,6 +283,9 @@ pub struct RunConfig {
     pub matching: MatchConfig,
     /// Output directory.
     pub out: PathBuf,
+    /// The run tonight's lists are compared with (`null`: the one in `out`, if any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PathBuf>,
     /// Where fitted centroids are also saved, and read with `reuse_model`.
     pub model_dir: Option<PathBuf>,
     /// Read centroids instead of fitting.
@@ -369,6 +372,7 @@ impl RunConfig {
         Ok(RunConfig {
             matching: MatchConfig::resolve(&args.matching)?,
             out: args.out.clone(),
+            previous: args.previous.clone(),
             model_dir: args.model_dir.clone(),
             reuse_model: args.reuse_model,
             max_reject_share: share("max-reject-share", args.max_reject_share)?,
@@ -407,6 +411,7 @@ impl RunConfig {
         RunConfig {
             matching: MatchConfig { profiles: None, ..self.matching.clone() },
             out: PathBuf::new(),
+            previous: None,
             model_dir: None,
             threads: 0,
             max_reject_share: 0.0,

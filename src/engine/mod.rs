@@ -126,7 +126,7 @@ impl Engine {
 
     /// The index of the profile with this id.
     pub fn index_of(&self, id: &str) -> Option<PartnerIdx> {
-        self.profiles().binary_search_by(|p| p.id.as_str().cmp(id)).ok().map(|i| i as PartnerIdx)
+        profile::index_of(self.profiles(), id)
     }
 
     /// The profile with this id, or an error naming it.

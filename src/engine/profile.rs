@@ -176,6 +176,11 @@ impl Profile {
     }
 }
 
+/// The index of the profile with this id in `profiles` (sorted by id, as ingest leaves them).
+pub fn index_of(profiles: &[Profile], id: &str) -> Option<crate::PartnerIdx> {
+    profiles.binary_search_by(|p| p.id.as_str().cmp(id)).ok().map(|i| i as crate::PartnerIdx)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

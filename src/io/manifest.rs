@@ -50,6 +50,33 @@ pub struct RunManifest {
     /// The shards a merged run was made from (none for a run on one machine).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shards: Vec<ShardRecord>,
+    /// What changed in the lists since the previous run (`changes.csv`); absent on a first
+    /// night.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<ChangeCounts>,
+}
+
+/// The lists compared with the previous run's: the counts of `changes.csv`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChangeCounts {
+    /// The run compared with.
+    pub previous_run_id: String,
+    /// Its directory.
+    pub previous_dir: String,
+    /// Partners with a list on both nights.
+    pub lists_compared: usize,
+    /// Of those, lists in which a candidate entered, left or moved.
+    pub lists_changed: usize,
+    /// Partners with a list tonight only (each of its rows entered).
+    pub lists_added: usize,
+    /// Partners with a list the previous night only (each of its rows left).
+    pub lists_dropped: usize,
+    /// Rows `entered`: a candidate on a list tonight that was not on it the previous night.
+    pub entered: usize,
+    /// Rows `left`: a candidate on a list the previous night that is not on it tonight.
+    pub left: usize,
+    /// Rows `moved`: a candidate on the list both nights, at another rank.
+    pub moved: usize,
 }
 
 /// One shard of a merged run.

@@ -4,11 +4,12 @@
 //! run's [`Staging`] area (published as a whole by [`crate::io::run_dir::publish`], the
 //! manifest last): `shortlist.csv` and `shortlist.parquet` ([`shortlist`]), `rejects.csv`,
 //! `duplicates.csv`, `resources.csv` and `resources.parquet` ([`resources`]), `clusters.csv`,
-//! `centroids.json` and, when asked, `triads.csv` and `triads.parquet`. The three large
-//! tables are written in the formats `--formats` names (CSV for people and spreadsheets,
-//! Parquet for databases and dataframes); the small ones always as CSV. With `--sink`, the
-//! shortlist, resources, triads, rejects and clusters are also copied, batch by batch, into
-//! the PostgreSQL sink's open transaction ([`Destinations`]).
+//! `centroids.json`, when asked, `triads.csv` and `triads.parquet`, and when there is a
+//! previous run, `changes.csv` and `changes.parquet` ([`changes`]). The four large tables are
+//! written in the formats `--formats` names (CSV for people and spreadsheets, Parquet for
+//! databases and dataframes); the small ones always as CSV. With `--sink`, the shortlist,
+//! resources, triads, changes, rejects and clusters are also copied, batch by batch, into the
+//! PostgreSQL sink's open transaction ([`Destinations`]).
 //!
 //! **Invariant:** the only module that writes a run's results; every file goes through the
 //! staging area, every database row through the sink.
@@ -25,6 +26,7 @@
 //! `cluster, size, share, top_regions, top_actor_types, top_themes`: lists are
 //! `name (count)` joined by `; `.
 
+pub mod changes;
 pub mod matrices;
 pub mod resources;
 pub mod sentence;

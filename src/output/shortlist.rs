@@ -37,7 +37,7 @@ use super::{write_batches, write_error, Destinations, OutputError};
 use crate::engine::features::distance_km;
 use crate::engine::modality::{Modality, TriangularDefinition};
 use crate::engine::profile::{IdSet, Profile};
-use crate::engine::rank::Shortlist;
+use crate::engine::rank::{Hit, Shortlist};
 use crate::engine::reference::Reference;
 use crate::engine::score::{Direction, Scorer, Term, TermValues};
 use crate::engine::support::{Supporters, SUPPORT_TERMS};
@@ -91,6 +91,33 @@ impl SupportProposals<'_> {
     }
 }
 
+/// The list the shortlist files hold for one partner.
+pub enum Written<'a> {
+    /// A donor's support proposals, in place of its pair list.
+    Proposals(&'a SupportProposals<'a>, &'a [Triad]),
+    /// The partner's pair list.
+    Pairs(&'a [Hit]),
+}
+
+impl<'a> Written<'a> {
+    /// What is written for `list`'s partner: its support proposals when it has them, else
+    /// its hits.
+    pub fn of(proposals: Option<&'a SupportProposals<'a>>, list: &'a Shortlist) -> Written<'a> {
+        match proposals.and_then(|p| Some((p, p.by_proposer.get(&list.partner)?))) {
+            Some((proposals, triads)) => Written::Proposals(proposals, triads),
+            None => Written::Pairs(&list.hits),
+        }
+    }
+
+    /// The candidates, best first (a proposal's candidate is its beneficiary).
+    pub fn candidates(&self) -> Vec<PartnerIdx> {
+        match self {
+            Written::Proposals(_, triads) => triads.iter().map(|t| t.beneficiary).collect(),
+            Written::Pairs(hits) => hits.iter().map(|h| h.candidate).collect(),
+        }
+    }
+}
+
 /// One row: a pair of the partner's list, or one of its support proposals.
 struct Row {
     partner: usize,
@@ -133,9 +160,9 @@ fn rows(context: &ShortlistContext, batch: &[Shortlist]) -> Vec<Row> {
     batch
         .par_iter()
         .flat_map_iter(|list| -> Box<dyn Iterator<Item = Row> + '_> {
-            match context.proposals.and_then(|p| Some((p, p.by_proposer.get(&list.partner)?))) {
-                Some((proposals, triads)) => Box::new(triads.iter().enumerate().map(move |(rank, t)| proposal_row(context, proposals, rank, t))),
-                None => Box::new(list.hits.iter().enumerate().map(move |(rank, hit)| pair_row(context, list.partner, rank, hit.candidate, hit.score))),
+            match Written::of(context.proposals, list) {
+                Written::Proposals(proposals, triads) => Box::new(triads.iter().enumerate().map(move |(rank, t)| proposal_row(context, proposals, rank, t))),
+                Written::Pairs(hits) => Box::new(hits.iter().enumerate().map(move |(rank, hit)| pair_row(context, list.partner, rank, hit.candidate, hit.score))),
             }
         })
         .collect()

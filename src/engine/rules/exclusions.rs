@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use crate::engine::profile::Profile;
+use crate::engine::profile::{index_of, Profile};
 use crate::io::pairs::{read_recent, PairTable, PairTableError, PairWindow};
 use crate::PartnerIdx;
 
@@ -39,7 +39,7 @@ impl Exclusions {
     /// table's sha256.
     pub fn load(window: &PairWindow, profiles: &[Profile]) -> Result<(Exclusions, ExclusionStats, String), PairTableError> {
         let recent = read_recent(window, PairTable::Exclusions)?;
-        let index = |id: &str| profiles.binary_search_by(|p| p.id.as_str().cmp(id)).ok().map(|i| i as PartnerIdx);
+        let index = |id: &str| index_of(profiles, id);
         let mut stats = ExclusionStats { rows: recent.rows, expired: recent.expired, ..ExclusionStats::default() };
         let mut pairs = HashSet::new();
         for (a, b) in &recent.pairs {

@@ -4,8 +4,8 @@
 //! Input: the `--sink` [`PgUrl`] (with `schema=NAME`), the frames the output stage writes to
 //! files, and the finished run's manifest. Output, in that schema:
 //!
-//! - one table per output ([`TABLES`]: `shortlist`, `resources`, `triads`, `rejects`,
-//!   `clusters`), the run id first, then the file's columns with their types (text, integer,
+//! - one table per output ([`TABLES`]: `shortlist`, `resources`, `triads`, `changes`,
+//!   `rejects`, `clusters`), the run id first, then the file's columns with their types (text, integer,
 //!   bigint, real, double precision, boolean); a column a newer engine adds is added to the
 //!   table (`ALTER TABLE ... ADD COLUMN`);
 //! - `runs`: one row per published run, `run_id`, `published_at` and the manifest as `jsonb`;
@@ -35,7 +35,7 @@ const MIGRATIONS: [&str; SCHEMA_VERSION as usize] =
     ["CREATE TABLE {schema}.runs (run_id text PRIMARY KEY, published_at timestamptz NOT NULL, manifest jsonb NOT NULL)"];
 
 /// The output tables a run may write, by name.
-pub const TABLES: [&str; 5] = ["shortlist", "resources", "triads", "rejects", "clusters"];
+pub const TABLES: [&str; 6] = ["shortlist", "resources", "triads", "changes", "rejects", "clusters"];
 
 /// An open sink: the connection holding the schema's lock, and tonight's transaction once
 /// begun.

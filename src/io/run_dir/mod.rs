@@ -15,6 +15,7 @@
 //!   OUT/shortlist.csv|.parquet
 //!   OUT/resources.csv|.parquet  funders and facilitators per partner in need
 //!   OUT/rejects.csv  OUT/duplicates.csv  OUT/clusters.csv  OUT/centroids.json  [OUT/triads.csv|.parquet]
+//!   [OUT/changes.csv|.parquet]  what entered, left or moved in each list since the previous run
 //!   OUT/.sstc-match           the mark: a directory the engine made
 //! ```
 
@@ -56,9 +57,13 @@ pub const RESOURCES_PARQUET: &str = "resources.parquet";
 pub const TRIADS_CSV: &str = "triads.csv";
 /// Triads as Parquet.
 pub const TRIADS_PARQUET: &str = "triads.parquet";
+/// What entered, left or moved in each list since the previous run, as CSV.
+pub const CHANGES_CSV: &str = "changes.csv";
+/// The same as Parquet.
+pub const CHANGES_PARQUET: &str = "changes.parquet";
 
 /// Every name a run (or a shard of one) may write into its directory.
-pub const RUN_FILES: &[&str] = &[MANIFEST, SHORTLIST_CSV, SHORTLIST_PARQUET, REJECTS, DUPLICATES, RESOURCES_CSV, RESOURCES_PARQUET, CLUSTERS, CENTROIDS, TRIADS_CSV, TRIADS_PARQUET, SHARD_MANIFEST, POOLS, RESOURCE_LISTS, MARK];
+pub const RUN_FILES: &[&str] = &[MANIFEST, SHORTLIST_CSV, SHORTLIST_PARQUET, REJECTS, DUPLICATES, RESOURCES_CSV, RESOURCES_PARQUET, CLUSTERS, CENTROIDS, TRIADS_CSV, TRIADS_PARQUET, CHANGES_CSV, CHANGES_PARQUET, SHARD_MANIFEST, POOLS, RESOURCE_LISTS, MARK];
 
 /// Why a run directory cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -369,6 +374,19 @@ impl RunDir {
             lists.entry(partner.to_string()).or_default().insert(cells.text(candidate_id, row).to_string(), cells.parsed(rank, row, "a rank (1, 2, ...)")?);
         }
         Ok((lists, clusters))
+    }
+
+    /// Calls `visit(partner_id, rank, candidate_id)` for every row of the shortlist, in file
+    /// order: what tonight's changes are measured against, read from three columns only.
+    pub fn each_pair(&self, mut visit: impl FnMut(&str, u32, &str)) -> Result<(), RunDirError> {
+        let wanted = |c: &str| ["partner_id", "candidate_id", "rank"].contains(&c);
+        let table = self.table(self.shortlist_file(), &wanted)?;
+        let cells = table.cells();
+        let (partner_id, candidate_id, rank) = (cells.column("partner_id")?, cells.column("candidate_id")?, cells.column("rank")?);
+        for row in 0..table.table.height() {
+            visit(cells.text(partner_id, row), cells.parsed(rank, row, "a rank (1, 2, ...)")?, cells.text(candidate_id, row));
+        }
+        Ok(())
     }
 
     /// Every partner's and candidate's name in the shortlist, by id.

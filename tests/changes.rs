@@ -1,0 +1,219 @@
+//! `changes.csv`: what entered, left or moved in each list since the previous run, checked
+//! against an independent diff of the two nights' shortlist files. The previous run is the
+//! one published in `--out`, or `--previous DIR`; tonight's other files do not depend on it;
+//! a night like the last one has no change; a previous run that cannot be read is an error
+//! when named, a warning (and no changes file) when it is only the last night in `--out`.
+
+mod util;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use util::{assert_same_files, code, generated, ok, stderr, Csv, Dir};
+
+/// partner → candidate → rank, from a run's shortlist.csv.
+fn lists(run: &Path) -> BTreeMap<String, BTreeMap<String, u32>> {
+    let csv = Csv::read(&run.join("shortlist.csv"));
+    let mut lists: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
+    for r in 0..csv.len() {
+        lists.entry(csv.get(r, "partner_id")).or_default().insert(csv.get(r, "candidate_id"), csv.get(r, "rank").parse().unwrap());
+    }
+    lists
+}
+
+/// A row of changes.csv: (partner, change, candidate, rank, previous rank).
+type Change = (String, String, String, String, String);
+
+/// The changes between two shortlists, computed here from their files alone.
+fn expected_changes(before: &Path, after: &Path) -> BTreeSet<Change> {
+    let (old, new) = (lists(before), lists(after));
+    let empty = BTreeMap::new();
+    let mut changes = BTreeSet::new();
+    for partner in old.keys().chain(new.keys()) {
+        let (a, b) = (old.get(partner).unwrap_or(&empty), new.get(partner).unwrap_or(&empty));
+        for (candidate, rank) in b {
+            match a.get(candidate) {
+                None => changes.insert((partner.clone(), "entered".into(), candidate.clone(), rank.to_string(), String::new())),
+                Some(was) if was != rank => changes.insert((partner.clone(), "moved".into(), candidate.clone(), rank.to_string(), was.to_string())),
+                Some(_) => false,
+            };
+        }
+        for (candidate, was) in a.iter().filter(|(c, _)| !b.contains_key(*c)) {
+            changes.insert((partner.clone(), "left".into(), candidate.clone(), String::new(), was.to_string()));
+        }
+    }
+    changes
+}
+
+fn rows(changes: &Csv) -> Vec<Change> {
+    (0..changes.len())
+        .map(|r| (changes.get(r, "partner_id"), changes.get(r, "change"), changes.get(r, "candidate_id"), changes.get(r, "rank"), changes.get(r, "previous_rank")))
+        .collect()
+}
+
+fn manifest(run: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap()
+}
+
+/// The fields of one CSV record (quoted fields hold commas and doubled quotes).
+fn fields(line: &str) -> Vec<String> {
+    let (mut fields, mut field, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => field.push(chars.next().unwrap()),
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut field)),
+            _ => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
+}
+
+/// One CSV record of `fields`.
+fn record(fields: &[String]) -> String {
+    let quote = |f: &String| if f.contains([',', '"']) { format!("\"{}\"", f.replace('"', "\"\"")) } else { f.clone() };
+    fields.iter().map(quote).collect::<Vec<_>>().join(",")
+}
+
+/// Night two from night one's rows (`generate`'s CSV): 40 removed, 40 new (copies under new
+/// ids), 40 with another partner's needs and 40 deactivated. Returns the file and the ids
+/// removed.
+fn next_night(dir: &Dir, night_one: &Path) -> (String, BTreeSet<String>) {
+    let text = std::fs::read_to_string(night_one).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let columns: Vec<&str> = header.split(',').collect();
+    let at = |name: &str| columns.iter().position(|c| *c == name).unwrap();
+    let (id, needs, active) = (at("id"), at("needs"), at("active"));
+    let rows: Vec<Vec<String>> = lines.map(fields).collect();
+    assert!(rows.iter().all(|r| r.len() == columns.len()), "one record per line");
+    let mut next = vec![header.to_string()];
+    for (i, row) in rows.iter().enumerate() {
+        let mut row = row.clone();
+        match i {
+            0..40 => continue,
+            40..80 => row[needs] = rows[(i * 7) % rows.len()][needs].clone(),
+            80..120 => row[active] = "false".into(),
+            _ => {}
+        }
+        next.push(record(&row));
+    }
+    for row in &rows[200..240] {
+        let mut row = row.clone();
+        row[id] = format!("{}-b", row[id]);
+        next.push(record(&row));
+    }
+    let path = dir.write("night-two.csv", &(next.join("\n") + "\n"));
+    (path.display().to_string(), rows[..40].iter().map(|r| r[id].clone()).collect())
+}
+
+#[test]
+fn changes_are_the_difference_of_the_two_nights_shortlists() {
+    let dir = Dir::new();
+    let one = generated(&dir, 3000, 7);
+    let (two, removed) = next_night(&dir, &one);
+    ok(&dir, &["run", "--profiles", one.to_str().unwrap(), "--out", "one", "--quiet"]);
+    assert!(!dir.path("one/changes.csv").exists(), "a first night has nothing to compare with");
+    assert!(manifest(&dir.path("one")).get("changes").is_none());
+
+    // Night two, compared with night one named by --previous, and alone.
+    ok(&dir, &["run", "--profiles", &two, "--out", "two", "--previous", "one", "--quiet"]);
+    ok(&dir, &["run", "--profiles", &two, "--out", "two-alone", "--quiet"]);
+    let compared = assert_same_files(&dir.path("two-alone"), &dir.path("two"), &["manifest.json"]);
+    assert!(compared.len() >= 8, "tonight's other files do not depend on the previous run: {compared:?}");
+
+    let changes = Csv::read(&dir.path("two/changes.csv"));
+    let written = rows(&changes);
+    let expected = expected_changes(&dir.path("one"), &dir.path("two"));
+    assert_eq!(written.iter().cloned().collect::<BTreeSet<_>>(), expected);
+    assert_eq!(written.len(), expected.len(), "no row twice");
+    for kind in ["entered", "left", "moved"] {
+        assert!(expected.iter().any(|c| c.1 == kind), "the edits make some row {kind}");
+    }
+
+    // Order: by partner id; within a list, tonight's rows by rank, then those that left by
+    // their previous rank.
+    for pair in written.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        assert!(a.0 <= b.0, "by partner: {a:?} {b:?}");
+        if a.0 == b.0 {
+            let key = |c: &Change| if c.1 == "left" { (1, c.4.parse::<u32>().unwrap()) } else { (0, c.3.parse::<u32>().unwrap()) };
+            assert!(key(a) < key(b), "within a list: {a:?} {b:?}");
+        }
+    }
+
+    // Names are tonight's; an id no longer in the profiles has none.
+    for r in 0..changes.len() {
+        for side in ["partner", "candidate"] {
+            let id = changes.get(r, &format!("{side}_id"));
+            assert_eq!(changes.get(r, &format!("{side}_name")).is_empty(), removed.contains(&id), "row {r}: {side} {id}");
+        }
+        assert_eq!(changes.get(r, "run_id"), manifest(&dir.path("two"))["run_id"].as_str().unwrap());
+        assert_eq!(changes.get(r, "previous_run_id"), manifest(&dir.path("one"))["run_id"].as_str().unwrap());
+    }
+    assert!(written.iter().any(|c| removed.contains(&c.0)) && written.iter().any(|c| removed.contains(&c.2)), "removed partners' lists and places left");
+
+    // The manifest counts the rows and the lists.
+    let counts = &manifest(&dir.path("two"))["changes"];
+    let count = |kind: &str| expected.iter().filter(|c| c.1 == kind).count() as u64;
+    for kind in ["entered", "left", "moved"] {
+        assert_eq!(counts[kind].as_u64().unwrap(), count(kind), "{kind}");
+    }
+    let (old, new) = (lists(&dir.path("one")), lists(&dir.path("two")));
+    let both: Vec<&String> = old.keys().filter(|p| new.contains_key(*p)).collect();
+    assert_eq!(counts["lists_compared"].as_u64().unwrap(), both.len() as u64);
+    assert_eq!(counts["lists_changed"].as_u64().unwrap(), both.iter().filter(|p| old[**p] != new[**p]).count() as u64);
+    assert_eq!(counts["lists_added"].as_u64().unwrap(), new.keys().filter(|p| !old.contains_key(*p)).count() as u64);
+    assert_eq!(counts["lists_dropped"].as_u64().unwrap(), old.keys().filter(|p| !new.contains_key(*p)).count() as u64);
+    assert_eq!(counts["previous_dir"].as_str().unwrap(), "one");
+
+    // Parquet holds the same rows.
+    ok(&dir, &["run", "--profiles", &two, "--out", "two-parquet", "--previous", "one", "--formats", "parquet", "--quiet"]);
+    assert!(!dir.path("two-parquet/changes.csv").exists());
+    let parquet = Csv { table: sstc_match::io::table::StringTable::read(&sstc_match::io::table::TableSource::File(dir.path("two-parquet/changes.parquet"))).unwrap() };
+    assert_eq!(rows(&parquet), written);
+
+    // The run published in --out is the default previous run: the same changes.
+    ok(&dir, &["run", "--profiles", &two, "--out", "one", "--quiet"]);
+    assert_same_files(&dir.path("two"), &dir.path("one"), &["manifest.json"]);
+}
+
+#[test]
+fn a_night_like_the_last_changes_nothing() {
+    let dir = Dir::new();
+    ok(&dir, &["run", "--out", "night", "--quiet"]);
+    ok(&dir, &["run", "--out", "again", "--previous", "night", "--quiet"]);
+    assert_eq!(Csv::read(&dir.path("again/changes.csv")).len(), 0);
+    let counts = &manifest(&dir.path("again"))["changes"];
+    assert_eq!(counts["lists_compared"], manifest(&dir.path("night"))["counts"]["shortlists"]);
+    for key in ["lists_changed", "lists_added", "lists_dropped", "entered", "left", "moved"] {
+        assert_eq!(counts[key].as_u64(), Some(0), "{key}");
+    }
+}
+
+#[test]
+fn a_named_previous_run_must_be_readable_the_last_night_in_out_need_not_be() {
+    let dir = Dir::new();
+    for previous in ["nowhere", "shard"] {
+        if previous == "shard" {
+            ok(&dir, &["run", "--out", "shard", "--shard", "0/2", "--quiet"]);
+        }
+        let output = dir.run(&["run", "--out", "night", "--previous", previous, "--quiet"]);
+        assert_eq!(code(&output), 2, "{}", stderr(&output));
+        assert!(stderr(&output).contains(&format!("{previous}: not a finished sstc-match run")), "{}", stderr(&output));
+        assert!(!dir.path("night").exists(), "refused before any work");
+    }
+
+    // Last night's shortlist was removed by hand: tonight is still published, with a
+    // warning and no changes file.
+    ok(&dir, &["run", "--out", "night", "--quiet"]);
+    std::fs::remove_file(dir.path("night/shortlist.parquet")).unwrap();
+    let output = dir.run(&["run", "--out", "night", "--quiet"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(stderr(&output).contains("changes.csv not written: the previous run in --out cannot be read"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("shortlist.parquet: missing"), "{}", stderr(&output));
+    assert!(dir.path("night/shortlist.parquet").exists() && !dir.path("night/changes.csv").exists());
+    assert!(manifest(&dir.path("night")).get("changes").is_none());
+}
