@@ -1,8 +1,10 @@
 //! `changes.csv`: what entered, left or moved in each list since the previous run, checked
 //! against an independent diff of the two nights' shortlist files. The previous run is the
-//! one published in `--out`, or `--previous DIR`; tonight's other files do not depend on it;
-//! a night like the last one has no change; a previous run that cannot be read is an error
+//! one published in `--out`, or `--previous DIR`; tonight's lists do not depend on it; a
+//! night like the last one has no change; a previous run that cannot be read is an error
 //! when named, a warning (and no changes file) when it is only the last night in `--out`.
+//! Cluster numbers carry over: last night's centroids are kept while they fit, and a refit
+//! is numbered after them.
 
 mod util;
 
@@ -121,8 +123,16 @@ fn changes_are_the_difference_of_the_two_nights_shortlists() {
     // Night two, compared with night one named by --previous, and alone.
     ok(&dir, &["run", "--profiles", &two, "--out", "two", "--previous", "one", "--quiet"]);
     ok(&dir, &["run", "--profiles", &two, "--out", "two-alone", "--quiet"]);
-    let compared = assert_same_files(&dir.path("two-alone"), &dir.path("two"), &["manifest.json"]);
-    assert!(compared.len() >= 8, "tonight's other files do not depend on the previous run: {compared:?}");
+    // Tonight's lists do not depend on the previous run; its cluster numbers do (below).
+    let clustered = ["manifest.json", "centroids.json", "clusters.csv", "shortlist.csv", "shortlist.parquet"];
+    let compared = assert_same_files(&dir.path("two-alone"), &dir.path("two"), &clustered);
+    assert!(compared.len() >= 6, "{compared:?}");
+    let without_clusters = |run: &str| {
+        let csv = Csv::read(&dir.path(&format!("{run}/shortlist.csv")));
+        let columns: Vec<String> = csv.table.column_names().iter().filter(|c| !c.ends_with("_cluster")).cloned().collect();
+        (0..csv.len()).map(|r| columns.iter().map(|c| csv.get(r, c)).collect::<Vec<_>>()).collect::<Vec<_>>()
+    };
+    assert_eq!(without_clusters("two-alone"), without_clusters("two"));
 
     let changes = Csv::read(&dir.path("two/changes.csv"));
     let written = rows(&changes);
@@ -216,4 +226,52 @@ fn a_named_previous_run_must_be_readable_the_last_night_in_out_need_not_be() {
     assert!(stderr(&output).contains("shortlist.parquet: missing"), "{}", stderr(&output));
     assert!(dir.path("night/shortlist.parquet").exists() && !dir.path("night/changes.csv").exists());
     assert!(manifest(&dir.path("night")).get("changes").is_none());
+}
+
+/// partner → cluster number, from a run's shortlist.csv.
+fn clusters_of(run: &Path) -> BTreeMap<String, String> {
+    let csv = Csv::read(&run.join("shortlist.csv"));
+    (0..csv.len()).map(|r| (csv.get(r, "partner_id"), csv.get(r, "partner_cluster"))).collect()
+}
+
+/// The share of partners listed on both nights whose cluster number is the same.
+fn same_cluster(before: &Path, after: &Path) -> f64 {
+    let (a, b) = (clusters_of(before), clusters_of(after));
+    let both: Vec<&String> = a.keys().filter(|p| b.contains_key(*p)).collect();
+    both.iter().filter(|p| a[**p] == b[**p]).count() as f64 / both.len() as f64
+}
+
+#[test]
+fn cluster_numbers_carry_over_from_night_to_night() {
+    let dir = Dir::new();
+    let one = generated(&dir, 3000, 7);
+    let (two, _) = next_night(&dir, &one);
+    ok(&dir, &["run", "--profiles", one.to_str().unwrap(), "--out", "one", "--quiet"]);
+
+    // An ordinary night keeps last night's centroids: partners keep their numbers.
+    ok(&dir, &["run", "--profiles", &two, "--out", "two", "--previous", "one", "--quiet"]);
+    ok(&dir, &["run", "--profiles", &two, "--out", "two-alone", "--quiet"]);
+    let continuity = &manifest(&dir.path("two"))["model"]["continuity"];
+    assert_eq!(continuity["decision"], "kept", "{continuity}");
+    let ratio = continuity["inertia_previous"].as_f64().unwrap() / continuity["inertia_refit"].as_f64().unwrap();
+    assert!(ratio <= 1.05, "{continuity}");
+    let centroids = |run: &str| serde_json::from_slice::<serde_json::Value>(&std::fs::read(dir.path(&format!("{run}/centroids.json"))).unwrap()).unwrap()["centroids"].clone();
+    assert_eq!(centroids("two"), centroids("one"));
+    assert_eq!(manifest(&dir.path("two"))["model"]["reused_from"], "one/centroids.json");
+    let (kept, afresh) = (same_cluster(&dir.path("one"), &dir.path("two")), same_cluster(&dir.path("one"), &dir.path("two-alone")));
+    assert!(kept >= 0.99 && afresh < 0.5, "kept {kept}, afresh {afresh}");
+    assert!(manifest(&dir.path("two-alone"))["model"].get("continuity").is_none());
+
+    // Another number of clusters is a refit, numbered after last night's centroids.
+    ok(&dir, &["run", "--profiles", &two, "--out", "refit", "--previous", "one", "--clusters", "10", "--quiet"]);
+    ok(&dir, &["run", "--profiles", &two, "--out", "refit-alone", "--clusters", "10", "--quiet"]);
+    assert_eq!(manifest(&dir.path("refit"))["model"]["continuity"]["decision"], "refitted");
+    let (numbered, afresh) = (same_cluster(&dir.path("one"), &dir.path("refit")), same_cluster(&dir.path("one"), &dir.path("refit-alone")));
+    assert!(numbered > afresh + 0.2, "numbered {numbered}, afresh {afresh}");
+    let rows = |run: &str| {
+        let mut rows: Vec<String> = centroids(run).as_array().unwrap().iter().map(|r| r.to_string()).collect();
+        rows.sort();
+        rows
+    };
+    assert_eq!(rows("refit"), rows("refit-alone"), "the same centroids, renumbered");
 }

@@ -25,6 +25,7 @@ use sstc_match::engine::features::{FeatureSettings, PartnerFeatures, OTHER_LANGU
 use sstc_match::engine::profile::Profile;
 use sstc_match::engine::ingest::{ingest, likely_duplicates, Duplicates};
 use sstc_match::engine::candidates::Blocks;
+use sstc_match::engine::cluster;
 use sstc_match::engine::rank::{top_k::ranking_order, Candidates, Hit, Scan};
 use sstc_match::engine::reference::Reference;
 use sstc_match::engine::support::SUPPORT_TERMS;
@@ -293,5 +294,46 @@ proptest! {
             oracle.truncate(k);
             prop_assert_eq!(list.hits, oracle);
         }
+    }
+}
+
+#[test]
+fn a_refit_numbered_after_the_previous_fit_keeps_its_numbers() {
+    let dir = Dir::new();
+    let (features, _) = features_of(&dir, 2000, 3);
+    let all: Vec<PartnerIdx> = (0..features.len() as PartnerIdx).collect();
+    let (model, sample) = cluster::fit(&features, &all, 8, 42).unwrap();
+    // What a night compares: inertia_on measures a fit's own rows as linfa reports them.
+    let measured = model.inertia_on(&features, &sample);
+    assert!((measured - model.inertia).abs() <= 1e-3 * model.inertia, "{measured} vs {}", model.inertia);
+
+    // The same clusters shuffled are numbered back.
+    let mut shuffled = model.clone();
+    for (to, from) in (0..8).rev().enumerate() {
+        shuffled.centroids.row_mut(to).assign(&model.centroids.row(from));
+    }
+    assert_ne!(shuffled, model);
+    assert_eq!(shuffled.numbered_after(&model), model);
+
+    // Another fit (another seed) keeps its centroids, renumbered, and more partners keep
+    // their cluster number than under its own numbering.
+    let (other, _) = cluster::fit(&features, &all, 8, 7).unwrap();
+    let numbered = other.clone().numbered_after(&model);
+    let rows = |m: &cluster::ClusterModel| {
+        let mut rows: Vec<Vec<u32>> = m.centroids.outer_iter().map(|r| r.iter().map(|x| x.to_bits()).collect()).collect();
+        rows.sort();
+        rows
+    };
+    assert_eq!(rows(&numbered), rows(&other));
+    let before = model.assign(&features);
+    let same = |m: &cluster::ClusterModel| m.assign(&features).iter().zip(&before).filter(|(a, b)| a == b).count();
+    assert!(same(&numbered) > same(&other), "{} vs {}", same(&numbered), same(&other));
+
+    // Fewer or more clusters than last night: numbers stay 0..k, centroids the refit's.
+    for k in [5, 11] {
+        let (refit, _) = cluster::fit(&features, &all, k, 42).unwrap();
+        let numbered = refit.clone().numbered_after(&model);
+        assert_eq!(rows(&numbered), rows(&refit), "k = {k}");
+        assert!(numbered.assign(&features).iter().all(|&c| (c as usize) < k));
     }
 }

@@ -12,8 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::Path;
 
+use ndarray::Array2;
 use serde_json::Value;
 
+use crate::engine::cluster::align;
 use crate::error::Error;
 use crate::io::run_dir::{Lists, RunDir};
 
@@ -25,13 +27,13 @@ struct Run {
     clusters: BTreeMap<String, u32>,
     /// id → name, of every partner and candidate listed
     names: BTreeMap<String, String>,
-    centroids: Option<Vec<Vec<f32>>>,
+    centroids: Option<Array2<f32>>,
 }
 
 fn load(dir: &Path) -> Result<Run, Error> {
     let run = RunDir::open(dir)?;
     let (lists, clusters) = run.lists()?;
-    let centroids = run.centroids()?.map(|m| m.centroids.outer_iter().map(|r| r.to_vec()).collect());
+    let centroids = run.centroids()?.map(|(model, _)| model.centroids);
     Ok(Run {
         // Through the JSON text: a value straight from the typed manifest would widen f32
         // settings (0.1 → 0.10000000149011612).
@@ -125,28 +127,6 @@ fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, String>) {
     }
 }
 
-/// Aligns new clusters to old ones: each new cluster gets the nearest still-free old one,
-/// closest pairs first. Returns new index → old index.
-pub fn align(old: &[Vec<f32>], new: &[Vec<f32>]) -> BTreeMap<usize, usize> {
-    let mut pairs: Vec<(f32, usize, usize)> = Vec::new();
-    for (n, a) in new.iter().enumerate() {
-        for (o, b) in old.iter().enumerate() {
-            let d: f32 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
-            pairs.push((d, n, o));
-        }
-    }
-    pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-    let (mut used_new, mut used_old, mut mapping) = (BTreeSet::new(), BTreeSet::new(), BTreeMap::new());
-    for (_, n, o) in pairs {
-        if !used_new.contains(&n) && !used_old.contains(&o) {
-            used_new.insert(n);
-            used_old.insert(o);
-            mapping.insert(n, o);
-        }
-    }
-    mapping
-}
-
 /// Builds the report comparing `old` to `new`.
 pub fn diff(old_dir: &Path, new_dir: &Path) -> Result<String, Error> {
     let (old, new) = (load(old_dir)?, load(new_dir)?);
@@ -223,7 +203,7 @@ pub fn diff(old_dir: &Path, new_dir: &Path) -> Result<String, Error> {
     let _ = writeln!(out, "\n## Clusters\n");
     match (&old.centroids, &new.centroids) {
         (Some(a), Some(b)) => {
-            let mapping = align(a, b);
+            let mapping = align(a.view(), b.view());
             let common: Vec<&String> = old.clusters.keys().filter(|p| new.clusters.contains_key(*p)).collect();
             let moved = common
                 .iter()
@@ -233,8 +213,8 @@ pub fn diff(old_dir: &Path, new_dir: &Path) -> Result<String, Error> {
             let _ = writeln!(
                 out,
                 "{} old and {} new clusters, aligned by centroid ({relabelled} relabelled); {moved} of {} partners ({:.1} %) changed cluster.",
-                a.len(),
-                b.len(),
+                a.nrows(),
+                b.nrows(),
                 common.len(),
                 100.0 * moved as f64 / common.len().max(1) as f64
             );
@@ -252,9 +232,9 @@ mod tests {
 
     #[test]
     fn alignment_follows_centroids_not_labels() {
-        let old = vec![vec![0.0, 0.0], vec![10.0, 10.0], vec![0.0, 10.0]];
-        let new = vec![vec![10.0, 9.0], vec![0.1, 10.0], vec![0.0, 0.5]];
-        let mapping = align(&old, &new);
+        let old = ndarray::arr2(&[[0.0, 0.0], [10.0, 10.0], [0.0, 10.0]]);
+        let new = ndarray::arr2(&[[10.0, 9.0], [0.1, 10.0], [0.0, 0.5]]);
+        let mapping = align(old.view(), new.view());
         assert_eq!(mapping, BTreeMap::from([(0, 1), (1, 2), (2, 0)]));
     }
 }

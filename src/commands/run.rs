@@ -19,6 +19,7 @@
 //! within limits per third, each donor's proposals) runs in [`publish_night`].
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 use tracing::info;
@@ -36,7 +37,7 @@ use crate::engine::support::Supporters;
 use crate::engine::triads::{self, Triad, TriadSearch};
 use crate::engine::{spread, Engine};
 use crate::error::Error;
-use crate::io::manifest::{peak_rss_mb, BlockingRecord, ChangeCounts, Counts, FairnessRecord, InputRecord, LargestBlock, ModelRecord, RunManifest, ShardRecord};
+use crate::io::manifest::{peak_rss_mb, BlockingRecord, ChangeCounts, Continuity, Counts, FairnessRecord, InputRecord, LargestBlock, ModelRecord, RunManifest, ShardRecord};
 use crate::io::shard::{ShardManifest, POOLS, RESOURCE_LISTS, SHARD_MANIFEST};
 use crate::io::{self, atomic};
 use crate::io::postgresql::sink::Sink;
@@ -230,6 +231,7 @@ pub(crate) fn publish_night(night: Night, mut out: Destinations, mut clock: Stag
             k: clusters.model.as_ref().map_or(0, ClusterModel::k),
             trained_on: clusters.model.as_ref().map_or(0, |m| m.trained_on),
             inertia: clusters.model.as_ref().map_or(0.0, |m| m.inertia),
+            continuity: clusters.continuity.clone(),
         },
         counts: Counts {
             profiles: engine.profiles().len(),
@@ -270,22 +272,28 @@ pub(crate) fn publish_night(night: Night, mut out: Destinations, mut clock: Stag
     Ok(manifest)
 }
 
-/// Compares tonight's lists with the previous run's, `--previous` or else the run published
-/// in `--out`, and writes `changes.csv`. `None` when there is no previous run, or (with a
-/// warning: tonight's run is still good) when the one in `--out` cannot be read.
+/// The run tonight is compared with: `--previous`, else the run published in `--out`, if
+/// there is one.
+fn previous_dir(config: &RunConfig) -> Option<&Path> {
+    match &config.previous {
+        Some(dir) => Some(dir),
+        None => config.out.join(run_dir::MANIFEST).is_file().then_some(config.out.as_path()),
+    }
+}
+
+/// Compares tonight's lists with the previous run's and writes `changes.csv`. `None` when
+/// there is no previous run, or (with a warning: tonight's run is still good) when the one
+/// in `--out` cannot be read; a `--previous` that cannot be read is an error.
 fn changes_stage(config: &RunConfig, out: &mut Destinations, context: &ChangesContext) -> Result<Option<ChangeCounts>, Error> {
-    let previous = match &config.previous {
-        Some(dir) => Previous::read(&RunDir::open(dir)?, context.profiles)?,
-        None if config.out.join(run_dir::MANIFEST).is_file() => match RunDir::open(&config.out).and_then(|run| Previous::read(&run, context.profiles)) {
-            Ok(previous) => previous,
-            Err(error) => {
-                tracing::warn!(target: "sstc_match::output", %error, "changes.csv not written: the previous run in --out cannot be read");
-                return Ok(None);
-            }
-        },
-        None => return Ok(None),
-    };
-    Ok(Some(output::changes::write(out, context, &previous, &config.formats)?))
+    let Some(dir) = previous_dir(config) else { return Ok(None) };
+    match RunDir::open(dir).and_then(|run| Previous::read(&run, context.profiles)) {
+        Ok(previous) => Ok(Some(output::changes::write(out, context, &previous, &config.formats)?)),
+        Err(error) if config.previous.is_some() => Err(error.into()),
+        Err(error) => {
+            tracing::warn!(target: "sstc_match::output", %error, "changes.csv not written: the previous run in --out cannot be read");
+            Ok(None)
+        }
+    }
 }
 
 /// Now, RFC 3339 to the second.
@@ -330,12 +338,13 @@ fn check_input(config: &RunConfig, engine: &Engine) -> Result<(), Error> {
     Ok(())
 }
 
-/// The cluster model, what it was fitted on, where it was read from when reused, and every
-/// partner's cluster.
+/// The cluster model, what it was fitted on, where it was read from when reused, how it
+/// continues the previous run's, and every partner's cluster.
 struct Clusters {
     model: Option<ClusterModel>,
     fitted_on: FittedOn,
     reused_from: Option<String>,
+    continuity: Option<Continuity>,
     assignment: Vec<u32>,
 }
 
@@ -349,12 +358,16 @@ impl Clusters {
     }
 }
 
-/// Fits (or reads) the centroids and assigns every partner to one.
+/// Fits (or reads) the centroids and assigns every partner to one. With a previous run (and
+/// no `--reuse-model`), its centroids are kept while they explain tonight's fit sample within
+/// [`cluster::KEEP_WITHIN`] of tonight's refit; else the refit is used, its clusters numbered
+/// after the previous ones. Either way a partner's cluster number means what it meant last
+/// night.
 fn cluster_stage(config: &RunConfig, engine: &Engine, active: &[PartnerIdx]) -> Result<Clusters, Error> {
     let features = &engine.features;
     let ingested = &engine.ingested;
     let mut fitted_on = FittedOn { source: engine.source_name.clone(), sha256: ingested.sha256.clone(), content_digest: ingested.content_digest.clone(), partners: 0 };
-    let mut reused_from = None;
+    let (mut reused_from, mut continuity) = (None, None);
     let model = if config.reuse_model {
         // The model directory's, else the last run's in --out.
         let path = config.model_dir.as_ref().unwrap_or(&config.out).join(CENTROIDS);
@@ -372,14 +385,43 @@ fn cluster_stage(config: &RunConfig, engine: &Engine, active: &[PartnerIdx]) -> 
             active
         };
         if fit_on.is_empty() {
-            return Ok(Clusters { model: None, fitted_on, reused_from, assignment: Vec::new() });
+            return Ok(Clusters { model: None, fitted_on, reused_from, continuity, assignment: Vec::new() });
         }
         fitted_on.partners = fit_on.len();
         let k = config.clusters.unwrap_or_else(|| cluster::default_cluster_count(fit_on.len()));
-        cluster::fit(features, fit_on, k, config.seed)?
+        let (refit, sample) = cluster::fit(features, fit_on, k, config.seed)?;
+        match previous_centroids(config) {
+            Some((run_id, path, previous, previous_fitted_on)) => {
+                let (inertia_previous, inertia_refit) = (previous.inertia_on(features, &sample), refit.inertia_on(features, &sample));
+                let keep = previous.k() == refit.k() && inertia_previous <= inertia_refit * (1.0 + cluster::KEEP_WITHIN);
+                continuity = Some(Continuity { previous_run_id: run_id, decision: if keep { "kept" } else { "refitted" }.into(), inertia_previous, inertia_refit });
+                if keep {
+                    fitted_on = previous_fitted_on;
+                    reused_from = Some(path);
+                    previous
+                } else {
+                    refit.numbered_after(&previous)
+                }
+            }
+            None => refit,
+        }
     };
     let assignment = model.assign(features);
-    Ok(Clusters { model: Some(model), fitted_on, reused_from, assignment })
+    Ok(Clusters { model: Some(model), fitted_on, reused_from, continuity, assignment })
+}
+
+/// The previous run's id, centroids file, centroids and what they were fitted on; `None`
+/// when there is no previous run or it has no centroids of this engine's feature layout.
+fn previous_centroids(config: &RunConfig) -> Option<(String, String, ClusterModel, FittedOn)> {
+    let run = RunDir::open(previous_dir(config)?).ok()?;
+    match run.centroids() {
+        Ok(Some((model, fitted_on))) => Some((run.manifest.run_id.clone(), run.path.join(CENTROIDS).display().to_string(), model, fitted_on)),
+        Ok(None) => None,
+        Err(error) => {
+            tracing::warn!(target: "sstc_match::cluster", %error, "the previous run's centroids cannot be used: tonight's clusters are numbered afresh");
+            None
+        }
+    }
 }
 
 /// A night's ranking, whole or one shard's: the pools of the partners asked for (each one's

@@ -148,6 +148,25 @@ pub struct ModelRecord {
     pub trained_on: usize,
     /// Mean squared distance of training rows to their centroid.
     pub inertia: f32,
+    /// How the clusters continue the previous run's (absent without one, or with
+    /// `--reuse-model`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuity: Option<Continuity>,
+}
+
+/// Tonight's clusters against the previous run's centroids, on tonight's fit sample.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Continuity {
+    /// The run whose centroids were compared.
+    pub previous_run_id: String,
+    /// `kept`: its centroids, which explain tonight's sample about as well as a refit does;
+    /// `refitted`: the refit, its clusters numbered after the previous centroids they are
+    /// closest to.
+    pub decision: String,
+    /// Mean squared distance of tonight's sample to the previous centroids.
+    pub inertia_previous: f32,
+    /// The same to tonight's refit.
+    pub inertia_refit: f32,
 }
 
 /// Counts of a run.

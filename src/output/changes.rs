@@ -28,7 +28,7 @@ use rayon::prelude::*;
 
 use super::shortlist::{SupportProposals, Written};
 use super::{write_batches, write_error, Destinations, OutputError};
-use crate::engine::profile::{index_of, Profile};
+use crate::engine::profile::Profile;
 use crate::engine::rank::Shortlist;
 use crate::io::manifest::ChangeCounts;
 use crate::io::run_dir::{RunDir, RunDirError, CHANGES_CSV, CHANGES_PARQUET};
@@ -52,11 +52,12 @@ pub struct Previous {
 impl Previous {
     /// Reads the lists of `run`, mapping its ids onto `profiles` (sorted by id).
     pub fn read(run: &RunDir, profiles: &[Profile]) -> Result<Previous, RunDirError> {
+        let tonight: HashMap<&str, u32> = profiles.iter().enumerate().map(|(i, p)| (p.id.as_str(), i as u32)).collect();
         let mut gone_at: HashMap<String, u32> = HashMap::new();
         let mut gone: Vec<String> = Vec::new();
         let mut rows = Vec::new();
-        let mut index = |id: &str| match index_of(profiles, id) {
-            Some(i) => i,
+        let mut index = |id: &str| match tonight.get(id) {
+            Some(&i) => i,
             None => *gone_at.entry(id.to_string()).or_insert_with(|| {
                 gone.push(id.to_string());
                 (profiles.len() + gone.len() - 1) as u32

@@ -10,10 +10,12 @@
 
 pub mod store;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use linfa::prelude::*;
 use linfa_clustering::{KMeans, KMeansInit};
 use linfa_nn::distance::Distance;
-use ndarray::{Array2, ArrayView, Dimension};
+use ndarray::{s, Array2, ArrayView, ArrayView2, Dimension};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
 use rayon::prelude::*;
@@ -30,6 +32,10 @@ pub const SAMPLE_PER_CLUSTER: usize = 256;
 
 /// The most rows a k-means fit samples.
 pub const SAMPLE_LIMIT: usize = 16_384;
+
+/// A night keeps the previous night's centroids while their inertia on its fit sample is
+/// within this share of its own refit's (BENCHMARKS.md, "Nights").
+pub const KEEP_WITHIN: f32 = 0.05;
 
 /// Euclidean distance for linfa's k-means over contiguous rows, summed in eight interleaved
 /// lanes so the compiler vectorises it: linfa's default (ndarray-stats' generic `sq_l2_dist`)
@@ -101,12 +107,13 @@ pub fn default_cluster_count(n: usize) -> usize {
 }
 
 /// Fits k-means on a seeded sample of `partners`. `k` is capped at the number of partners.
+/// Returns the model and the sample it was fitted on.
 pub fn fit(
     features: &PartnerFeatures,
     partners: &[PartnerIdx],
     k: usize,
     seed: u64,
-) -> Result<ClusterModel, ClusterError> {
+) -> Result<(ClusterModel, Vec<PartnerIdx>), ClusterError> {
     let k = k.min(partners.len()).max(1);
     let mut rng = Xoshiro256Plus::seed_from_u64(seed);
     let sample_size = (k * SAMPLE_PER_CLUSTER).min(SAMPLE_LIMIT).max(k).min(partners.len());
@@ -129,18 +136,76 @@ pub fn fit(
         .tolerance(1e-4)
         .fit(&dataset)
         .map_err(|e| ClusterError::KMeans(e.to_string()))?;
-    Ok(ClusterModel {
+    let fitted = ClusterModel {
         centroids: model.centroids().clone(),
         seed,
         trained_on: sample.len(),
         inertia: model.inertia(),
-    })
+    };
+    Ok((fitted, sample))
+}
+
+/// Pairs the rows of `new` with rows of `old`, closest pairs first, each row at most once:
+/// new row → old row. `diff` reports relabelled clusters with it, and a refitted model
+/// numbers its clusters after last night's with it ([`ClusterModel::numbered_after`]).
+pub fn align(old: ArrayView2<f32>, new: ArrayView2<f32>) -> BTreeMap<usize, usize> {
+    let mut pairs: Vec<(f32, usize, usize)> = Vec::new();
+    for (n, a) in new.outer_iter().enumerate() {
+        for (o, b) in old.outer_iter().enumerate() {
+            let d: f32 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
+            pairs.push((d, n, o));
+        }
+    }
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let (mut used_new, mut used_old, mut mapping) = (BTreeSet::new(), BTreeSet::new(), BTreeMap::new());
+    for (_, n, o) in pairs {
+        if !used_new.contains(&n) && !used_old.contains(&o) {
+            used_new.insert(n);
+            used_old.insert(o);
+            mapping.insert(n, o);
+        }
+    }
+    mapping
 }
 
 impl ClusterModel {
     /// Number of clusters.
     pub fn k(&self) -> usize {
         self.centroids.nrows()
+    }
+
+    /// Mean squared distance of `partners`' rows to their nearest centroid (what linfa
+    /// reports as a fit's inertia, for the rows it was fitted on).
+    pub fn inertia_on(&self, features: &PartnerFeatures, partners: &[PartnerIdx]) -> f32 {
+        let rows = features.dense(partners);
+        let total: f64 = rows
+            .outer_iter()
+            .map(|row| {
+                let row = row.as_slice().expect("dense rows are contiguous");
+                self.centroids.outer_iter().map(|c| squared_distance(row, c.as_slice().expect("centroids are contiguous"))).fold(f32::INFINITY, f32::min) as f64
+            })
+            .sum();
+        (total / partners.len().max(1) as f64) as f32
+    }
+
+    /// The same clusters, renumbered: each takes the number of the `previous` centroid it is
+    /// closest to (closest pairs first, [`align`]), the rest the numbers left, in order. So
+    /// a refit does not shuffle the labels an officer knows.
+    pub fn numbered_after(self, previous: &ClusterModel) -> ClusterModel {
+        let k = self.k();
+        let shared = previous.centroids.slice(s![..previous.k().min(k), ..]);
+        let mut number: Vec<Option<usize>> = vec![None; k];
+        for (new, old) in align(shared, self.centroids.view()) {
+            number[new] = Some(old);
+        }
+        let taken: BTreeSet<usize> = number.iter().flatten().copied().collect();
+        let mut free = (0..k).filter(|n| !taken.contains(n));
+        let number: Vec<usize> = number.into_iter().map(|n| n.unwrap_or_else(|| free.next().expect("as many numbers as clusters"))).collect();
+        let mut centroids = self.centroids.clone();
+        for (from, &to) in number.iter().enumerate() {
+            centroids.row_mut(to).assign(&self.centroids.row(from));
+        }
+        ClusterModel { centroids, ..self }
     }
 
     /// The nearest centroid of every partner (ties to the lower cluster id), in parallel

@@ -25,7 +25,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::engine::cluster::store::StoredModel;
+use polars::prelude::*;
+
+use crate::engine::cluster::store::{FittedOn, StoredModel};
 use crate::engine::cluster::ClusterModel;
 use crate::engine::score::{Term, TERM_COUNT};
 use crate::engine::support::SUPPORT_TERMS;
@@ -377,14 +379,35 @@ impl RunDir {
     }
 
     /// Calls `visit(partner_id, rank, candidate_id)` for every row of the shortlist, in file
-    /// order: what tonight's changes are measured against, read from three columns only.
+    /// order: what tonight's changes are measured against. A Parquet shortlist is read a
+    /// slice of rows at a time, three columns only, so memory holds a slice, not the table.
     pub fn each_pair(&self, mut visit: impl FnMut(&str, u32, &str)) -> Result<(), RunDirError> {
-        let wanted = |c: &str| ["partner_id", "candidate_id", "rank"].contains(&c);
-        let table = self.table(self.shortlist_file(), &wanted)?;
-        let cells = table.cells();
-        let (partner_id, candidate_id, rank) = (cells.column("partner_id")?, cells.column("candidate_id")?, cells.column("rank")?);
-        for row in 0..table.table.height() {
-            visit(cells.text(partner_id, row), cells.parsed(rank, row, "a rank (1, 2, ...)")?, cells.text(candidate_id, row));
+        const COLUMNS: [&str; 3] = ["partner_id", "rank", "candidate_id"];
+        let name = self.shortlist_file();
+        if name == SHORTLIST_CSV {
+            let table = self.table(name, &|c| COLUMNS.contains(&c))?;
+            let cells = table.cells();
+            let [partner_id, rank, candidate_id] = COLUMNS.map(|c| cells.column(c));
+            let (partner_id, rank, candidate_id) = (partner_id?, rank?, candidate_id?);
+            for row in 0..table.table.height() {
+                visit(cells.text(partner_id, row), cells.parsed(rank, row, "a rank (1, 2, ...)")?, cells.text(candidate_id, row));
+            }
+            return Ok(());
+        }
+        const SLICE: usize = 1 << 20;
+        let path = self.listed(name)?;
+        let malformed = |e: PolarsError| RunDirError::Table(TableError::Malformed { source_name: path.display().to_string(), format: "Parquet", reason: e.to_string() });
+        let open = || std::fs::File::open(&path).map(ParquetReader::new).map_err(|e| malformed(e.into()));
+        let rows = open()?.num_rows().map_err(malformed)?;
+        for start in (0..rows).step_by(SLICE) {
+            let frame = open()?.with_columns(Some(COLUMNS.map(String::from).to_vec())).with_slice(Some((start, SLICE))).finish().map_err(malformed)?;
+            let text = |c: &str| frame.column(c).and_then(|c| c.str().cloned()).map_err(malformed);
+            let (partners, candidates) = (text("partner_id")?, text("candidate_id")?);
+            let ranks = frame.column("rank").and_then(|c| c.cast(&DataType::UInt32)).map_err(malformed)?;
+            let ranks = ranks.u32().map_err(malformed)?;
+            for ((partner, rank), candidate) in partners.iter().zip(ranks.iter()).zip(candidates.iter()) {
+                visit(partner.unwrap_or_default(), rank.unwrap_or_default(), candidate.unwrap_or_default());
+            }
         }
         Ok(())
     }
@@ -439,12 +462,13 @@ impl RunDir {
         Ok(self.table(CLUSTERS, &all_columns)?.table)
     }
 
-    /// The centroids the run used (`None` when it had none: no valid profile).
-    pub fn centroids(&self) -> Result<Option<ClusterModel>, RunDirError> {
+    /// The centroids the run used and what they were fitted on (`None` when it had none: no
+    /// valid profile).
+    pub fn centroids(&self) -> Result<Option<(ClusterModel, FittedOn)>, RunDirError> {
         if !self.manifest.outputs.contains_key(CENTROIDS) {
             return Ok(None);
         }
-        Ok(Some(StoredModel::load(&self.listed(CENTROIDS)?)?.0))
+        Ok(Some(StoredModel::load(&self.listed(CENTROIDS)?)?))
     }
 }
 
