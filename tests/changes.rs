@@ -111,12 +111,18 @@ fn next_night(dir: &Dir, night_one: &Path) -> (String, BTreeSet<String>) {
     (path.display().to_string(), rows[..40].iter().map(|r| r[id].clone()).collect())
 }
 
+/// Night one (3,000 generated partners) published in `one`; returns night two's profiles
+/// and the ids it removed.
+fn first_night(dir: &Dir) -> (String, BTreeSet<String>) {
+    let one = generated(dir, 3000, 7);
+    ok(dir, &["run", "--profiles", one.to_str().unwrap(), "--out", "one", "--quiet"]);
+    next_night(dir, &one)
+}
+
 #[test]
 fn changes_are_the_difference_of_the_two_nights_shortlists() {
     let dir = Dir::new();
-    let one = generated(&dir, 3000, 7);
-    let (two, removed) = next_night(&dir, &one);
-    ok(&dir, &["run", "--profiles", one.to_str().unwrap(), "--out", "one", "--quiet"]);
+    let (two, removed) = first_night(&dir);
     assert!(!dir.path("one/changes.csv").exists(), "a first night has nothing to compare with");
     assert!(manifest(&dir.path("one")).get("changes").is_none());
 
@@ -244,9 +250,7 @@ fn same_cluster(before: &Path, after: &Path) -> f64 {
 #[test]
 fn cluster_numbers_carry_over_from_night_to_night() {
     let dir = Dir::new();
-    let one = generated(&dir, 3000, 7);
-    let (two, _) = next_night(&dir, &one);
-    ok(&dir, &["run", "--profiles", one.to_str().unwrap(), "--out", "one", "--quiet"]);
+    let (two, _) = first_night(&dir);
 
     // An ordinary night keeps last night's centroids: partners keep their numbers.
     ok(&dir, &["run", "--profiles", &two, "--out", "two", "--previous", "one", "--quiet"]);
