@@ -466,6 +466,10 @@ pub struct CampaignArgs {
     /// unit of capacity from each of its three members.
     #[arg(long)]
     pub triads: bool,
+    /// Propose only the pairs new to their list since the run's previous night (the rows
+    /// `entered` of its changes.csv): "new this week".
+    #[arg(long)]
+    pub new_only: bool,
 }
 
 /// Flags of `report`.

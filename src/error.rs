@@ -87,6 +87,12 @@ pub enum Error {
         /// The run directory.
         run: std::path::PathBuf,
     },
+    /// `campaign --new-only` on a run without changes.
+    #[error("{}: the run wrote no changes.csv (it had no previous run to compare with); run campaign without --new-only, or compare the night with a previous run (run --previous DIR)", run.display())]
+    NoChanges {
+        /// The run directory.
+        run: std::path::PathBuf,
+    },
     /// `run --shard` aimed at a published run's directory.
     #[error("{out} holds a published run; a shard writes a directory of its own (e.g. {out}.shards/I): give another --out (the run is left as it is)")]
     ShardOverRun {

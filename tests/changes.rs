@@ -279,3 +279,30 @@ fn cluster_numbers_carry_over_from_night_to_night() {
     };
     assert_eq!(rows("refit"), rows("refit-alone"), "the same centroids, renumbered");
 }
+
+#[test]
+fn a_campaign_of_what_is_new_proposes_only_pairs_that_entered_their_list() {
+    let dir = Dir::new();
+    let (two, _) = first_night(&dir);
+    let refused = dir.run(&["campaign", "--run", "one", "--out", "first", "--new-only"]);
+    assert_eq!(code(&refused), 2, "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("one: the run wrote no changes.csv"), "{}", stderr(&refused));
+    assert!(!dir.path("first").exists());
+
+    ok(&dir, &["run", "--profiles", &two, "--out", "two", "--previous", "one", "--quiet"]);
+    ok(&dir, &["campaign", "--run", "two", "--out", "new", "--new-only"]);
+    ok(&dir, &["campaign", "--run", "two", "--out", "all"]);
+    let changes = Csv::read(&dir.path("two/changes.csv"));
+    let entered: BTreeSet<(String, String)> =
+        (0..changes.len()).filter(|&r| changes.get(r, "change") == "entered").map(|r| (changes.get(r, "partner_id"), changes.get(r, "candidate_id"))).collect();
+    let campaign = Csv::read(&dir.path("new/campaign.csv"));
+    assert!(campaign.len() > 0);
+    for r in 0..campaign.len() {
+        assert!(entered.contains(&(campaign.get(r, "partner_id"), campaign.get(r, "candidate_id"))), "row {r} is not new");
+    }
+    let summary = |run: &str| serde_json::from_slice::<serde_json::Value>(&std::fs::read(dir.path(&format!("{run}/campaign.json"))).unwrap()).unwrap();
+    let rows = Csv::read(&dir.path("two/shortlist.csv")).len() as u64;
+    assert_eq!(summary("new")["not_new"].as_u64().unwrap(), rows - entered.len() as u64, "every row entered is in the shortlist");
+    assert!(summary("all").get("not_new").is_none());
+    assert!(summary("new")["proposals"].as_u64() < summary("all")["proposals"].as_u64());
+}

@@ -635,6 +635,8 @@ pub struct CampaignConfig {
     pub exact_limit: usize,
     /// Allocate the run's triads too, before its pairs.
     pub triads: bool,
+    /// Propose only the pairs that entered their list since the run's previous night.
+    pub new_only: bool,
 }
 
 impl CampaignConfig {
@@ -648,6 +650,7 @@ impl CampaignConfig {
             suppress: args.suppress.as_ref().map(|path| PairWindow { path: path.clone(), window_days: args.suppress_days, as_of }),
             exact_limit: args.exact_limit,
             triads: args.triads,
+            new_only: args.new_only,
         })
     }
 }

@@ -15,7 +15,9 @@
 //! ([`crate::io::table::spreadsheet_safe`]), no field can run as a formula.
 //!
 //! With `--triads`, the run's triads are allocated first ([`triads`]) and written to
-//! `campaign_triads.csv`; the pairs get the capacity they leave.
+//! `campaign_triads.csv`; the pairs get the capacity they leave. With `--new-only`, only the
+//! rows that entered their list since the run's previous night (its `changes` table) are
+//! proposed: "new this week".
 //!
 //! # `campaign.csv` columns
 //! `campaign_id, proposal_id, partner_id, partner_name, partner_contact_name,
@@ -62,6 +64,10 @@ pub struct CampaignSummary {
     pub candidates: usize,
     /// Rows dropped by the suppression list.
     pub suppressed: usize,
+    /// With `--new-only`, the rows left out because they were on their list the previous
+    /// night too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_new: Option<usize>,
     /// Proposals made.
     pub proposals: usize,
     /// Total score of the proposals.
@@ -131,10 +137,15 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignSummary, Error> {
         }
         i
     };
-    let mut kept: Vec<&ShortlistRow> = Vec::new();
-    let mut proposals = Vec::new();
+    let entered = if config.new_only { Some(run.entered()?.ok_or_else(|| Error::NoChanges { run: config.run.clone() })?) } else { None };
+    let (mut kept, mut proposals, mut not_new): (Vec<&ShortlistRow>, Vec<Proposal>, usize) = (Vec::new(), Vec::new(), 0);
     for row in &rows {
-        if suppressed.contains(&(row.partner_id.to_string(), row.candidate_id.to_string())) {
+        let pair = (row.partner_id.to_string(), row.candidate_id.to_string());
+        if entered.as_ref().is_some_and(|entered| !entered.contains(&pair)) {
+            not_new += 1;
+            continue;
+        }
+        if suppressed.contains(&pair) {
             continue;
         }
         let recipient = intern(row.partner_id);
@@ -166,7 +177,8 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignSummary, Error> {
         campaign_id: config.campaign_id.clone(),
         run_id: rows.first().map(|r| r.run_id.to_string()).unwrap_or_default(),
         candidates: rows.len(),
-        suppressed: rows.len() - kept.len(),
+        suppressed: rows.len() - not_new - kept.len(),
+        not_new: entered.is_some().then_some(not_new),
         proposals: chosen.len(),
         allocated_score: (allocated * 1e6).round() / 1e6,
         unconstrained_score: (unconstrained * 1e6).round() / 1e6,
@@ -270,6 +282,9 @@ pub fn describe(summary: &CampaignSummary, out: &Path) -> String {
             "; allocated greedily by score (more rows than --exact-limit), at most {:.2} % below the optimum",
             100.0 * summary.optimality_gap_at_most
         );
+    }
+    if let Some(not_new) = summary.not_new {
+        let _ = write!(text, "; {not_new} rows left out as not new since the previous night");
     }
     if let Some(triads) = &summary.triads {
         let _ = write!(text, "; {} triads proposed of {} ({} suppressed), allocated first", triads.proposals, triads.candidates, triads.suppressed);

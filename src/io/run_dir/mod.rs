@@ -21,7 +21,7 @@
 
 pub mod publish;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -455,6 +455,16 @@ impl RunDir {
     /// The triads; `None` for a run that wrote none.
     pub fn triads(&self) -> Result<Option<Triads>, RunDirError> {
         Ok(self.optional_table((TRIADS_CSV, TRIADS_PARQUET))?.map(Triads))
+    }
+
+    /// The pairs (partner id, candidate id) that entered their list since the run's previous
+    /// night, from its changes table; `None` for a run that had no previous night.
+    pub fn entered(&self) -> Result<Option<HashSet<(String, String)>>, RunDirError> {
+        let Some(table) = self.optional_table((CHANGES_CSV, CHANGES_PARQUET))? else { return Ok(None) };
+        let cells = table.cells();
+        let (partner_id, candidate_id, change) = (cells.column("partner_id")?, cells.column("candidate_id")?, cells.column("change")?);
+        let rows = 0..table.table.height();
+        Ok(Some(rows.filter(|&row| cells.text(change, row) == "entered").map(|row| (cells.text(partner_id, row).to_string(), cells.text(candidate_id, row).to_string())).collect()))
     }
 
     /// The cluster summary, as text cells by column name, in file order.
