@@ -7,9 +7,11 @@
 //!
 //! ```text
 //! open the shards → check: one of each index 0..N, one run id (input, settings, version)
-//! → prepare the engine on the same profiles (their content digest checked) → read every
-//! shard's pools and resource lists into the night's order → the rest of `run` (recall,
-//! cluster, re-rank, triads, proposals, output, manifest, publish)
+//! → prepare the engine on the same profiles and settings files (the profiles' content
+//! digest and every settings file's sha256 checked against the shards') → read every shard's
+//! pools and resource lists into the night's order → the rest of `run` (recall, cluster,
+//! re-rank, triads, proposals, output, changes against the shards' previous run, manifest,
+//! publish)
 //! ```
 //!
 //! Only the lists are sharded; what needs every list at once (the exposure figures, the
