@@ -191,6 +191,12 @@ fn changes_are_the_difference_of_the_two_nights_shortlists() {
     let parquet = Csv { table: sstc_match::io::table::StringTable::read(&sstc_match::io::table::TableSource::File(dir.path("two-parquet/changes.parquet"))).unwrap() };
     assert_eq!(rows(&parquet), written);
 
+    // A previous night that wrote only CSV (ids, names and sentences quoted, some with
+    // commas) gives the same changes.
+    ok(&dir, &["run", "--profiles", dir.path("g3000-7.csv").to_str().unwrap(), "--out", "one-csv", "--formats", "csv", "--quiet"]);
+    ok(&dir, &["run", "--profiles", &two, "--out", "two-from-csv", "--previous", "one-csv", "--quiet"]);
+    assert_eq!(std::fs::read(dir.path("two-from-csv/changes.csv")).unwrap(), std::fs::read(dir.path("two/changes.csv")).unwrap());
+
     // The run published in --out is the default previous run: the same changes.
     ok(&dir, &["run", "--profiles", &two, "--out", "one", "--quiet"]);
     assert_same_files(&dir.path("two"), &dir.path("one"), &["manifest.json"]);

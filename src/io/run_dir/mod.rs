@@ -379,24 +379,33 @@ impl RunDir {
     }
 
     /// Calls `visit(partner_id, rank, candidate_id)` for every row of the shortlist, in file
-    /// order: what tonight's changes are measured against. A Parquet shortlist is read a
-    /// slice of rows at a time, three columns only, so memory holds a slice, not the table.
+    /// order: what tonight's changes are measured against. Memory holds a slice of rows, not
+    /// the table: a Parquet shortlist is read a million rows at a time, three columns only; a
+    /// CSV one record by record.
     pub fn each_pair(&self, mut visit: impl FnMut(&str, u32, &str)) -> Result<(), RunDirError> {
         const COLUMNS: [&str; 3] = ["partner_id", "rank", "candidate_id"];
         let name = self.shortlist_file();
+        let path = self.listed(name)?;
+        let shown = path.display().to_string();
         if name == SHORTLIST_CSV {
-            let table = self.table(name, &|c| COLUMNS.contains(&c))?;
-            let cells = table.cells();
-            let [partner_id, rank, candidate_id] = COLUMNS.map(|c| cells.column(c));
+            let unreadable = |e: std::io::Error| RunDirError::Table(TableError::Malformed { source_name: shown.clone(), format: "CSV", reason: e.to_string() });
+            let mut records = std::io::BufReader::new(std::fs::File::open(&path).map_err(unreadable)?);
+            let mut fields = Vec::new();
+            next_record(&mut records, &mut fields).map_err(unreadable)?;
+            let at = |column: &str| fields.iter().position(|f| f == column).ok_or_else(|| RunDirError::Column { path: shown.clone(), column: column.to_string() });
+            let [partner_id, rank, candidate_id] = COLUMNS.map(at);
             let (partner_id, rank, candidate_id) = (partner_id?, rank?, candidate_id?);
-            for row in 0..table.table.height() {
-                visit(cells.text(partner_id, row), cells.parsed(rank, row, "a rank (1, 2, ...)")?, cells.text(candidate_id, row));
+            let mut row = 0;
+            while next_record(&mut records, &mut fields).map_err(unreadable)? {
+                row += 1;
+                let cell = |column: usize| fields.get(column).map_or("", |f| spreadsheet_value(f));
+                let parsed = cell(rank).parse().map_err(|_| RunDirError::Cell { path: shown.clone(), row, column: "rank".into(), value: cell(rank).to_string(), what: "a rank (1, 2, ...)" })?;
+                visit(cell(partner_id), parsed, cell(candidate_id));
             }
             return Ok(());
         }
         const SLICE: usize = 1 << 20;
-        let path = self.listed(name)?;
-        let malformed = |e: PolarsError| RunDirError::Table(TableError::Malformed { source_name: path.display().to_string(), format: "Parquet", reason: e.to_string() });
+        let malformed = |e: PolarsError| RunDirError::Table(TableError::Malformed { source_name: shown.clone(), format: "Parquet", reason: e.to_string() });
         let open = || std::fs::File::open(&path).map(ParquetReader::new).map_err(|e| malformed(e.into()));
         let rows = open()?.num_rows().map_err(malformed)?;
         for start in (0..rows).step_by(SLICE) {
@@ -597,5 +606,55 @@ impl Triads {
             })
             .collect::<Result<_, RunDirError>>()?;
         Ok(rows)
+    }
+}
+
+/// Reads the next CSV record of `reader` into `fields` (RFC 4180: a quoted field holds commas,
+/// line breaks and doubled quotes); `false` at the end of the input.
+fn next_record(reader: &mut impl std::io::BufRead, fields: &mut Vec<String>) -> std::io::Result<bool> {
+    fields.clear();
+    let (mut field, mut quoted, mut line) = (String::new(), false, String::new());
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            if !field.is_empty() || !fields.is_empty() {
+                fields.push(field);
+            }
+            return Ok(!fields.is_empty());
+        }
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match (c, quoted) {
+                ('"', true) if chars.peek() == Some(&'"') => field.push(chars.next().expect("peeked")),
+                ('"', _) => quoted = !quoted,
+                (',', false) => fields.push(std::mem::take(&mut field)),
+                ('\r', false) if chars.peek() == Some(&'\n') => {}
+                ('\n', false) => {
+                    fields.push(field);
+                    return Ok(true);
+                }
+                _ => field.push(c),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_records_hold_quoted_commas_quotes_and_line_breaks() {
+        let text = "a,b,c\r\n\"x, y\",\"say \"\"hi\"\"\",'=1\n\"two\nlines\",,last\nno newline at the end";
+        let mut reader = std::io::Cursor::new(text.as_bytes());
+        let mut fields = Vec::new();
+        let mut records = Vec::new();
+        while next_record(&mut reader, &mut fields).unwrap() {
+            records.push(fields.clone());
+        }
+        assert_eq!(
+            records,
+            [vec!["a", "b", "c"], vec!["x, y", "say \"hi\"", "'=1"], vec!["two\nlines", "", "last"], vec!["no newline at the end"]]
+        );
     }
 }
