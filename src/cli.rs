@@ -467,8 +467,9 @@ pub struct CampaignArgs {
     #[arg(long)]
     pub triads: bool,
     /// Propose only the pairs new to their list since the run's previous night (the rows
-    /// `entered` of its changes.csv): "new this week".
-    #[arg(long)]
+    /// `entered` of its changes.csv): "new this week". Triads have no such record: not with
+    /// --triads.
+    #[arg(long, conflicts_with = "triads")]
     pub new_only: bool,
 }
 

@@ -88,7 +88,7 @@ pub enum Error {
         run: std::path::PathBuf,
     },
     /// `campaign --new-only` on a run without changes.
-    #[error("{}: the run wrote no changes.csv (it had no previous run to compare with); run campaign without --new-only, or compare the night with a previous run (run --previous DIR)", run.display())]
+    #[error("{}: the run wrote no changes.csv (it had no previous run to compare with, or could not read it: its log says why); run campaign without --new-only, or compare the night with a previous run (run --previous DIR)", run.display())]
     NoChanges {
         /// The run directory.
         run: std::path::PathBuf,

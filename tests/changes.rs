@@ -228,6 +228,25 @@ fn a_named_previous_run_must_be_readable_the_last_night_in_out_need_not_be() {
         assert!(!dir.path("night").exists(), "refused before any work");
     }
 
+    // A named previous run is checked before anything else, the profiles included; one
+    // whose shortlist was edited after it ran is refused when it is read.
+    ok(&dir, &["run", "--out", "good", "--formats", "csv", "--quiet"]);
+    std::fs::create_dir(dir.path("bad")).unwrap();
+    for file in ["manifest.json", "shortlist.csv"] {
+        std::fs::copy(dir.path(&format!("good/{file}")), dir.path(&format!("bad/{file}"))).unwrap();
+    }
+    std::fs::remove_file(dir.path("bad/shortlist.csv")).unwrap();
+    let output = dir.run(&["run", "--profiles", "no-such-file.csv", "--out", "night", "--previous", "bad", "--quiet"]);
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+    assert!(stderr(&output).contains("bad/shortlist.csv: missing"), "{}", stderr(&output));
+    let shortlist = std::fs::read_to_string(dir.path("good/shortlist.csv")).unwrap();
+    let edited: String = shortlist.lines().enumerate().filter(|(i, _)| *i != 3).map(|(_, l)| format!("{l}\n")).collect();
+    std::fs::write(dir.path("bad/shortlist.csv"), edited).unwrap();
+    let output = dir.run(&["run", "--out", "night", "--previous", "bad", "--quiet"]);
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+    assert!(stderr(&output).contains("bad/shortlist.csv: changed after the run"), "{}", stderr(&output));
+    assert!(!dir.path("night").exists());
+
     // Last night's shortlist was removed by hand: tonight is still published, with a
     // warning and no changes file.
     ok(&dir, &["run", "--out", "night", "--quiet"]);
@@ -238,6 +257,15 @@ fn a_named_previous_run_must_be_readable_the_last_night_in_out_need_not_be() {
     assert!(stderr(&output).contains("shortlist.parquet: missing"), "{}", stderr(&output));
     assert!(dir.path("night/shortlist.parquet").exists() && !dir.path("night/changes.csv").exists());
     assert!(manifest(&dir.path("night")).get("changes").is_none());
+
+    // Or edited: the same, and nothing compared with rows that were never published.
+    let mut parquet = std::fs::read(dir.path("night/shortlist.parquet")).unwrap();
+    parquet.push(b'\n');
+    std::fs::write(dir.path("night/shortlist.parquet"), parquet).unwrap();
+    let output = dir.run(&["run", "--out", "night", "--quiet"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(stderr(&output).contains("shortlist.parquet: changed after the run"), "{}", stderr(&output));
+    assert!(!dir.path("night/changes.csv").exists());
 }
 
 /// partner → cluster number, from a run's shortlist.csv.
@@ -272,7 +300,19 @@ fn cluster_numbers_carry_over_from_night_to_night() {
     assert!(kept >= 0.99 && afresh < 0.5, "kept {kept}, afresh {afresh}");
     assert!(manifest(&dir.path("two-alone"))["model"].get("continuity").is_none());
 
-    // Another number of clusters is a refit, numbered after last night's centroids.
+    // An automatic k that tonight's size would move by one keeps last night's k while its
+    // centroids fit (1,500 partners: 9 clusters; 1,485: 8 by the default).
+    let (a, b) = (generated(&dir, 1500, 7), generated(&dir, 1485, 7));
+    ok(&dir, &["run", "--profiles", a.to_str().unwrap(), "--out", "k-one", "--quiet"]);
+    ok(&dir, &["run", "--profiles", b.to_str().unwrap(), "--out", "k-two", "--previous", "k-one", "--quiet"]);
+    ok(&dir, &["run", "--profiles", b.to_str().unwrap(), "--out", "k-alone", "--quiet"]);
+    let k = |run: &str| manifest(&dir.path(run))["model"]["k"].as_u64().unwrap();
+    assert_eq!((k("k-one"), k("k-alone")), (9, 8), "the default k moves");
+    assert_eq!(manifest(&dir.path("k-two"))["model"]["continuity"]["decision"], "kept");
+    assert_eq!(k("k-two"), 9);
+    assert!(same_cluster(&dir.path("k-one"), &dir.path("k-two")) >= 0.99);
+
+    // Another number of clusters asked for is a refit, numbered after last night's centroids.
     ok(&dir, &["run", "--profiles", &two, "--out", "refit", "--previous", "one", "--clusters", "10", "--quiet"]);
     ok(&dir, &["run", "--profiles", &two, "--out", "refit-alone", "--clusters", "10", "--quiet"]);
     assert_eq!(manifest(&dir.path("refit"))["model"]["continuity"]["decision"], "refitted");
@@ -311,4 +351,22 @@ fn a_campaign_of_what_is_new_proposes_only_pairs_that_entered_their_list() {
     assert_eq!(summary("new")["not_new"].as_u64().unwrap(), rows - entered.len() as u64, "every row entered is in the shortlist");
     assert!(summary("all").get("not_new").is_none());
     assert!(summary("new")["proposals"].as_u64() < summary("all")["proposals"].as_u64());
+
+    // Triads have no record of what is new: not together.
+    let refused = dir.run(&["campaign", "--run", "two", "--out", "both", "--new-only", "--triads"]);
+    assert_eq!(code(&refused), 2);
+    assert!(stderr(&refused).contains("cannot be used with"), "{}", stderr(&refused));
+
+    // A night like the last has nothing new (totals 0, not -0).
+    std::fs::copy(dir.path("two/changes.parquet"), dir.path("last-changes.parquet")).unwrap();
+    ok(&dir, &["run", "--profiles", &two, "--out", "two", "--quiet"]);
+    ok(&dir, &["campaign", "--run", "two", "--out", "none-new", "--new-only"]);
+    assert_eq!(summary("none-new")["proposals"], 0);
+    assert!(std::fs::read_to_string(dir.path("none-new/campaign.json")).unwrap().contains("\"allocated_score\": 0.0,"));
+
+    // Another night's changes are not this night's.
+    std::fs::copy(dir.path("last-changes.parquet"), dir.path("two/changes.parquet")).unwrap();
+    let output = dir.run(&["campaign", "--run", "two", "--out", "swapped", "--new-only"]);
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+    assert!(stderr(&output).contains("two/changes.parquet: changed after the run"), "{}", stderr(&output));
 }

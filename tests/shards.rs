@@ -37,8 +37,15 @@ fn merged_shards_equal_a_single_run_in_exact_mode() {
     ok(&dir, &["report", "merged"]);
     assert!(dir.path("merged/report.html").exists());
 
-    // A shard rerun alone (after a failure, say) leaves the merge as it was.
+    // A shard rerun without the night's --previous does not belong with the others: its
+    // merge would compare the night with another run, or with none.
     ok(&dir, &["run", "--out", "s1", "--shard", "1/3", "--threads", "2", "--quiet"]);
+    let refused = dir.run(&["merge", "s0", "s1", "s2", "--out", "merged-again", "--quiet"]);
+    assert_eq!(code(&refused), 2, "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("its --previous (the run the night's changes compare with) differs (none against last)"), "{}", stderr(&refused));
+
+    // A shard rerun alone (after a failure, say) leaves the merge as it was.
+    ok(&dir, &["run", "--out", "s1", "--shard", "1/3", "--threads", "2", "--previous", "last", "--quiet"]);
     ok(&dir, &["merge", "s0", "s1", "s2", "--out", "merged-again", "--threads", "1", "--quiet"]);
     assert_same_run(&dir.path("single"), &dir.path("merged-again"));
 }

@@ -175,6 +175,7 @@ fn in_order(mut shards: Vec<ShardDir>) -> Result<Vec<ShardDir>, Error> {
             ("input (content digest)", m.input.content_digest.clone(), f.input.content_digest.clone()),
             ("settings (run id)", m.run_id.clone(), f.run_id.clone()),
             ("shard count", m.shard.count.to_string(), f.shard.count.to_string()),
+            ("--previous (the run the night's changes compare with)", shown_previous(&m.config), shown_previous(&f.config)),
         ];
         if let Some((what, found, expected)) = differs.into_iter().find(|(_, a, b)| a != b) {
             return Err(MergeError::Mismatch { dir: shown(shard), shard: m.shard.to_string(), first: shown(first), what, found, expected }.into());
@@ -190,6 +191,11 @@ fn in_order(mut shards: Vec<ShardDir>) -> Result<Vec<ShardDir>, Error> {
         return Err(MergeError::Missing { count, are: if missing.len() == 1 { "is" } else { "are" }, missing: missing.join(", ") }.into());
     }
     Ok(shards)
+}
+
+/// A shard's `--previous`, as a merge error shows it.
+fn shown_previous(config: &RunConfig) -> String {
+    config.previous.as_ref().map_or_else(|| "none".to_string(), |p| p.display().to_string())
 }
 
 /// Every active partner's pool and every partner in need's resource list, read from the

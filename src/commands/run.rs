@@ -126,7 +126,7 @@ pub(crate) fn open(config: &RunConfig, progress: Progress) -> Result<(Staging, E
         }
     }
     if let Some(dir) = &config.previous {
-        RunDir::open(dir)?;
+        RunDir::open(dir)?.check_shortlist()?;
     }
     let staging = Staging::open(&config.out)?;
     // A shard never replaces a published run, nor a run a shard: either is a mistyped --out.
@@ -360,8 +360,8 @@ impl Clusters {
 
 /// Fits (or reads) the centroids and assigns every partner to one. With a previous run (and
 /// no `--reuse-model`), its centroids are kept while they explain tonight's fit sample within
-/// [`cluster::KEEP_WITHIN`] of tonight's refit; else the refit is used, its clusters numbered
-/// after the previous ones. Either way a partner's cluster number means what it meant last
+/// [`cluster::KEEP_WITHIN`] of tonight's refit (and, with `--clusters K`, number K); else the
+/// refit is used, its clusters numbered after the previous ones. Either way a partner's cluster number means what it meant last
 /// night.
 fn cluster_stage(config: &RunConfig, engine: &Engine, active: &[PartnerIdx]) -> Result<Clusters, Error> {
     let features = &engine.features;
@@ -393,7 +393,10 @@ fn cluster_stage(config: &RunConfig, engine: &Engine, active: &[PartnerIdx]) -> 
         match previous_centroids(config) {
             Some((run_id, path, previous, previous_fitted_on)) => {
                 let (inertia_previous, inertia_refit) = (previous.inertia_on(features, &sample), refit.inertia_on(features, &sample));
-                let keep = previous.k() == refit.k() && inertia_previous <= inertia_refit * (1.0 + cluster::KEEP_WITHIN);
+                // An automatic k follows the registry's size loosely: the previous k stays
+                // while its centroids fit; a k the user chose is honoured.
+                let same_k = config.clusters.is_none() || previous.k() == refit.k();
+                let keep = same_k && inertia_previous <= inertia_refit * (1.0 + cluster::KEEP_WITHIN);
                 continuity = Some(Continuity { previous_run_id: run_id, decision: if keep { "kept" } else { "refitted" }.into(), inertia_previous, inertia_refit });
                 if keep {
                     fitted_on = previous_fitted_on;

@@ -100,6 +100,12 @@ pub struct TriadTotals {
     pub allocated_score: f64,
 }
 
+/// `x` rounded to millionths, as campaign.json shows it (an empty sum is -0.0 in Rust: shown
+/// as 0).
+fn millionths(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6 + 0.0
+}
+
 /// The pairs of the suppression table in force, both orders.
 fn suppressed_pairs(window: &PairWindow) -> Result<HashSet<(String, String)>, Error> {
     let recent = read_recent(window, PairTable::Suppression)?;
@@ -168,7 +174,7 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignSummary, Error> {
     } else {
         let bound = upper_bound(&proposals, &capacity) as f64;
         let got: i64 = chosen.iter().map(|&i| proposals[i].gain).sum();
-        if bound > 0.0 { ((1.0 - got as f64 / bound) * 1e6).round() / 1e6 } else { 0.0 }
+        if bound > 0.0 { millionths(1.0 - got as f64 / bound) } else { 0.0 }
     };
 
     let unconstrained: f64 = kept.iter().map(|r| r.score).sum();
@@ -180,16 +186,16 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignSummary, Error> {
         suppressed: rows.len() - not_new - kept.len(),
         not_new: entered.is_some().then_some(not_new),
         proposals: chosen.len(),
-        allocated_score: (allocated * 1e6).round() / 1e6,
-        unconstrained_score: (unconstrained * 1e6).round() / 1e6,
-        capacity_cost: if unconstrained > 0.0 { ((1.0 - allocated / unconstrained) * 1e6).round() / 1e6 } else { 0.0 },
+        allocated_score: millionths(allocated),
+        unconstrained_score: millionths(unconstrained),
+        capacity_cost: if unconstrained > 0.0 { millionths(1.0 - allocated / unconstrained) } else { 0.0 },
         allocation: if exact { "exact" } else { "greedy" },
         optimality_gap_at_most: gap,
         triads: triad_choice.as_ref().map(|choice| TriadTotals {
             candidates: triad_rows.as_ref().map_or(0, Vec::len),
             suppressed: choice.suppressed,
             proposals: choice.chosen.len(),
-            allocated_score: (choice.chosen.iter().map(|t| t.score).sum::<f64>() * 1e6).round() / 1e6,
+            allocated_score: millionths(choice.chosen.iter().map(|t| t.score).sum::<f64>()),
         }),
     };
 

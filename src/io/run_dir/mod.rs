@@ -26,6 +26,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
+use sha2::{Digest, Sha256};
 
 use crate::engine::cluster::store::{FittedOn, StoredModel};
 use crate::engine::cluster::ClusterModel;
@@ -35,7 +36,7 @@ use crate::io::atomic::OutputIoError;
 use publish::{PublishError, Staging, MARK};
 use crate::io::manifest::RunManifest;
 use crate::io::shard::{POOLS, RESOURCE_LISTS, SHARD_MANIFEST};
-use crate::io::table::{all_columns, spreadsheet_value, StringTable, TableError, TableSource, Wanted};
+use crate::io::table::{all_columns, hex, spreadsheet_value, StringTable, TableError, TableSource, Wanted};
 
 /// The manifest, written last.
 pub const MANIFEST: &str = "manifest.json";
@@ -87,6 +88,12 @@ pub enum RunDirError {
     /// A file the manifest lists is missing.
     #[error("{path}: missing, though the run's manifest lists it; the run directory was changed after the run: run the job again")]
     Missing {
+        /// The file.
+        path: String,
+    },
+    /// A file is not the one the run wrote.
+    #[error("{path}: changed after the run (its sha256 is not the one the run's manifest gives); the run directory was edited: run the job again")]
+    Changed {
         /// The file.
         path: String,
     },
@@ -344,6 +351,27 @@ impl RunDir {
         Ok(path)
     }
 
+    /// A file of the run, which the manifest lists, as the run wrote it (its sha256 checked:
+    /// what is compared with tonight must be what was published).
+    fn verified(&self, name: &str) -> Result<PathBuf, RunDirError> {
+        let path = self.listed(name)?;
+        let shown = || path.display().to_string();
+        let mut hasher = Sha256::new();
+        std::fs::File::open(&path)
+            .and_then(|mut file| std::io::copy(&mut file, &mut hasher))
+            .map_err(|e| RunDirError::Table(TableError::Malformed { source_name: shown(), format: if name.ends_with(".csv") { "CSV" } else { "Parquet" }, reason: e.to_string() }))?;
+        if self.manifest.outputs.get(name) != Some(&hex(&hasher.finalize())) {
+            return Err(RunDirError::Changed { path: shown() });
+        }
+        Ok(path)
+    }
+
+    /// Checks that the shortlist the manifest lists is there (before a night's work that
+    /// will compare with it).
+    pub fn check_shortlist(&self) -> Result<(), RunDirError> {
+        self.listed(self.shortlist_file()).map(|_| ())
+    }
+
     /// The wanted columns of a table of the run.
     fn table(&self, name: &str, wanted: Wanted) -> Result<RunTable, RunDirError> {
         let path = self.listed(name)?;
@@ -385,7 +413,7 @@ impl RunDir {
     pub fn each_pair(&self, mut visit: impl FnMut(&str, u32, &str)) -> Result<(), RunDirError> {
         const COLUMNS: [&str; 3] = ["partner_id", "rank", "candidate_id"];
         let name = self.shortlist_file();
-        let path = self.listed(name)?;
+        let path = self.verified(name)?;
         let shown = path.display().to_string();
         if name == SHORTLIST_CSV {
             let unreadable = |e: std::io::Error| RunDirError::Table(TableError::Malformed { source_name: shown.clone(), format: "CSV", reason: e.to_string() });
@@ -445,15 +473,14 @@ impl RunDir {
 
     /// The table of a run that wrote it in both formats, from Parquet when it can; `None`
     /// when the run wrote neither (an older run, or triads turned off).
-    fn optional_table(&self, (csv, parquet): (&str, &str)) -> Result<Option<RunTable>, RunDirError> {
-        let name = if self.manifest.outputs.contains_key(parquet) {
-            parquet
-        } else if self.manifest.outputs.contains_key(csv) {
-            csv
-        } else {
-            return Ok(None);
-        };
-        self.table(name, &all_columns).map(Some)
+    fn optional_table(&self, names: (&'static str, &'static str)) -> Result<Option<RunTable>, RunDirError> {
+        self.written(names).map(|name| self.table(name, &all_columns)).transpose()
+    }
+
+    /// The file of a table the run wrote in both formats: Parquet when it wrote it, else CSV,
+    /// else `None`.
+    fn written(&self, (csv, parquet): (&'static str, &'static str)) -> Option<&'static str> {
+        [parquet, csv].into_iter().find(|name| self.manifest.outputs.contains_key(*name))
     }
 
     /// The resource lists; `None` for a run that wrote none.
@@ -469,7 +496,9 @@ impl RunDir {
     /// The pairs (partner id, candidate id) that entered their list since the run's previous
     /// night, from its changes table; `None` for a run that had no previous night.
     pub fn entered(&self) -> Result<Option<HashSet<(String, String)>>, RunDirError> {
-        let Some(table) = self.optional_table((CHANGES_CSV, CHANGES_PARQUET))? else { return Ok(None) };
+        let Some(name) = self.written((CHANGES_CSV, CHANGES_PARQUET)) else { return Ok(None) };
+        self.verified(name)?;
+        let table = self.table(name, &all_columns)?;
         let cells = table.cells();
         let (partner_id, candidate_id, change) = (cells.column("partner_id")?, cells.column("candidate_id")?, cells.column("change")?);
         let rows = 0..table.table.height();
