@@ -214,6 +214,12 @@ pub struct RunArgs {
     /// --out, if there is one).
     #[arg(long, help_heading = "Output", value_name = "DIR")]
     pub previous: Option<PathBuf>,
+    /// Rank only what can have changed since the previous run (--previous, else the run in
+    /// --out), from the state it wrote with --incremental: the lists equal a full run's. The
+    /// night ranks in full, and says why in the manifest, when there is no usable state or
+    /// too much changed. Writes the state for the next night.
+    #[arg(long, help_heading = "Output")]
+    pub incremental: bool,
     /// Worker threads (default: all cores). Outputs are identical for any value.
     #[arg(long, help_heading = "Global", value_name = "N")]
     pub threads: Option<usize>,

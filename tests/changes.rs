@@ -11,7 +11,7 @@ mod util;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use util::{assert_same_files, code, generated, ok, stderr, Csv, Dir};
+use util::{assert_same_files, code, csv_fields, csv_record, generated, ok, stderr, Csv, Dir};
 
 /// partner → candidate → rank, from a run's shortlist.csv.
 fn lists(run: &Path) -> BTreeMap<String, BTreeMap<String, u32>> {
@@ -57,28 +57,6 @@ fn manifest(run: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap()
 }
 
-/// The fields of one CSV record (quoted fields hold commas and doubled quotes).
-fn fields(line: &str) -> Vec<String> {
-    let (mut fields, mut field, mut quoted) = (Vec::new(), String::new(), false);
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => field.push(chars.next().unwrap()),
-            ('"', _) => quoted = !quoted,
-            (',', false) => fields.push(std::mem::take(&mut field)),
-            _ => field.push(c),
-        }
-    }
-    fields.push(field);
-    fields
-}
-
-/// One CSV record of `fields`.
-fn record(fields: &[String]) -> String {
-    let quote = |f: &String| if f.contains([',', '"']) { format!("\"{}\"", f.replace('"', "\"\"")) } else { f.clone() };
-    fields.iter().map(quote).collect::<Vec<_>>().join(",")
-}
-
 /// Night two from night one's rows (`generate`'s CSV): 40 removed, 40 new (copies under new
 /// ids), 40 with another partner's needs and 40 deactivated. Returns the file and the ids
 /// removed.
@@ -89,7 +67,7 @@ fn next_night(dir: &Dir, night_one: &Path) -> (String, BTreeSet<String>) {
     let columns: Vec<&str> = header.split(',').collect();
     let at = |name: &str| columns.iter().position(|c| *c == name).unwrap();
     let (id, needs, active) = (at("id"), at("needs"), at("active"));
-    let rows: Vec<Vec<String>> = lines.map(fields).collect();
+    let rows: Vec<Vec<String>> = lines.map(csv_fields).collect();
     assert!(rows.iter().all(|r| r.len() == columns.len()), "one record per line");
     let mut next = vec![header.to_string()];
     for (i, row) in rows.iter().enumerate() {
@@ -100,12 +78,12 @@ fn next_night(dir: &Dir, night_one: &Path) -> (String, BTreeSet<String>) {
             80..120 => row[active] = "false".into(),
             _ => {}
         }
-        next.push(record(&row));
+        next.push(csv_record(&row));
     }
     for row in &rows[200..240] {
         let mut row = row.clone();
         row[id] = format!("{}-b", row[id]);
-        next.push(record(&row));
+        next.push(csv_record(&row));
     }
     let path = dir.write("night-two.csv", &(next.join("\n") + "\n"));
     (path.display().to_string(), rows[..40].iter().map(|r| r[id].clone()).collect())

@@ -256,6 +256,7 @@ fn read_shards(engine: &Engine, active: &[PartnerIdx], shards: &[ShardDir]) -> R
         needy,
         stats,
         blocking,
+        state: None,
     })
 }
 

@@ -24,11 +24,13 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use tracing::info;
 
-use crate::config::{RunConfig, TriadSettings};
+use crate::config::{BlockedMode, RunConfig, TriadSettings};
 use crate::engine::candidates::{self, Blocks};
 use crate::engine::cluster::store::{FittedOn, StoredModel};
 use crate::engine::cluster::{self, ClusterModel};
 use crate::engine::fairness::fairness;
+use crate::engine::incremental::{self, PreviousPool};
+use crate::engine::profile::IdSet;
 use crate::engine::rank::rerank::rerank;
 use crate::engine::rank::{self, Candidates, Hit, RankStats, Scan, Shortlist};
 use crate::engine::shard::Shard;
@@ -37,8 +39,9 @@ use crate::engine::support::Supporters;
 use crate::engine::triads::{self, Triad, TriadSearch};
 use crate::engine::{spread, Engine};
 use crate::error::Error;
-use crate::io::manifest::{peak_rss_mb, BlockingRecord, ChangeCounts, Continuity, Counts, FairnessRecord, InputRecord, LargestBlock, ModelRecord, RunManifest, ShardRecord};
+use crate::io::manifest::{peak_rss_mb, BlockingRecord, ChangeCounts, Continuity, Counts, FairnessRecord, IncrementalRecord, IncrementalState, InputRecord, LargestBlock, ModelRecord, RunManifest, SettingsFile, ShardRecord};
 use crate::io::shard::{ShardManifest, POOLS, RESOURCE_LISTS, SHARD_MANIFEST};
+use crate::io::state::{self, Identity};
 use crate::io::{self, atomic};
 use crate::io::postgresql::sink::Sink;
 use crate::io::run_dir::publish::{check_outside, stop_after};
@@ -50,7 +53,7 @@ use crate::output::sentence::triad_reason;
 use crate::output::shortlist::{self, ShortlistContext, SupportProposals};
 use crate::output::{self, Destinations, Staging};
 use crate::telemetry::{Progress, StageClock};
-use crate::PartnerIdx;
+use crate::{PartnerIdx, Score};
 
 /// Triads kept per beneficiary.
 const TRIADS_PER_BENEFICIARY: usize = 3;
@@ -64,7 +67,8 @@ pub fn run(config: &RunConfig, progress: Progress) -> Result<RunManifest, Error>
         let sink = config.sink.as_ref().map(|sink| Sink::open(&sink.url, sink.keep_runs)).transpose()?;
         let active = engine.active();
         staging.ensure_space(shortlist::estimated_bytes(active.len(), config.top_k))?;
-        let ranked = rank_and_support(config, &engine, (&active, &active), &mut clock, progress);
+        let plan = config.incremental.then(|| clock.time("state", || plan_incremental(config, &engine)));
+        let ranked = rank_and_support(config, &engine, (&active, &active), plan, &mut clock, progress);
         let night = Night { config, engine: &engine, active: &active, ranked, shards: Vec::new() };
         publish_night(night, Destinations { staging, sink }, clock, started_at, progress)
     })
@@ -77,7 +81,7 @@ pub fn run_shard(config: &RunConfig, shard: Shard, progress: Progress) -> Result
         let (mut staging, engine, mut clock, started_at) = open(config, progress)?;
         let active = engine.active();
         let mine = shard.select(engine.profiles(), &active);
-        let ranked = rank_and_support(config, &engine, (&active, &mine), &mut clock, progress);
+        let ranked = rank_and_support(config, &engine, (&active, &mine), None, &mut clock, progress);
         let profiles = engine.profiles();
         clock.time("output", || -> Result<(), Error> {
             io::shard::write_lists(&mut staging, POOLS, profiles, &ranked.pool)?;
@@ -165,7 +169,7 @@ pub(crate) struct Night<'e> {
 /// manifest last, and publishes the run (with its sink, when it has one).
 pub(crate) fn publish_night(night: Night, mut out: Destinations, mut clock: StageClock, started_at: String, progress: Progress) -> Result<RunManifest, Error> {
     let Night { config, engine, active, ranked, shards } = night;
-    let Ranked { pool, stats, mut blocking, needy, resources } = ranked;
+    let Ranked { pool, stats, mut blocking, needy, resources, state } = ranked;
     if let Some(record) = &mut blocking {
         clock.time("recall", || measure_recall(config, engine, active, &pool, record));
     }
@@ -202,6 +206,9 @@ pub(crate) fn publish_night(night: Night, mut out: Destinations, mut clock: Stag
         output::write_clusters(&mut out, &clusters.summaries(engine))?;
         if let Some(model) = &clusters.model {
             output::write_centroids(&mut out.staging, &StoredModel::new(model, clusters.fitted_on.clone()))?;
+        }
+        if let Some(state) = state.as_ref().filter(|s| s.record.state.is_some()) {
+            io::state::write(&mut out.staging, engine.profiles(), &state.identities, (&state.pools, &state.bounds))?;
         }
         if let (Some(triads), Some(search)) = (&triads, &triad_search) {
             let reason = |t: &Triad| triad_reason(t, &engine.features, engine.profiles(), search.definition, Reference::builtin());
@@ -255,6 +262,7 @@ pub(crate) fn publish_night(night: Night, mut out: Destinations, mut clock: Stag
         exit_code: if engine.ingested.rows_rejected > 0 { 1 } else { 0 },
         shards,
         changes,
+        incremental: state.map(|state| state.record),
     };
     // The database first, inside the publication: if its commit fails, neither it nor the
     // files show tonight.
@@ -429,8 +437,9 @@ fn previous_centroids(config: &RunConfig) -> Option<(String, String, ClusterMode
 
 /// A night's ranking, whole or one shard's: the pools of the partners asked for (each one's
 /// ranked candidates: its list, or 3k for the re-ranking to choose from), the resource lists
-/// of those in need, the scan's counters, and blocked mode's record (its recall measured by
-/// [`publish_night`], on the whole night's lists).
+/// of those in need, the scan's counters, blocked mode's record (its recall measured by
+/// [`publish_night`], on the whole night's lists) and, with `--incremental`, the state for
+/// the next night.
 pub(crate) struct Ranked {
     /// Pools, in the order asked.
     pub pool: Vec<Shortlist>,
@@ -442,27 +451,163 @@ pub(crate) struct Ranked {
     pub needy: Vec<PartnerIdx>,
     /// Their funders and facilitators, in the same order.
     pub resources: Vec<Vec<Hit>>,
+    /// With `--incremental`: how the night ranked, and the state it leaves.
+    pub state: Option<NightState>,
+}
+
+/// What an `--incremental` night records and leaves for the next one.
+pub(crate) struct NightState {
+    /// How it ranked, for the manifest.
+    record: IncrementalRecord,
+    /// Every profile's identity.
+    identities: Vec<Identity>,
+    /// Every active partner's pool of depth + margin, and its bound (not written when
+    /// `record.state` is `None`).
+    pools: Vec<Shortlist>,
+    bounds: Vec<Score>,
+}
+
+/// How an `--incremental` night ranks: from the previous run's state, or in full and why.
+pub(crate) struct Plan {
+    /// Every profile's identity.
+    identities: Vec<Identity>,
+    /// The previous run's id and pools, and the score shift between the nights; `Err`: why
+    /// the night ranks in full.
+    previous: Result<(String, Vec<Option<PreviousPool>>, Score), String>,
+}
+
+/// Above this share of active partners new or changed, an incremental night ranks in full:
+/// each fresh partner costs a full row of the scan, and the kept ones a scan of the fresh
+/// columns besides (measured in BENCHMARKS.md: at 100k, a night with 10 % fresh already
+/// takes most of the full ranking's time).
+const FRESH_SHARE_LIMIT: f64 = 0.25;
+
+/// The pool depth a run ranks: its list, or 3k for the re-ranking to choose from.
+fn pool_depth(config: &RunConfig) -> usize {
+    if config.rerank.is_active() {
+        config.top_k.saturating_mul(3)
+    } else {
+        config.top_k
+    }
+}
+
+/// Reads the previous run's state, when tonight can rank from it.
+fn plan_incremental(config: &RunConfig, engine: &Engine) -> Plan {
+    let identities = state::identities(engine.profiles(), &engine.ingested.duplicates);
+    let previous = previous_state(config, engine, &identities);
+    if let Err(reason) = &previous {
+        info!(target: "sstc_match::rank", %reason, "the incremental night ranks in full");
+    }
+    Plan { identities, previous }
+}
+
+/// The previous run's id, the pools of tonight's kept partners and the score shift; or why
+/// tonight ranks in full (nothing is wrong with a full night: it writes the state anew).
+fn previous_state(config: &RunConfig, engine: &Engine, identities: &[Identity]) -> Result<(String, Vec<Option<PreviousPool>>, Score), String> {
+    if let Some(BlockedMode { probe: 1.., .. }) = &config.blocked {
+        return Err("blocked mode with a --probe limit: a list depends on the walk of the block tree, not on its candidates alone (--probe 0 ranks incrementally)".into());
+    }
+    let dir = previous_dir(config).ok_or("no previous run in --out".to_string())?;
+    let run = RunDir::open(dir).map_err(|e| e.to_string())?;
+    let previous = &run.manifest;
+    let held = previous.incremental.as_ref().and_then(|r| r.state.as_ref()).ok_or(format!("the previous run {} left no state (it ran without --incremental)", previous.run_id))?;
+    if previous.version != env!("CARGO_PKG_VERSION") {
+        return Err(format!("the previous run was made by sstc-match {}", previous.version));
+    }
+    let differ = differing_settings(&previous.config.identity(), &config.identity());
+    if !differ.is_empty() {
+        return Err(format!("settings changed since the previous run: {}", differ.join(", ")));
+    }
+    let digests = |files: &[SettingsFile]| files.iter().map(|f| (f.flag.clone(), f.sha256.clone())).collect::<Vec<_>>();
+    if digests(&previous.input.settings_files) != digests(&engine.settings_files) {
+        return Err("a settings file changed since the previous run".into());
+    }
+    let theme_weights: [f32; 64] = held.theme_weights.as_slice().try_into().map_err(|_| "the previous state's theme weights are not 64".to_string())?;
+    if (held.depth, held.margin) != (pool_depth(config), pool_depth(config)) {
+        return Err("the previous state's pools have another depth".into());
+    }
+    let features = &engine.features;
+    let pools = state::read(&run, engine.profiles(), identities, &features.active).map_err(|e| e.to_string())?;
+    let active = features.active.iter().filter(|&&a| a).count();
+    let fresh = active - pools.iter().filter(|p| p.is_some()).count();
+    if fresh as f64 > FRESH_SHARE_LIMIT * active as f64 {
+        return Err(format!("{fresh} of {active} active partners are new or changed, more than {:.0} %", FRESH_SHARE_LIMIT * 100.0));
+    }
+    let needed = pools.iter().enumerate().filter(|(_, p)| p.is_some()).fold(IdSet::EMPTY, |themes, (i, _)| themes.union(features.needs[i]));
+    let shift = incremental::score_shift(&theme_weights, &features.theme_weight, needed, engine.scorer().weights());
+    Ok((previous.run_id.clone(), pools, shift))
+}
+
+/// The top-level settings (and settings of matching) on which two configurations differ.
+fn differing_settings(a: &RunConfig, b: &RunConfig) -> Vec<String> {
+    let (serde_json::Value::Object(a), serde_json::Value::Object(b)) = (serde_json::to_value(a).expect("config serialises"), serde_json::to_value(b).expect("config serialises")) else { unreachable!("a config is an object") };
+    let mut differ = Vec::new();
+    for key in a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))) {
+        match (a.get(key), b.get(key)) {
+            (Some(serde_json::Value::Object(x)), Some(serde_json::Value::Object(y))) if key == "matching" => {
+                differ.extend(x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))).filter(|k| x.get(*k) != y.get(*k)).cloned());
+            }
+            (x, y) if x != y => differ.push(key.clone()),
+            _ => {}
+        }
+    }
+    differ
 }
 
 /// Ranks the candidates of `queries` among the `active` partners (exhaustively, or in
 /// blocked mode down the block tree of every active partner) and finds the supporters of
 /// those in need.
-fn rank_and_support(config: &RunConfig, engine: &Engine, (active, queries): (&[PartnerIdx], &[PartnerIdx]), clock: &mut StageClock, progress: Progress) -> Ranked {
+fn rank_and_support(config: &RunConfig, engine: &Engine, (active, queries): (&[PartnerIdx], &[PartnerIdx]), plan: Option<Plan>, clock: &mut StageClock, progress: Progress) -> Ranked {
     let bar = progress.stage("rank", queries.len() as u64);
-    let (pool, stats, blocking) = clock.time("rank", || rank_stage(config, engine, (active, queries), &|n| bar.inc(n)));
+    let tick = |n| bar.inc(n);
+    let (pool, stats, blocking, state) = clock.time("rank", || match plan {
+        None => {
+            let (pool, stats, blocking) = rank_stage(config, engine, (active, queries), pool_depth(config), &tick);
+            (pool, stats, blocking, None)
+        }
+        Some(plan) => rank_incremental(config, engine, active, plan, &tick),
+    });
     bar.finish_and_clear();
     let supporters = Supporters::new(engine.profiles(), &engine.features);
     let needy = supporters.in_need(queries);
     let admits = |s, b| engine.rules.admits_support(&engine.features, s, b);
     let resources = clock.time("resources", || supporters.resource_lists(&needy, config.resource_k, &admits));
-    Ranked { pool, stats, blocking, needy, resources }
+    Ranked { pool, stats, blocking, needy, resources, state }
 }
 
-/// The ranking pass over `queries`: their pools, the pass's counters and blocked mode's
-/// record.
-fn rank_stage(config: &RunConfig, engine: &Engine, (active, queries): (&[PartnerIdx], &[PartnerIdx]), tick: &(dyn Fn(u64) + Sync)) -> (Vec<Shortlist>, RankStats, Option<BlockingRecord>) {
-    // Re-ranking chooses k from a pool of 3k; the plain lists are the pool's first k.
-    let pool_k = if config.rerank.is_active() { config.top_k.saturating_mul(3) } else { config.top_k };
+/// An `--incremental` night's ranking: from the previous pools when its plan allows, else in
+/// full at the depth of the state (unless no state can be written); the lists at the run's
+/// depth, and the state.
+fn rank_incremental(config: &RunConfig, engine: &Engine, active: &[PartnerIdx], plan: Plan, tick: &(dyn Fn(u64) + Sync)) -> (Vec<Shortlist>, RankStats, Option<BlockingRecord>, Option<NightState>) {
+    let depth = pool_depth(config);
+    let margin = depth;
+    let Plan { identities, previous } = plan;
+    let held = IncrementalState { depth, margin, theme_weights: engine.features.theme_weight.to_vec() };
+    let (pools, bounds, stats, blocking, record) = match previous {
+        Ok((run_id, previous, shift)) => {
+            let (pools, stats, counts) = incremental::rank(&engine.scorer(), &engine.rules, active, &previous, (depth, margin), shift, tick);
+            info!(target: "sstc_match::rank", fresh = counts.fresh, kept = counts.kept, recomputed = counts.recomputed, shift = counts.shift, pairs_scored = stats.pairs_scored, "ranked from the previous run's state");
+            let (pools, bounds) = pools.into_iter().map(|p| (p.list, p.bound)).unzip();
+            let record = IncrementalRecord { ranked: "incremental".into(), reason: None, previous_run_id: Some(run_id), fresh: counts.fresh, kept: counts.kept, recomputed: counts.recomputed, shift: counts.shift, state: Some(held) };
+            (pools, bounds, stats, None, record)
+        }
+        Err(reason) => {
+            // A probe-limited blocked list depends on its depth: it is ranked at the run's.
+            let writes_state = !matches!(&config.blocked, Some(BlockedMode { probe: 1.., .. }));
+            let capacity = if writes_state { depth + margin } else { depth };
+            let (pools, stats, blocking) = rank_stage(config, engine, (active, active), capacity, tick);
+            let bounds = pools.iter().map(|l| incremental::full_bound(&l.hits, capacity)).collect();
+            let record = IncrementalRecord { ranked: "full".into(), reason: Some(reason), previous_run_id: None, fresh: active.len(), kept: 0, recomputed: 0, shift: 0.0, state: writes_state.then_some(held) };
+            (pools, bounds, stats, blocking, record)
+        }
+    };
+    let lists = pools.iter().map(|l| l.truncated(depth)).collect();
+    (lists, stats, blocking, Some(NightState { record, identities, pools, bounds }))
+}
+
+/// The ranking pass over `queries`: their pools of `pool_k`, the pass's counters and blocked
+/// mode's record.
+fn rank_stage(config: &RunConfig, engine: &Engine, (active, queries): (&[PartnerIdx], &[PartnerIdx]), pool_k: usize, tick: &(dyn Fn(u64) + Sync)) -> (Vec<Shortlist>, RankStats, Option<BlockingRecord>) {
     let Some(settings) = &config.blocked else {
         let (pool, stats) = engine.scan().shortlists(queries, pool_k, tick);
         info!(target: "sstc_match::rank", partners = queries.len(), pairs_scored = stats.pairs_scored);

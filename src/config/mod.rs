@@ -286,6 +286,9 @@ pub struct RunConfig {
     /// The run tonight's lists are compared with (`null`: the one in `out`, if any).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<PathBuf>,
+    /// `--incremental`: rank from the previous run's state, and write the state.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incremental: bool,
     /// Where fitted centroids are also saved, and read with `reuse_model`.
     pub model_dir: Option<PathBuf>,
     /// Read centroids instead of fitting.
@@ -369,10 +372,14 @@ impl RunConfig {
         if args.clusters == Some(0) {
             return Err(flag_error("clusters", 0, "must be at least 1"));
         }
+        if let (true, Some(shard)) = (args.incremental, args.shard) {
+            return Err(flag_error("incremental", shard, "an incremental night runs on one machine: leave out --shard"));
+        }
         Ok(RunConfig {
             matching: MatchConfig::resolve(&args.matching)?,
             out: args.out.clone(),
             previous: args.previous.clone(),
+            incremental: args.incremental,
             model_dir: args.model_dir.clone(),
             reuse_model: args.reuse_model,
             max_reject_share: share("max-reject-share", args.max_reject_share)?,
@@ -405,13 +412,15 @@ impl RunConfig {
     }
 
     /// The settings that decide the run's results, for its id: everything but where files
-    /// are read and written, how many threads ran, when a run is refused and which shard
-    /// ran (none of which changes a result: the shards of a night share the run's id).
+    /// are read and written, how many threads ran, when a run is refused, which shard ran and
+    /// whether it ranked incrementally (none of which changes a result: the shards of a
+    /// night share the run's id, and an incremental night's lists are a full run's).
     pub fn identity(&self) -> RunConfig {
         RunConfig {
             matching: MatchConfig { profiles: None, ..self.matching.clone() },
             out: PathBuf::new(),
             previous: None,
+            incremental: false,
             model_dir: None,
             threads: 0,
             max_reject_share: 0.0,

@@ -12,6 +12,7 @@ pub mod candidates;
 pub mod cluster;
 pub mod fairness;
 pub mod features;
+pub mod incremental;
 pub mod ingest;
 pub mod modality;
 pub mod profile;

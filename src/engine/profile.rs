@@ -58,7 +58,7 @@ impl IdSet {
 }
 
 /// What kind of entity a profile describes (separate from its actor type).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EntityKind {
     /// A government as a whole.
     Country,
@@ -93,7 +93,7 @@ impl EntityKind {
 }
 
 /// Where a profile's coordinates came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LocationSource {
     /// `lat` and `lon` were given.
     Given,
@@ -173,6 +173,45 @@ impl Profile {
         } else {
             &self.languages[..self.languages.len().min(1)]
         }
+    }
+}
+
+/// A digest of everything a profile says but its row: equal on two nights when the partner
+/// did not change (an incremental night keeps its list). Every field is named, so a field
+/// added to [`Profile`] must be added here (the build says so). sha256, not the standard
+/// hasher, whose output may change with the compiler.
+pub fn fingerprint(profile: &Profile) -> u64 {
+    use std::hash::Hash;
+    let Profile {
+        id, name, actor_type, entity_kind, country, city, lat, lon, location_source, population, languages, languages_declared,
+        offers, needs, funds, focus_sub_regions, focus_countries, sectors, roles, values, capacity, horizon, contact_name,
+        contact_email, active, source_row: _,
+    } = profile;
+    let mut hasher = Sha256Hasher::default();
+    (id, name, actor_type, entity_kind, country, city, lat.to_bits(), lon.to_bits(), location_source, population, languages).hash(&mut hasher);
+    (languages_declared, offers, needs, funds, focus_sub_regions, focus_countries, sectors, roles).hash(&mut hasher);
+    (values.map(|v| v.map(f32::to_bits)), capacity, horizon, contact_name, contact_email, active).hash(&mut hasher);
+    hasher.digest()
+}
+
+/// [`std::hash::Hasher`] over sha256, for [`fingerprint`].
+#[derive(Default)]
+struct Sha256Hasher(sha2::Sha256);
+
+impl Sha256Hasher {
+    fn digest(self) -> u64 {
+        use sha2::Digest;
+        u64::from_le_bytes(self.0.finalize()[..8].try_into().expect("8 bytes"))
+    }
+}
+
+impl std::hash::Hasher for Sha256Hasher {
+    fn write(&mut self, bytes: &[u8]) {
+        sha2::Digest::update(&mut self.0, bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        Sha256Hasher(self.0.clone()).digest()
     }
 }
 

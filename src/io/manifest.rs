@@ -54,6 +54,45 @@ pub struct RunManifest {
     /// night.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<ChangeCounts>,
+    /// With `--incremental`: how the night ranked and the state it leaves for the next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<IncrementalRecord>,
+}
+
+/// How an `--incremental` night ranked, and the state it wrote for the next one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IncrementalRecord {
+    /// `incremental` (from the previous run's state) or `full`.
+    pub ranked: String,
+    /// Why the night ranked in full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The run whose state was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_run_id: Option<String>,
+    /// Active partners new, changed or reactivated since that run: ranked in full.
+    pub fresh: usize,
+    /// Partners whose lists were settled from the previous pools and the fresh candidates.
+    pub kept: usize,
+    /// Partners unchanged whose lists could change beyond their pools: ranked in full.
+    pub recomputed: usize,
+    /// The bound on how far the score of two unchanged partners moved between the nights.
+    pub shift: f32,
+    /// The state written for the next night; `None` when none could be (blocked mode with a
+    /// probe limit).
+    pub state: Option<IncrementalState>,
+}
+
+/// What the next incremental night needs besides the state files: the pools' depth (the
+/// lists' length the run ranks, then the margin) and the theme rarity weights of the night.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IncrementalState {
+    /// Candidates of a pool that must be exact (the run's pool: k, or 3k when re-ranking).
+    pub depth: usize,
+    /// Candidates kept beyond them, so that a list can stand when some leave.
+    pub margin: usize,
+    /// Each theme's rarity weight, by theme index.
+    pub theme_weights: Vec<f32>,
 }
 
 /// The lists compared with the previous run's: the counts of `changes.csv`.

@@ -3,7 +3,7 @@
 //! Input: paths and frames. Output: tables read as text ([`table`]), files written atomically
 //! under one writer's lock ([`atomic`]), pair tables ([`pairs`]), and the run directory:
 //! its layout, publication and typed reading ([`run_dir`], [`manifest`]); a sharded night's
-//! shard directories ([`shard`]); and a PostgreSQL
+//! shard directories ([`shard`]); the state an incremental night reads ([`state`]); and a PostgreSQL
 //! database as a profile source and a results sink ([`postgresql`]).
 
 pub mod atomic;
@@ -12,4 +12,5 @@ pub mod pairs;
 pub mod postgresql;
 pub mod run_dir;
 pub mod shard;
+pub mod state;
 pub mod table;

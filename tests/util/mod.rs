@@ -113,6 +113,28 @@ pub fn code(output: &Output) -> i32 {
     output.status.code().expect("exited normally")
 }
 
+/// The fields of one CSV record (quoted fields hold commas and doubled quotes).
+pub fn csv_fields(line: &str) -> Vec<String> {
+    let (mut fields, mut field, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => field.push(chars.next().unwrap()),
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut field)),
+            _ => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
+}
+
+/// One CSV record of `fields`.
+pub fn csv_record(fields: &[String]) -> String {
+    let quote = |f: &String| if f.contains([',', '"']) { format!("\"{}\"", f.replace('"', "\"\"")) } else { f.clone() };
+    fields.iter().map(quote).collect::<Vec<_>>().join(",")
+}
+
 /// A CSV output as rows of (column → cell) lookups; cells read as a spreadsheet shows them
 /// (the engine writes CSV spreadsheet-safe: `'=x` is `=x`).
 pub struct Csv {

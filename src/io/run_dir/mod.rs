@@ -16,6 +16,7 @@
 //!   OUT/resources.csv|.parquet  funders and facilitators per partner in need
 //!   OUT/rejects.csv  OUT/duplicates.csv  OUT/clusters.csv  OUT/centroids.json  [OUT/triads.csv|.parquet]
 //!   [OUT/changes.csv|.parquet]  what entered, left or moved in each list since the previous run
+//!   [OUT/state-partners.parquet  OUT/state-pools.parquet]  with --incremental: the next night's state
 //!   OUT/.sstc-match           the mark: a directory the engine made
 //! ```
 
@@ -36,6 +37,7 @@ use crate::io::atomic::OutputIoError;
 use publish::{PublishError, Staging, MARK};
 use crate::io::manifest::RunManifest;
 use crate::io::shard::{POOLS, RESOURCE_LISTS, SHARD_MANIFEST};
+use crate::io::state::{STATE_PARTNERS, STATE_POOLS};
 use crate::io::table::{all_columns, hex, spreadsheet_value, StringTable, TableError, TableSource, Wanted};
 
 /// The manifest, written last.
@@ -66,7 +68,7 @@ pub const CHANGES_CSV: &str = "changes.csv";
 pub const CHANGES_PARQUET: &str = "changes.parquet";
 
 /// Every name a run (or a shard of one) may write into its directory.
-pub const RUN_FILES: &[&str] = &[MANIFEST, SHORTLIST_CSV, SHORTLIST_PARQUET, REJECTS, DUPLICATES, RESOURCES_CSV, RESOURCES_PARQUET, CLUSTERS, CENTROIDS, TRIADS_CSV, TRIADS_PARQUET, CHANGES_CSV, CHANGES_PARQUET, SHARD_MANIFEST, POOLS, RESOURCE_LISTS, MARK];
+pub const RUN_FILES: &[&str] = &[MANIFEST, SHORTLIST_CSV, SHORTLIST_PARQUET, REJECTS, DUPLICATES, RESOURCES_CSV, RESOURCES_PARQUET, CLUSTERS, CENTROIDS, TRIADS_CSV, TRIADS_PARQUET, CHANGES_CSV, CHANGES_PARQUET, STATE_PARTNERS, STATE_POOLS, SHARD_MANIFEST, POOLS, RESOURCE_LISTS, MARK];
 
 /// Why a run directory cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -413,9 +415,9 @@ impl RunDir {
     pub fn each_pair(&self, mut visit: impl FnMut(&str, u32, &str)) -> Result<(), RunDirError> {
         const COLUMNS: [&str; 3] = ["partner_id", "rank", "candidate_id"];
         let name = self.shortlist_file();
-        let path = self.verified(name)?;
-        let shown = path.display().to_string();
         if name == SHORTLIST_CSV {
+            let path = self.verified(name)?;
+            let shown = path.display().to_string();
             let unreadable = |e: std::io::Error| RunDirError::Table(TableError::Malformed { source_name: shown.clone(), format: "CSV", reason: e.to_string() });
             let mut records = std::io::BufReader::new(std::fs::File::open(&path).map_err(unreadable)?);
             let mut fields = Vec::new();
@@ -432,12 +434,7 @@ impl RunDir {
             }
             return Ok(());
         }
-        const SLICE: usize = 1 << 20;
-        let malformed = |e: PolarsError| RunDirError::Table(TableError::Malformed { source_name: shown.clone(), format: "Parquet", reason: e.to_string() });
-        let open = || std::fs::File::open(&path).map(ParquetReader::new).map_err(|e| malformed(e.into()));
-        let rows = open()?.num_rows().map_err(malformed)?;
-        for start in (0..rows).step_by(SLICE) {
-            let frame = open()?.with_columns(Some(COLUMNS.map(String::from).to_vec())).with_slice(Some((start, SLICE))).finish().map_err(malformed)?;
+        self.each_slice(name, &COLUMNS, |frame, malformed| {
             let text = |c: &str| frame.column(c).and_then(|c| c.str().cloned()).map_err(malformed);
             let (partners, candidates) = (text("partner_id")?, text("candidate_id")?);
             let ranks = frame.column("rank").and_then(|c| c.cast(&DataType::UInt32)).map_err(malformed)?;
@@ -445,6 +442,23 @@ impl RunDir {
             for ((partner, rank), candidate) in partners.iter().zip(ranks.iter()).zip(candidates.iter()) {
                 visit(partner.unwrap_or_default(), rank.unwrap_or_default(), candidate.unwrap_or_default());
             }
+            Ok(())
+        })
+    }
+
+    /// Hands `visit` the Parquet file `name` of the run (its sha256 checked first) a million
+    /// rows at a time, the `columns` only, with the error for a column it cannot decode:
+    /// memory holds a slice, not the table.
+    pub fn each_slice(&self, name: &str, columns: &[&str], mut visit: impl FnMut(&DataFrame, &dyn Fn(PolarsError) -> RunDirError) -> Result<(), RunDirError>) -> Result<(), RunDirError> {
+        const SLICE: usize = 1 << 20;
+        let path = self.verified(name)?;
+        let shown = path.display().to_string();
+        let malformed = |e: PolarsError| RunDirError::Table(TableError::Malformed { source_name: shown.clone(), format: "Parquet", reason: e.to_string() });
+        let open = || std::fs::File::open(&path).map(ParquetReader::new).map_err(|e| malformed(e.into()));
+        let rows = open()?.num_rows().map_err(malformed)?;
+        for start in (0..rows).step_by(SLICE) {
+            let frame = open()?.with_columns(Some(columns.iter().map(|c| c.to_string()).collect())).with_slice(Some((start, SLICE))).finish().map_err(malformed)?;
+            visit(&frame, &malformed)?;
         }
         Ok(())
     }

@@ -1,0 +1,156 @@
+//! Incremental ranking: tonight's pools from last night's, recomputing only what can differ.
+//!
+//! Input: the [`Scorer`] and [`RuleSet`] of tonight, the active partners, and for each of
+//! them last night's pool when the partner is *kept* (same content, same duplicate group,
+//! active both nights; `None`: *fresh*): its ranked candidates (tonight's indices, last
+//! night's scores) and its bound, a score no candidate left out of the pool exceeded. Output:
+//! every active partner's [`Pool`] of `depth + margin` candidates, whose first `depth` equal
+//! a full scan's bit for bit, with the bound to carry to the next night, and
+//! [`IncrementalStats`].
+//!
+//! ```text
+//!   kept partner  ── last night's pool, its kept candidates rescored  ┐ merged; the list
+//!                 ── the fresh candidates, scanned (tile kernel)      ┘ stands when its
+//!                    depth-th score beats bound + shift, else ──────────┐
+//!   fresh partner ── every candidate, scanned  ◀─────────────────────────┘
+//! ```
+//!
+//! Why it is exact: a candidate of a kept partner is either fresh (scanned tonight), or kept
+//! and in last night's pool (rescored tonight), or kept and left out of the pool: then last
+//! night it scored at most the bound, and a pair of two kept partners moves by at most
+//! [`score_shift`] (only the rarity weights of the themes they need changed). So when the
+//! merged list's `depth`-th score is strictly above bound + shift, no left-out candidate can
+//! enter the first `depth`. Ties are ordered by candidate index, which is the id order on
+//! every night.
+
+use rayon::prelude::*;
+
+use crate::engine::profile::IdSet;
+use crate::engine::rank::top_k::ranking_order;
+use crate::engine::rank::{Candidates, Hit, RankStats, Scan, Shortlist};
+use crate::engine::rules::RuleSet;
+use crate::engine::score::columns::Columns;
+use crate::engine::score::{Scorer, Term, Weights};
+use crate::{PartnerIdx, Score};
+
+/// Room for rounding in [`score_shift`], per unit of the weights' sum: both nights' need
+/// coverages and weighted sums are f32 (a few ulps of 1.0 each, far below this).
+const ROUNDING_SLACK: f64 = 1e-4;
+
+/// Last night's pool of a kept partner.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PreviousPool {
+    /// Its ranked candidates, by tonight's index, with last night's scores.
+    pub hits: Vec<Hit>,
+    /// No admitted candidate outside `hits` scored above it last night (−∞: there was none).
+    pub bound: Score,
+}
+
+/// A partner's pool: its best `depth + margin` candidates and the bound of those left out.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pool {
+    /// The ranked candidates.
+    pub list: Shortlist,
+    /// No admitted candidate outside the list scores above it (−∞: there is none).
+    pub bound: Score,
+}
+
+/// What an incremental ranking did.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct IncrementalStats {
+    /// Active partners new, changed or reactivated: ranked against every candidate.
+    pub fresh: usize,
+    /// Kept partners whose list was settled from last night's pool and the fresh candidates.
+    pub kept: usize,
+    /// Kept partners whose list could have changed beyond the pool: ranked again in full.
+    pub recomputed: usize,
+    /// The score shift allowed between the nights for a pair of kept partners.
+    pub shift: Score,
+}
+
+/// The bound of a pool of `capacity` found by a scan over every candidate: its last score
+/// when full (what was left out scored no higher), else −∞ (nothing was left out).
+pub fn full_bound(hits: &[Hit], capacity: usize) -> Score {
+    match hits.last() {
+        Some(last) if hits.len() >= capacity => last.score,
+        _ => Score::NEG_INFINITY,
+    }
+}
+
+/// How far the score of a pair of kept partners can move between the nights: only the
+/// rarity weights changed, and only the need coverages read them. A coverage is a ratio of
+/// sums of weights over the needy side's needs, so when every weight of `themes` (the needs
+/// of the kept partners) moves by a factor in [ρ_min, ρ_max], a coverage (at most 1) moves
+/// by at most r − 1, r = ρ_max / ρ_min; so do complementarity (their maximum) and
+/// mutual_benefit (a monotone, homogeneous fusion of them). Plus [`ROUNDING_SLACK`] when any
+/// weight moved; none when none did.
+pub fn score_shift(previous: &[f32; 64], tonight: &[f32; 64], themes: IdSet, weights: &Weights) -> Score {
+    let ratios = themes.iter().map(|t| f64::from(tonight[t as usize]) / f64::from(previous[t as usize]));
+    let (low, high) = ratios.fold((f64::INFINITY, 0.0f64), |(low, high), r| (low.min(r), high.max(r)));
+    if high == low || high == 0.0 {
+        // The same weights: the same f32 operations on the same values, the same scores.
+        return 0.0;
+    }
+    let weight = |term: Term| f64::from(weights.0[term as usize]);
+    let sum: f64 = weights.0.iter().map(|&w| f64::from(w)).sum();
+    let shift = (weight(Term::Complementarity) + weight(Term::MutualBenefit)) * (high / low - 1.0) + ROUNDING_SLACK * sum.max(1.0);
+    shift as Score
+}
+
+/// Ranks every `active` partner into a pool of `depth + margin` from last night's pools
+/// (`previous`, by partner index: `Some` for a kept partner), recomputing only what can
+/// differ (see the module header). `tick` counts partners done.
+pub fn rank(scorer: &Scorer, rules: &RuleSet, active: &[PartnerIdx], previous: &[Option<PreviousPool>], (depth, margin): (usize, usize), shift: Score, tick: &(dyn Fn(u64) + Sync)) -> (Vec<Pool>, RankStats, IncrementalStats) {
+    let capacity = depth + margin;
+    let features = scorer.features();
+    let is_kept = |p: PartnerIdx| previous[p as usize].is_some();
+    let (kept, fresh): (Vec<PartnerIdx>, Vec<PartnerIdx>) = active.iter().partition(|&&p| is_kept(p));
+    // The kept partners against the fresh candidates.
+    let (against_fresh, mut stats) = match fresh.is_empty() {
+        true => (kept.iter().map(|&partner| Shortlist { partner, hits: Vec::new() }).collect(), RankStats::new(rules)),
+        false => Scan::new(*scorer, rules, Candidates::Owned(Box::new(Columns::build(scorer, fresh.clone())))).shortlists(&kept, capacity, &|_| {}),
+    };
+    // Merged with their rescored kept candidates; settled, or `None` to rank in full.
+    let settled: Vec<Option<Pool>> = against_fresh
+        .into_par_iter()
+        .map(|fresh_hits| {
+            let partner = fresh_hits.partner;
+            let last = previous[partner as usize].as_ref().expect("a kept partner has a pool");
+            let mut hits: Vec<Hit> = last
+                .hits
+                .iter()
+                .filter(|h| is_kept(h.candidate) && rules.first_refusal(features, partner, h.candidate).is_none())
+                .map(|h| Hit { candidate: h.candidate, score: scorer.score(partner, h.candidate) })
+                .chain(fresh_hits.hits)
+                .collect();
+            hits.sort_by(ranking_order);
+            hits.truncate(capacity);
+            let left_out = last.bound + shift;
+            let stands = last.bound == Score::NEG_INFINITY || hits.get(depth.saturating_sub(1)).is_some_and(|h| h.score > left_out);
+            stands.then(|| {
+                let bound = if last.bound == Score::NEG_INFINITY { full_bound(&hits, capacity) } else { left_out.max(full_bound(&hits, capacity)) };
+                Pool { list: Shortlist { partner, hits }, bound }
+            })
+        })
+        .collect();
+    tick(settled.iter().filter(|p| p.is_some()).count() as u64);
+    let mut in_full: Vec<PartnerIdx> = kept.iter().zip(&settled).filter(|(_, pool)| pool.is_none()).map(|(&p, _)| p).chain(fresh.iter().copied()).collect();
+    in_full.sort_unstable();
+    let mut pools: Vec<Option<Pool>> = vec![None; features.len()];
+    for pool in settled.into_iter().flatten() {
+        let partner = pool.list.partner as usize;
+        pools[partner] = Some(pool);
+    }
+    let counts = IncrementalStats { fresh: fresh.len(), kept: kept.len() + fresh.len() - in_full.len(), recomputed: in_full.len() - fresh.len(), shift };
+    if !in_full.is_empty() {
+        let columns = Columns::in_index_order(scorer);
+        let (lists, full_stats) = Scan::new(*scorer, rules, Candidates::Columns(&columns)).shortlists(&in_full, capacity, tick);
+        stats = stats.merge(full_stats);
+        for list in lists {
+            let (partner, bound) = (list.partner as usize, full_bound(&list.hits, capacity));
+            pools[partner] = Some(Pool { list, bound });
+        }
+    }
+    let pools = active.iter().map(|&p| pools[p as usize].take().expect("every active partner is ranked")).collect();
+    (pools, stats, counts)
+}
