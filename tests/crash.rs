@@ -5,7 +5,9 @@
 //! 2. a second job on the same output directory is refused while the first runs; after the
 //!    first is killed, its stale lock is detected and the next run proceeds;
 //! 3. an output directory that cannot be created fails at once, before any work;
-//! 4. contact fields never reach the logs; partner ids never become file paths.
+//! 4. contact fields never reach the logs; partner ids never become file paths;
+//! 5. killed during an incremental night, last night's run and state are intact, and the
+//!    next incremental night still equals a full run.
 
 mod util;
 
@@ -15,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
-use util::{code, repo, stderr, Dir};
+use util::{code, copy_run, repo, stderr, Dir};
 
 /// The timing-sensitive tests here run one at a time, not beside each other.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -85,6 +87,42 @@ fn killed_at_any_moment_the_output_is_one_complete_run() {
     assert!(code(&last) <= 1, "{}", stderr(&last));
     assert_eq!(complete_run(&out), 7);
     assert!(!dir.path("out.staging").exists());
+}
+
+#[test]
+fn killed_during_an_incremental_night_the_next_night_still_equals_a_full_run() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = Dir::new();
+    // Night two is night one and 60 partners more (generate's rows are a prefix of a larger N).
+    for (n, file) in [("3000", "one.csv"), ("3060", "two.csv")] {
+        assert_eq!(code(&dir.run(&["generate", "--n", n, "--seed", "3", "--out", file])), 0);
+    }
+    let night = |file: &'static str| vec!["run", "--profiles", file, "--out", "out", "-q", "--incremental"];
+    let started = Instant::now();
+    assert!(code(&dir.run(&night("one.csv"))) <= 1);
+    let typical = started.elapsed();
+    let run_id = |out: &str| serde_json::from_slice::<serde_json::Value>(&std::fs::read(dir.path(out).join("manifest.json")).unwrap()).unwrap()["run_id"].clone();
+    let first = run_id("out");
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(20261204);
+    for round in 0..10 {
+        let mut child = start(&dir, &night("two.csv"));
+        std::thread::sleep(typical.mul_f64(rng.gen_range(0.0..1.2)));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        complete_run(&dir.path("out"));
+        if run_id("out") == first {
+            // Last night is intact: its state is still the one it wrote (checked by sha256).
+            assert!(dir.path("out/state-pools.parquet").exists(), "round {round}");
+        }
+    }
+    // The full night runs over a copy of what the kills left (its clusters continue it).
+    copy_run(&dir.path("out"), &dir.path("full"));
+    assert!(code(&dir.run(&night("two.csv"))) <= 1);
+    assert_eq!(code(&dir.run(&["run", "--profiles", "two.csv", "--out", "full", "-q"])), 0);
+    assert_eq!(run_id("out"), run_id("full"));
+    for file in ["shortlist.parquet", "resources.parquet", "triads.parquet", "clusters.csv"] {
+        assert!(std::fs::read(dir.path("out").join(file)).unwrap() == std::fs::read(dir.path("full").join(file)).unwrap(), "{file}");
+    }
 }
 
 #[test]

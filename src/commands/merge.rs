@@ -18,13 +18,12 @@
 //! re-ranking's inputs, triads granted within limits per third, each donor's proposals) is
 //! done here, on the merged lists.
 
-use std::collections::HashMap;
-
 use rayon::prelude::*;
 use tracing::info;
 
 use crate::commands::run::{self, Night, Ranked};
 use crate::config::{MergeConfig, RunConfig};
+use crate::engine::profile;
 use crate::engine::rank::{Hit, RankStats, Shortlist};
 use crate::engine::shard::Shard;
 use crate::engine::support::Supporters;
@@ -204,7 +203,7 @@ fn read_shards(engine: &Engine, active: &[PartnerIdx], shards: &[ShardDir]) -> R
     let profiles = engine.profiles();
     let count = shards[0].manifest.shard.count;
     let owner: Vec<u32> = profiles.par_iter().map(|p| Shard::of(&p.id, count)).collect();
-    let index_of: HashMap<&str, PartnerIdx> = profiles.iter().enumerate().map(|(i, p)| (p.id.as_str(), i as PartnerIdx)).collect();
+    let index_of = profile::id_index(profiles);
     let supporters = Supporters::new(profiles, &engine.features);
     let needy = supporters.in_need(active);
     let mut is_needy = vec![false; profiles.len()];

@@ -477,10 +477,11 @@ pub(crate) struct Plan {
 }
 
 /// Above this share of active partners new or changed, an incremental night ranks in full:
-/// each fresh partner costs a full row of the scan, and the kept ones a scan of the fresh
-/// columns besides (measured in BENCHMARKS.md: at 100k, a night with 10 % fresh already
-/// takes most of the full ranking's time).
-const FRESH_SHARE_LIMIT: f64 = 0.25;
+/// each fresh partner costs a row of the scan against everyone, the kept ones a scan of the
+/// fresh columns, and the rarity weights move further. Measured at 100k (BENCHMARKS.md,
+/// "Incremental nights"): with 9.7 % fresh the ranking took 0.58 of a full one, with 19 %
+/// 1.22 of it.
+const FRESH_SHARE_LIMIT: f64 = 0.15;
 
 /// The pool depth a run ranks: its list, or 3k for the re-ranking to choose from.
 fn pool_depth(config: &RunConfig) -> usize {

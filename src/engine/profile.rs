@@ -215,6 +215,11 @@ impl std::hash::Hasher for Sha256Hasher {
     }
 }
 
+/// Every profile's index by id: for reading many ids (another run's lists) at once.
+pub fn id_index(profiles: &[Profile]) -> std::collections::HashMap<&str, crate::PartnerIdx> {
+    profiles.iter().enumerate().map(|(i, p)| (p.id.as_str(), i as crate::PartnerIdx)).collect()
+}
+
 /// The index of the profile with this id in `profiles` (sorted by id, as ingest leaves them).
 pub fn index_of(profiles: &[Profile], id: &str) -> Option<crate::PartnerIdx> {
     profiles.binary_search_by(|p| p.id.as_str().cmp(id)).ok().map(|i| i as crate::PartnerIdx)

@@ -83,6 +83,8 @@ pub fn write(staging: &mut Staging, profiles: &[Profile], identities: &[Identity
 /// the state's: `None` for the others (new, changed, regrouped or reactivated: fresh).
 /// Candidates that are no longer profiles are dropped from the pools (they left).
 pub fn read(run: &RunDir, profiles: &[Profile], identities: &[Identity], active: &[bool]) -> Result<Vec<Option<PreviousPool>>, RunDirError> {
+    let tonight = profile::id_index(profiles);
+    let index_of = |id: &str| tonight.get(id).copied();
     let mut previous: Vec<Option<PreviousPool>> = vec![None; profiles.len()];
     run.each_slice(STATE_PARTNERS, &["partner_id", "fingerprint", "duplicate_group", "bound"], |frame, malformed| {
         let text = |c: &str| frame.column(c).and_then(|c| c.str().cloned()).map_err(malformed);
@@ -90,7 +92,7 @@ pub fn read(run: &RunDir, profiles: &[Profile], identities: &[Identity], active:
         let fingerprints = frame.column("fingerprint").and_then(|c| c.u64().cloned()).map_err(malformed)?;
         let bounds = frame.column("bound").and_then(|c| c.f32().cloned()).map_err(malformed)?;
         for (((id, fingerprint), group), bound) in ids.iter().zip(fingerprints.iter()).zip(groups.iter()).zip(bounds.iter()) {
-            let Some(i) = id.and_then(|id| profile::index_of(profiles, id)) else { continue };
+            let Some(i) = id.and_then(index_of) else { continue };
             let tonight = &identities[i as usize];
             let same = Some(tonight.fingerprint) == fingerprint && Some(tonight.group_id(profiles)) == group;
             if same && active[i as usize] {
@@ -109,11 +111,11 @@ pub fn read(run: &RunDir, profiles: &[Profile], identities: &[Identity], active:
             let (Some(partner), Some(candidate), Some(score)) = (partner, candidate, score) else { continue };
             let index = match last {
                 Some((id, index)) if id == partner => index,
-                _ => profile::index_of(profiles, partner),
+                _ => index_of(partner),
             };
             last = Some((partner, index));
             let pool = index.and_then(|i| previous[i as usize].as_mut());
-            if let (Some(pool), Some(candidate)) = (pool, profile::index_of(profiles, candidate)) {
+            if let (Some(pool), Some(candidate)) = (pool, index_of(candidate)) {
                 pool.hits.push(Hit { candidate, score });
             }
         }

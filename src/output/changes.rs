@@ -28,7 +28,7 @@ use rayon::prelude::*;
 
 use super::shortlist::{SupportProposals, Written};
 use super::{write_batches, write_error, Destinations, OutputError};
-use crate::engine::profile::Profile;
+use crate::engine::profile::{self, Profile};
 use crate::engine::rank::Shortlist;
 use crate::io::manifest::ChangeCounts;
 use crate::io::run_dir::{RunDir, RunDirError, CHANGES_CSV, CHANGES_PARQUET};
@@ -52,7 +52,7 @@ pub struct Previous {
 impl Previous {
     /// Reads the lists of `run`, mapping its ids onto `profiles` (sorted by id).
     pub fn read(run: &RunDir, profiles: &[Profile]) -> Result<Previous, RunDirError> {
-        let tonight: HashMap<&str, u32> = profiles.iter().enumerate().map(|(i, p)| (p.id.as_str(), i as u32)).collect();
+        let tonight = profile::id_index(profiles);
         let mut gone_at: HashMap<String, u32> = HashMap::new();
         let mut gone: Vec<String> = Vec::new();
         let mut rows = Vec::new();

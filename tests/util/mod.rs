@@ -85,6 +85,15 @@ fn comparable_manifest(dir: &Path) -> serde_json::Value {
     manifest
 }
 
+/// A copy of the run directory `from` (files only, the engine's mark with them) at `to`.
+pub fn copy_run(from: &Path, to: &Path) {
+    std::fs::create_dir(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
 /// Every file of `a` but those named in `except` is in `b`, byte for byte; returns the
 /// names compared.
 pub fn assert_same_files(a: &Path, b: &Path, except: &[&str]) -> Vec<String> {

@@ -1,0 +1,20 @@
+# Sourced by benches/nights.sh and benches/incremental.sh, with their arguments (N [run
+# flags...]) and the name of their work directory: builds the binary, makes the generated
+# registry of N partners (benches/out/profiles_N.parquet, kept) and its nights
+# (benches/make_nights.py) in benches/out/NAME, emptied first. Sets n, flags, work, bin and
+# base.
+set -euo pipefail
+name=$1
+shift
+[ $# -ge 1 ] || { echo "usage: bash benches/$name.sh N [run flags...]" >&2; exit 2; }
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+n=$1
+shift
+flags=("$@")
+work=benches/out/$name
+rm -rf "$work" && mkdir -p "$work"
+cargo build --release --locked --quiet
+bin=target/release/sstc-match
+base="benches/out/profiles_$n.parquet"
+[ -f "$base" ] || "$bin" generate --n "$n" --seed 42 --out "$base" --quiet 2>/dev/null
+python3 benches/make_nights.py "$base" "$work"
