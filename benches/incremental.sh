@@ -13,7 +13,7 @@ source "$(dirname "$0")/nights_common.sh" incremental "$@"
 cp "$base" "$work/night_0.parquet"
 
 "$bin" run --profiles "$base" --out "$work/first" --formats parquet --incremental -q "${flags[@]}" 2>/dev/null || [ $? -eq 1 ]
-echo "| night | full: wall (s) | rank (s) | incremental: wall (s) | rank + state (s) | wall ratio | rank ratio | fresh · kept · recomputed | pairs scored | same shortlist |"
+echo "| night | full: wall (s) | rank (s) | incremental: wall (s) | rank + state (s) | wall ratio | rank ratio | fresh · settled · recomputed | pairs scored | same shortlist |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for night in 0 0.001 0.01 0.1 0.2 0.35; do
   for how in full incremental; do
@@ -32,7 +32,7 @@ def run(how):
     return float(open(f"{work}/{how}.time").read()), stages["rank"] + stages.get("state", 0.0), m
 (full_wall, full_rank, full), (inc_wall, inc_rank, inc) = run("full"), run("incremental")
 r = inc["incremental"]
-how = f"{r['fresh']:,} · {r['kept']:,} · {r['recomputed']:,}" if r["ranked"] == "incremental" else f"in full: {r['reason']}"
+how = f"{r['fresh']:,} · {r['settled']:,} · {r['recomputed']:,}" if r["ranked"] == "incremental" else f"in full: {r['reason']}"
 pairs = inc["counts"]["pairs_scored"] / max(full["counts"]["pairs_scored"], 1)
 print(f"| {float(night) * 100:g} % changed | {full_wall:.1f} | {full_rank:.1f} | {inc_wall:.1f} | {inc_rank:.1f} | {inc_wall / full_wall:.2f} | {inc_rank / full_rank:.3f} | {how} | {pairs:.4f} | {same} |")
 PY

@@ -31,6 +31,8 @@ use crate::engine::cluster::{self, ClusterModel};
 use crate::engine::fairness::fairness;
 use crate::engine::incremental::{self, PreviousPool};
 use crate::engine::profile::IdSet;
+use crate::engine::rules::exclusions::Exclusions;
+use crate::engine::rules::Rule;
 use crate::engine::rank::rerank::rerank;
 use crate::engine::rank::{self, Candidates, Hit, RankStats, Scan, Shortlist};
 use crate::engine::shard::Shard;
@@ -39,6 +41,7 @@ use crate::engine::support::Supporters;
 use crate::engine::triads::{self, Triad, TriadSearch};
 use crate::engine::{spread, Engine};
 use crate::error::Error;
+use crate::io::pairs::PairWindow;
 use crate::io::manifest::{peak_rss_mb, BlockingRecord, ChangeCounts, Continuity, Counts, FairnessRecord, IncrementalRecord, IncrementalState, InputRecord, LargestBlock, ModelRecord, RunManifest, SettingsFile, ShardRecord};
 use crate::io::shard::{ShardManifest, POOLS, RESOURCE_LISTS, SHARD_MANIFEST};
 use crate::io::state::{self, Identity};
@@ -461,9 +464,10 @@ pub(crate) struct NightState {
     record: IncrementalRecord,
     /// Every profile's identity.
     identities: Vec<Identity>,
-    /// Every active partner's pool of depth + margin, and its bound (not written when
-    /// `record.state` is `None`).
+    /// Every active partner's pool of depth + margin (not written when `record.state` is
+    /// `None`).
     pools: Vec<Shortlist>,
+    /// Each pool's bound, in the same order.
     bounds: Vec<Score>,
 }
 
@@ -492,6 +496,12 @@ fn pool_depth(config: &RunConfig) -> usize {
     }
 }
 
+/// The depth and margin of the pools an `--incremental` run keeps: as many candidates again
+/// as its pool, so that a list can stand while some leave.
+fn state_pools(config: &RunConfig) -> (usize, usize) {
+    (pool_depth(config), pool_depth(config))
+}
+
 /// Reads the previous run's state, when tonight can rank from it.
 fn plan_incremental(config: &RunConfig, engine: &Engine) -> Plan {
     let identities = state::identities(engine.profiles(), &engine.ingested.duplicates);
@@ -511,24 +521,42 @@ fn previous_state(config: &RunConfig, engine: &Engine, identities: &[Identity]) 
     let dir = previous_dir(config).ok_or("no previous run in --out".to_string())?;
     let run = RunDir::open(dir).map_err(|e| e.to_string())?;
     let previous = &run.manifest;
-    let held = previous.incremental.as_ref().and_then(|r| r.state.as_ref()).ok_or(format!("the previous run {} left no state (it ran without --incremental)", previous.run_id))?;
-    if previous.version != env!("CARGO_PKG_VERSION") {
-        return Err(format!("the previous run was made by sstc-match {}", previous.version));
+    let held = previous.incremental.as_ref().and_then(|r| r.state.as_ref()).ok_or(format!("the previous run {} left no incremental state (it ran without --incremental, was merged from shards, or ran blocked with a probe limit)", previous.run_id))?;
+    let build = (env!("CARGO_PKG_VERSION"), option_env!("SSTC_GIT_COMMIT").unwrap_or("unknown"));
+    if (previous.version.as_str(), previous.git_commit.as_str()) != build {
+        return Err(format!("the previous run was made by another build of sstc-match ({} at commit {})", previous.version, previous.git_commit));
     }
     let differ = differing_settings(&previous.config.identity(), &config.identity());
-    if !differ.is_empty() {
-        return Err(format!("settings changed since the previous run: {}", differ.join(", ")));
-    }
+    // Dated exclusions end on the run's day: another day moves only the lists of the pairs
+    // whose exclusion began or ended between the two days.
+    let excluded_then = match (&previous.config.matching.exclusions, &config.matching.exclusions) {
+        (Some(then), Some(now)) if differ == ["exclusions"] && PairWindow { as_of: now.as_of, ..then.clone() } == *now => Some(then),
+        _ if differ.is_empty() => None,
+        _ => return Err(format!("settings changed since the previous run: {}", differ.join(", "))),
+    };
     let digests = |files: &[SettingsFile]| files.iter().map(|f| (f.flag.clone(), f.sha256.clone())).collect::<Vec<_>>();
     if digests(&previous.input.settings_files) != digests(&engine.settings_files) {
         return Err("a settings file changed since the previous run".into());
     }
     let theme_weights: [f32; 64] = held.theme_weights.as_slice().try_into().map_err(|_| "the previous state's theme weights are not 64".to_string())?;
-    if (held.depth, held.margin) != (pool_depth(config), pool_depth(config)) {
+    if (held.depth, held.margin) != state_pools(config) {
         return Err("the previous state's pools have another depth".into());
     }
     let features = &engine.features;
-    let pools = state::read(&run, engine.profiles(), identities, &features.active).map_err(|e| e.to_string())?;
+    let mut pools = state::read(&run, engine.profiles(), identities, &features.active).map_err(|error| {
+        tracing::warn!(target: "sstc_match::rank", %error, "the previous run's state cannot be used: tonight ranks in full");
+        error.to_string()
+    })?;
+    if let Some(window) = excluded_then {
+        let now = engine.rules.iter().find_map(|rule| match rule {
+            Rule::Exclusions(exclusions) => Some(exclusions),
+            _ => None,
+        });
+        let (then, _, _) = Exclusions::load(window, engine.profiles()).map_err(|e| e.to_string())?;
+        for p in then.moved(now.expect("a run with --exclusions has the rule")) {
+            pools[p as usize] = None;
+        }
+    }
     let active = features.active.iter().filter(|&&a| a).count();
     let fresh = active - pools.iter().filter(|p| p.is_some()).count();
     if fresh as f64 > FRESH_SHARE_LIMIT * active as f64 {
@@ -580,16 +608,15 @@ fn rank_and_support(config: &RunConfig, engine: &Engine, (active, queries): (&[P
 /// full at the depth of the state (unless no state can be written); the lists at the run's
 /// depth, and the state.
 fn rank_incremental(config: &RunConfig, engine: &Engine, active: &[PartnerIdx], plan: Plan, tick: &(dyn Fn(u64) + Sync)) -> (Vec<Shortlist>, RankStats, Option<BlockingRecord>, Option<NightState>) {
-    let depth = pool_depth(config);
-    let margin = depth;
+    let (depth, margin) = state_pools(config);
     let Plan { identities, previous } = plan;
     let held = IncrementalState { depth, margin, theme_weights: engine.features.theme_weight.to_vec() };
     let (pools, bounds, stats, blocking, record) = match previous {
         Ok((run_id, previous, shift)) => {
             let (pools, stats, counts) = incremental::rank(&engine.scorer(), &engine.rules, active, &previous, (depth, margin), shift, tick);
-            info!(target: "sstc_match::rank", fresh = counts.fresh, kept = counts.kept, recomputed = counts.recomputed, shift = counts.shift, pairs_scored = stats.pairs_scored, "ranked from the previous run's state");
+            info!(target: "sstc_match::rank", fresh = counts.fresh, settled = counts.settled, recomputed = counts.recomputed, shift = counts.shift, pairs_scored = stats.pairs_scored, "ranked from the previous run's state");
             let (pools, bounds) = pools.into_iter().map(|p| (p.list, p.bound)).unzip();
-            let record = IncrementalRecord { ranked: "incremental".into(), reason: None, previous_run_id: Some(run_id), fresh: counts.fresh, kept: counts.kept, recomputed: counts.recomputed, shift: counts.shift, state: Some(held) };
+            let record = IncrementalRecord { ranked: "incremental".into(), reason: None, previous_run_id: Some(run_id), fresh: counts.fresh, settled: counts.settled, recomputed: counts.recomputed, shift: counts.shift, state: Some(held) };
             (pools, bounds, stats, None, record)
         }
         Err(reason) => {
@@ -598,7 +625,7 @@ fn rank_incremental(config: &RunConfig, engine: &Engine, active: &[PartnerIdx], 
             let capacity = if writes_state { depth + margin } else { depth };
             let (pools, stats, blocking) = rank_stage(config, engine, (active, active), capacity, tick);
             let bounds = pools.iter().map(|l| incremental::full_bound(&l.hits, capacity)).collect();
-            let record = IncrementalRecord { ranked: "full".into(), reason: Some(reason), previous_run_id: None, fresh: active.len(), kept: 0, recomputed: 0, shift: 0.0, state: writes_state.then_some(held) };
+            let record = IncrementalRecord { ranked: "full".into(), reason: Some(reason), previous_run_id: None, fresh: active.len(), settled: 0, recomputed: 0, shift: 0.0, state: writes_state.then_some(held) };
             (pools, bounds, stats, blocking, record)
         }
     };

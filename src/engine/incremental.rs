@@ -2,8 +2,7 @@
 //!
 //! Input: the [`Scorer`] and [`RuleSet`] of tonight, the active partners, and for each of
 //! them last night's pool when the partner is *kept* (same content, same duplicate group,
-//! active both nights; `None`: *fresh*): its ranked candidates (tonight's indices, last
-//! night's scores) and its bound, a score no candidate left out of the pool exceeded. Output:
+//! active both nights; `None`: *fresh*): its candidates (tonight's indices) and its bound, a score no candidate left out of the pool exceeded. Output:
 //! every active partner's [`Pool`] of `depth + margin` candidates, whose first `depth` equal
 //! a full scan's bit for bit, with the bound to carry to the next night, and
 //! [`IncrementalStats`].
@@ -40,9 +39,11 @@ const ROUNDING_SLACK: f64 = 1e-4;
 /// Last night's pool of a kept partner.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PreviousPool {
-    /// Its ranked candidates, by tonight's index, with last night's scores.
-    pub hits: Vec<Hit>,
-    /// No admitted candidate outside `hits` scored above it last night (−∞: there was none).
+    /// Its candidates, by tonight's index (rescored tonight: last night's scores are not
+    /// needed).
+    pub candidates: Vec<PartnerIdx>,
+    /// No admitted candidate outside `candidates` scored above it last night (−∞: there was
+    /// none).
     pub bound: Score,
 }
 
@@ -61,7 +62,7 @@ pub struct IncrementalStats {
     /// Active partners new, changed or reactivated: ranked against every candidate.
     pub fresh: usize,
     /// Kept partners whose list was settled from last night's pool and the fresh candidates.
-    pub kept: usize,
+    pub settled: usize,
     /// Kept partners whose list could have changed beyond the pool: ranked again in full.
     pub recomputed: usize,
     /// The score shift allowed between the nights for a pair of kept partners.
@@ -83,14 +84,15 @@ pub fn full_bound(hits: &[Hit], capacity: usize) -> Score {
 /// of the kept partners) moves by a factor in [ρ_min, ρ_max], a coverage (at most 1) moves
 /// by at most r − 1, r = ρ_max / ρ_min; so do complementarity (their maximum) and
 /// mutual_benefit (a monotone, homogeneous fusion of them). Plus [`ROUNDING_SLACK`] when any
-/// weight moved; none when none did.
+/// weight of `themes` moved (even all by one factor: the f32 sums round otherwise); none
+/// when none did.
 pub fn score_shift(previous: &[f32; 64], tonight: &[f32; 64], themes: IdSet, weights: &Weights) -> Score {
-    let ratios = themes.iter().map(|t| f64::from(tonight[t as usize]) / f64::from(previous[t as usize]));
-    let (low, high) = ratios.fold((f64::INFINITY, 0.0f64), |(low, high), r| (low.min(r), high.max(r)));
-    if high == low || high == 0.0 {
+    if themes.iter().all(|t| tonight[t as usize] == previous[t as usize]) {
         // The same weights: the same f32 operations on the same values, the same scores.
         return 0.0;
     }
+    let ratios = themes.iter().map(|t| f64::from(tonight[t as usize]) / f64::from(previous[t as usize]));
+    let (low, high) = ratios.fold((f64::INFINITY, 0.0f64), |(low, high), r| (low.min(r), high.max(r)));
     let weight = |term: Term| f64::from(weights.0[term as usize]);
     let sum: f64 = weights.0.iter().map(|&w| f64::from(w)).sum();
     let shift = (weight(Term::Complementarity) + weight(Term::MutualBenefit)) * (high / low - 1.0) + ROUNDING_SLACK * sum.max(1.0);
@@ -117,10 +119,10 @@ pub fn rank(scorer: &Scorer, rules: &RuleSet, active: &[PartnerIdx], previous: &
             let partner = fresh_hits.partner;
             let last = previous[partner as usize].as_ref().expect("a kept partner has a pool");
             let mut hits: Vec<Hit> = last
-                .hits
+                .candidates
                 .iter()
-                .filter(|h| is_kept(h.candidate) && rules.first_refusal(features, partner, h.candidate).is_none())
-                .map(|h| Hit { candidate: h.candidate, score: scorer.score(partner, h.candidate) })
+                .filter(|&&c| is_kept(c) && rules.first_refusal(features, partner, c).is_none())
+                .map(|&candidate| Hit { candidate, score: scorer.score(partner, candidate) })
                 .chain(fresh_hits.hits)
                 .collect();
             hits.sort_by(ranking_order);
@@ -141,7 +143,7 @@ pub fn rank(scorer: &Scorer, rules: &RuleSet, active: &[PartnerIdx], previous: &
         let partner = pool.list.partner as usize;
         pools[partner] = Some(pool);
     }
-    let counts = IncrementalStats { fresh: fresh.len(), kept: kept.len() + fresh.len() - in_full.len(), recomputed: in_full.len() - fresh.len(), shift };
+    let counts = IncrementalStats { fresh: fresh.len(), settled: kept.len() + fresh.len() - in_full.len(), recomputed: in_full.len() - fresh.len(), shift };
     if !in_full.is_empty() {
         let columns = Columns::in_index_order(scorer);
         let (lists, full_stats) = Scan::new(*scorer, rules, Candidates::Columns(&columns)).shortlists(&in_full, capacity, tick);

@@ -178,8 +178,9 @@ impl Profile {
 
 /// A digest of everything a profile says but its row: equal on two nights when the partner
 /// did not change (an incremental night keeps its list). Every field is named, so a field
-/// added to [`Profile`] must be added here (the build says so). sha256, not the standard
-/// hasher, whose output may change with the compiler.
+/// added to [`Profile`] must be added here (the build says so). sha256 of the fields as
+/// `Hash` feeds them (the standard hasher's output may change with the compiler; should
+/// `Hash`'s encoding change, every partner looks changed: a full night, never a wrong one).
 pub fn fingerprint(profile: &Profile) -> u64 {
     use std::hash::Hash;
     let Profile {

@@ -70,10 +70,12 @@ pub struct IncrementalRecord {
     /// The run whose state was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_run_id: Option<String>,
-    /// Active partners new, changed or reactivated since that run: ranked in full.
+    /// Active partners new, changed or reactivated since that run, or in a pair whose dated
+    /// exclusion began or ended since: ranked in full.
     pub fresh: usize,
-    /// Partners whose lists were settled from the previous pools and the fresh candidates.
-    pub kept: usize,
+    /// Kept partners whose lists were settled from the previous pools and the fresh
+    /// candidates.
+    pub settled: usize,
     /// Partners unchanged whose lists could change beyond their pools: ranked in full.
     pub recomputed: usize,
     /// The bound on how far the score of two unchanged partners moved between the nights.

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use crate::engine::incremental::PreviousPool;
 use crate::engine::ingest::Duplicates;
 use crate::engine::profile::{self, Profile};
-use crate::engine::rank::{Hit, Shortlist};
+use crate::engine::rank::Shortlist;
 use crate::io::run_dir::publish::Staging;
 use crate::io::run_dir::{RunDir, RunDirError};
 use crate::io::table::{write_frame, TableError, TableFormat};
@@ -62,6 +62,11 @@ pub fn identities(profiles: &[Profile], duplicates: &Duplicates) -> Vec<Identity
         .collect()
 }
 
+/// The error of an empty cell in a state file (the engine writes none).
+fn null_in(file: &str) -> PolarsError {
+    PolarsError::ComputeError(format!("an empty cell in {file}").into())
+}
+
 /// Writes the state of `pools` (every active partner's, with its bound) into `staging`.
 pub fn write(staging: &mut Staging, profiles: &[Profile], identities: &[Identity], (pools, bounds): (&[Shortlist], &[Score])) -> Result<(), TableError> {
     let write_error = |reason: String| TableError::Write { target: STATE_PARTNERS.to_string(), reason };
@@ -81,7 +86,8 @@ pub fn write(staging: &mut Staging, profiles: &[Profile], identities: &[Identity
 
 /// The previous pools of the partners active tonight (`active`, by index) whose identity is
 /// the state's: `None` for the others (new, changed, regrouped or reactivated: fresh).
-/// Candidates that are no longer profiles are dropped from the pools (they left).
+/// Candidates that are no longer profiles are dropped from the pools (they left). An empty
+/// cell is an error (the engine writes none).
 pub fn read(run: &RunDir, profiles: &[Profile], identities: &[Identity], active: &[bool]) -> Result<Vec<Option<PreviousPool>>, RunDirError> {
     let tonight = profile::id_index(profiles);
     let index_of = |id: &str| tonight.get(id).copied();
@@ -92,23 +98,22 @@ pub fn read(run: &RunDir, profiles: &[Profile], identities: &[Identity], active:
         let fingerprints = frame.column("fingerprint").and_then(|c| c.u64().cloned()).map_err(malformed)?;
         let bounds = frame.column("bound").and_then(|c| c.f32().cloned()).map_err(malformed)?;
         for (((id, fingerprint), group), bound) in ids.iter().zip(fingerprints.iter()).zip(groups.iter()).zip(bounds.iter()) {
-            let Some(i) = id.and_then(index_of) else { continue };
+            let (Some(id), Some(fingerprint), Some(group), Some(bound)) = (id, fingerprint, group, bound) else { return Err(malformed(null_in(STATE_PARTNERS))) };
+            let Some(i) = index_of(id) else { continue };
             let tonight = &identities[i as usize];
-            let same = Some(tonight.fingerprint) == fingerprint && Some(tonight.group_id(profiles)) == group;
-            if same && active[i as usize] {
-                previous[i as usize] = bound.map(|bound| PreviousPool { hits: Vec::new(), bound });
+            if tonight.fingerprint == fingerprint && tonight.group_id(profiles) == group && active[i as usize] {
+                previous[i as usize] = Some(PreviousPool { candidates: Vec::new(), bound });
             }
         }
         Ok(())
     })?;
-    run.each_slice(STATE_POOLS, &["partner_id", "candidate_id", "score"], |frame, malformed| {
+    run.each_slice(STATE_POOLS, &["partner_id", "candidate_id"], |frame, malformed| {
         let text = |c: &str| frame.column(c).and_then(|c| c.str().cloned()).map_err(malformed);
         let (partners, candidates) = (text("partner_id")?, text("candidate_id")?);
-        let scores = frame.column("score").and_then(|c| c.f32().cloned()).map_err(malformed)?;
         // Rows come partner by partner: look a partner up once.
         let mut last: Option<(&str, Option<PartnerIdx>)> = None;
-        for ((partner, candidate), score) in partners.iter().zip(candidates.iter()).zip(scores.iter()) {
-            let (Some(partner), Some(candidate), Some(score)) = (partner, candidate, score) else { continue };
+        for (partner, candidate) in partners.iter().zip(candidates.iter()) {
+            let (Some(partner), Some(candidate)) = (partner, candidate) else { return Err(malformed(null_in(STATE_POOLS))) };
             let index = match last {
                 Some((id, index)) if id == partner => index,
                 _ => index_of(partner),
@@ -116,7 +121,7 @@ pub fn read(run: &RunDir, profiles: &[Profile], identities: &[Identity], active:
             last = Some((partner, index));
             let pool = index.and_then(|i| previous[i as usize].as_mut());
             if let (Some(pool), Some(candidate)) = (pool, index_of(candidate)) {
-                pool.hits.push(Hit { candidate, score });
+                pool.candidates.push(candidate);
             }
         }
         Ok(())

@@ -58,4 +58,13 @@ impl Exclusions {
     pub fn admits(&self, partner: PartnerIdx, candidate: PartnerIdx) -> bool {
         !self.pairs.contains(&key(partner, candidate))
     }
+
+    /// The partners of the pairs excluded by one of `self` and `other` only (ascending): the
+    /// lists another as-of day can change.
+    pub fn moved(&self, other: &Exclusions) -> Vec<PartnerIdx> {
+        let mut partners: Vec<PartnerIdx> = self.pairs.symmetric_difference(&other.pairs).flat_map(|&(a, b)| [a, b]).collect();
+        partners.sort_unstable();
+        partners.dedup();
+        partners
+    }
 }
