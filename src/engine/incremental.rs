@@ -2,10 +2,10 @@
 //!
 //! Input: the [`Scorer`] and [`RuleSet`] of tonight, the active partners, and for each of
 //! them last night's pool when the partner is *kept* (same content, same duplicate group,
-//! active both nights; `None`: *fresh*): its candidates (tonight's indices) and its bound, a score no candidate left out of the pool exceeded. Output:
-//! every active partner's [`Pool`] of `depth + margin` candidates, whose first `depth` equal
-//! a full scan's bit for bit, with the bound to carry to the next night, and
-//! [`IncrementalStats`].
+//! active both nights; `None`: *fresh*): its candidates (tonight's indices) and its bound,
+//! a score no candidate left out of the pool exceeded. Output: every active partner's
+//! [`Pool`] of `depth + margin` candidates, whose first `depth` equal a full scan's bit for
+//! bit, with the bound to carry to the next night, and [`IncrementalStats`].
 //!
 //! ```text
 //!   kept partner  ── last night's pool, its kept candidates rescored  ┐ merged; the list
