@@ -10,7 +10,9 @@
 //! 6. the score bound between two groups (blocked mode: a partner or a batch of partners
 //!    against a block of candidates) is never below the score of a pair across them;
 //! 7. blocked mode without a probe limit gives the oracle's lists too (part of 4), scoring
-//!    no more pairs than the exhaustive scan.
+//!    no more pairs than the exhaustive scan;
+//! 8. a scan around some partners (an incremental night's fresh ones) gives them the
+//!    oracle's lists and every other partner the oracle's best among them.
 
 mod util;
 
@@ -293,6 +295,70 @@ proptest! {
             oracle.sort_by(ranking_order);
             oracle.truncate(k);
             prop_assert_eq!(list.hits, oracle);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn a_scan_around_some_partners_equals_the_oracle(seed in 0u64..1000, n in 2usize..700, k in 1usize..12) {
+        let dir = Dir::new();
+        let (features, duplicates) = features_of(&dir, n, seed);
+        let scorer = Scorer::new(&features, &Reference::builtin().actor_compatibility, settings(default_weights()));
+        let rules = RuleSet::new(&duplicates, &[], None, None);
+        let active: Vec<PartnerIdx> = (0..features.len() as PartnerIdx).filter(|&p| features.active[p as usize]).collect();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let share = [0.05, 0.3, 0.8][seed as usize % 3];
+        let queries: Vec<PartnerIdx> = active.iter().copied().filter(|_| rand::Rng::gen_bool(&mut rng, share)).collect();
+        let is_query = |c: PartnerIdx| queries.binary_search(&c).is_ok();
+        let oracle = |p: PartnerIdx, among: &dyn Fn(PartnerIdx) -> bool| {
+            let mut hits: Vec<Hit> = (0..features.len() as PartnerIdx)
+                .filter(|&c| among(c) && rules.first_refusal(&features, p, c).is_none())
+                .map(|c| Hit { candidate: c, score: scorer.score(p, c) })
+                .collect();
+            hits.sort_by(ranking_order);
+            hits.truncate(k);
+            hits
+        };
+        // As on an incremental night: every other partner's best k among the others (its pool),
+        // and for odd partners the pool's last score as the floor, when the pool is full.
+        let pools: Vec<Vec<Hit>> = (0..features.len() as PartnerIdx).map(|p| oracle(p, &|c| !is_query(c))).collect();
+        let floors: Vec<f32> = (0..features.len())
+            .map(|p| match p % 2 == 1 && pools[p].len() == k {
+                true => pools[p][k - 1].score,
+                false => f32::NEG_INFINITY,
+            })
+            .collect();
+        let columns = Columns::in_index_order(&scorer);
+        let around = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let scan = Scan::new(scorer, &rules, Candidates::Columns(&columns));
+            let (fruits, _) = pool.install(|| scan.around(&queries, floors.clone(), &sstc_match::engine::rank::TopKCollector { k }, &|_| {}));
+            // Each other partner's pool merged with what it was handed, as the night merges them.
+            fruits
+                .into_iter()
+                .enumerate()
+                .map(|(p, fruit)| {
+                    fruit.map(|mut hits| {
+                        if !is_query(p as PartnerIdx) {
+                            hits.extend(&pools[p]);
+                            hits.sort_by(ranking_order);
+                            hits.truncate(k);
+                        }
+                        hits
+                    })
+                })
+                .collect::<Vec<_>>()
+        };
+        let (one, two) = (around(1), around(2));
+        prop_assert_eq!(&one, &two, "one thread against two");
+        for (p, list) in two.into_iter().enumerate() {
+            let p = p as PartnerIdx;
+            match list {
+                None => prop_assert!(!features.active[p as usize]),
+                Some(list) => prop_assert_eq!(list, oracle(p, &|_| true), "partner {} (query: {})", p, is_query(p)),
+            }
         }
     }
 }

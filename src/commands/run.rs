@@ -462,7 +462,7 @@ pub(crate) struct Ranked {
 pub(crate) struct NightState {
     /// How it ranked, for the manifest.
     record: IncrementalRecord,
-    /// Every profile's identity.
+    /// Every profile's identity (none when no state is kept: [`keeps_state`]).
     identities: Vec<Identity>,
     /// Every active partner's pool of depth + margin (not written when `record.state` is
     /// `None`).
@@ -473,7 +473,7 @@ pub(crate) struct NightState {
 
 /// How an `--incremental` night ranks: from the previous run's state, or in full and why.
 pub(crate) struct Plan {
-    /// Every profile's identity.
+    /// Every profile's identity (none when no state is kept: [`keeps_state`]).
     identities: Vec<Identity>,
     /// The previous run's id and pools, and the score shift between the nights; `Err`: why
     /// the night ranks in full.
@@ -502,9 +502,19 @@ fn state_pools(config: &RunConfig) -> (usize, usize) {
     (pool_depth(config), pool_depth(config))
 }
 
+/// Whether an `--incremental` run keeps a state: not in blocked mode with a `--probe`
+/// limit, whose lists depend on the walk of the block tree, not on their candidates alone.
+fn keeps_state(config: &RunConfig) -> bool {
+    !matches!(&config.blocked, Some(BlockedMode { probe: 1.., .. }))
+}
+
 /// Reads the previous run's state, when tonight can rank from it.
 fn plan_incremental(config: &RunConfig, engine: &Engine) -> Plan {
-    let identities = state::identities(engine.profiles(), &engine.ingested.duplicates);
+    // Identities are only written with a state.
+    let identities = match keeps_state(config) {
+        true => state::identities(engine.profiles(), &engine.ingested.duplicates),
+        false => Vec::new(),
+    };
     let previous = previous_state(config, engine, &identities);
     if let Err(reason) = &previous {
         info!(target: "sstc_match::rank", %reason, "the incremental night ranks in full");
@@ -515,7 +525,7 @@ fn plan_incremental(config: &RunConfig, engine: &Engine) -> Plan {
 /// The previous run's id, the pools of tonight's kept partners and the score shift; or why
 /// tonight ranks in full (nothing is wrong with a full night: it writes the state anew).
 fn previous_state(config: &RunConfig, engine: &Engine, identities: &[Identity]) -> Result<(String, Vec<Option<PreviousPool>>, Score), String> {
-    if let Some(BlockedMode { probe: 1.., .. }) = &config.blocked {
+    if !keeps_state(config) {
         return Err("blocked mode with a --probe limit: a list depends on the walk of the block tree, not on its candidates alone (--probe 0 ranks incrementally)".into());
     }
     let dir = previous_dir(config).ok_or("no previous run in --out".to_string())?;
@@ -621,7 +631,7 @@ fn rank_incremental(config: &RunConfig, engine: &Engine, active: &[PartnerIdx], 
         }
         Err(reason) => {
             // A probe-limited blocked list depends on its depth: it is ranked at the run's.
-            let writes_state = !matches!(&config.blocked, Some(BlockedMode { probe: 1.., .. }));
+            let writes_state = keeps_state(config);
             let capacity = if writes_state { depth + margin } else { depth };
             let (pools, stats, blocking) = rank_stage(config, engine, (active, active), capacity, tick);
             let bounds = pools.iter().map(|l| incremental::full_bound(&l.hits, capacity)).collect();

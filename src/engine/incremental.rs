@@ -8,10 +8,11 @@
 //! bit, with the bound to carry to the next night, and [`IncrementalStats`].
 //!
 //! ```text
-//!   kept partner  ── last night's pool, its kept candidates rescored  ┐ merged; the list
-//!                 ── the fresh candidates, scanned (tile kernel)      ┘ stands when its
-//!                    depth-th score beats bound + shift, else ──────────┐
-//!   fresh partner ── every candidate, scanned  ◀─────────────────────────┘
+//!   fresh partner ── against everyone (each pair once, for both lists) ─▶ its list, whole
+//!                                          │ the fresh candidates of the kept partners
+//!   kept partner  ── last night's pool,    ▼ (below the pool's floor: skipped)
+//!                    kept candidates rescored + fresh ─▶ merged; the list stands when its
+//!                    depth-th score beats bound + shift, else it is ranked again in full
 //! ```
 //!
 //! Why it is exact: a candidate of a kept partner is either fresh (scanned tonight), or kept
@@ -26,7 +27,7 @@ use rayon::prelude::*;
 
 use crate::engine::profile::IdSet;
 use crate::engine::rank::top_k::ranking_order;
-use crate::engine::rank::{Candidates, Hit, RankStats, Scan, Shortlist};
+use crate::engine::rank::{Candidates, Hit, RankStats, Scan, Shortlist, TopKCollector};
 use crate::engine::rules::RuleSet;
 use crate::engine::score::columns::Columns;
 use crate::engine::score::{Scorer, Term, Weights};
@@ -107,24 +108,46 @@ pub fn rank(scorer: &Scorer, rules: &RuleSet, active: &[PartnerIdx], previous: &
     let features = scorer.features();
     let is_kept = |p: PartnerIdx| previous[p as usize].is_some();
     let (kept, fresh): (Vec<PartnerIdx>, Vec<PartnerIdx>) = active.iter().partition(|&&p| is_kept(p));
-    // The kept partners against the fresh candidates.
-    let (against_fresh, mut stats) = match fresh.is_empty() {
-        true => (kept.iter().map(|&partner| Shortlist { partner, hits: Vec::new() }).collect(), RankStats::new(rules)),
-        false => Scan::new(*scorer, rules, Candidates::Owned(Box::new(Columns::build(scorer, fresh.clone())))).shortlists(&kept, capacity, &|_| {}),
-    };
-    // Merged with their rescored kept candidates; settled, or `None` to rank in full.
-    let settled: Vec<Option<Pool>> = against_fresh
-        .into_par_iter()
-        .map(|fresh_hits| {
-            let partner = fresh_hits.partner;
+    // The kept partners' pools, their kept candidates rescored: what a list starts from.
+    let rescored: Vec<Vec<Hit>> = kept
+        .par_iter()
+        .map(|&partner| {
             let last = previous[partner as usize].as_ref().expect("a kept partner has a pool");
             let mut hits: Vec<Hit> = last
                 .candidates
                 .iter()
                 .filter(|&&c| is_kept(c) && rules.first_refusal(features, partner, c).is_none())
                 .map(|&candidate| Hit { candidate, score: scorer.score(partner, candidate) })
-                .chain(fresh_hits.hits)
                 .collect();
+            hits.sort_by(ranking_order);
+            hits
+        })
+        .collect();
+    // The fresh partners against everyone, each pair once for both lists: a fresh partner's
+    // list whole, a kept one's fresh candidates (skipped below its rescored pool's floor).
+    let mut floors = vec![Score::NEG_INFINITY; features.len()];
+    for (&partner, hits) in kept.iter().zip(&rescored) {
+        floors[partner as usize] = full_bound(hits, capacity);
+    }
+    let columns = (!fresh.is_empty()).then(|| Columns::in_index_order(scorer));
+    let (mut lists, mut stats) = match &columns {
+        Some(columns) => Scan::new(*scorer, rules, Candidates::Columns(columns)).around(&fresh, floors, &TopKCollector { k: capacity }, tick),
+        None => (vec![None; features.len()], RankStats::new(rules)),
+    };
+    let mut pools: Vec<Option<Pool>> = vec![None; features.len()];
+    for &partner in &fresh {
+        let hits = lists[partner as usize].take().expect("a fresh partner is ranked");
+        pools[partner as usize] = Some(Pool { bound: full_bound(&hits, capacity), list: Shortlist { partner, hits } });
+    }
+    // Merged with their fresh candidates; settled, or `None` to rank in full.
+    let against_fresh: Vec<Vec<Hit>> = kept.iter().map(|&p| lists[p as usize].take().unwrap_or_default()).collect();
+    let settled: Vec<Option<Pool>> = kept
+        .par_iter()
+        .zip(rescored)
+        .zip(against_fresh)
+        .map(|((&partner, mut hits), fresh_hits)| {
+            let last = previous[partner as usize].as_ref().expect("a kept partner has a pool");
+            hits.extend(fresh_hits);
             hits.sort_by(ranking_order);
             hits.truncate(capacity);
             let left_out = last.bound + shift;
@@ -135,18 +158,16 @@ pub fn rank(scorer: &Scorer, rules: &RuleSet, active: &[PartnerIdx], previous: &
             })
         })
         .collect();
-    tick(settled.iter().filter(|p| p.is_some()).count() as u64);
-    let mut in_full: Vec<PartnerIdx> = kept.iter().zip(&settled).filter(|(_, pool)| pool.is_none()).map(|(&p, _)| p).chain(fresh.iter().copied()).collect();
-    in_full.sort_unstable();
-    let mut pools: Vec<Option<Pool>> = vec![None; features.len()];
+    let recomputed: Vec<PartnerIdx> = kept.iter().zip(&settled).filter(|(_, pool)| pool.is_none()).map(|(&p, _)| p).collect();
+    tick((kept.len() - recomputed.len()) as u64);
     for pool in settled.into_iter().flatten() {
         let partner = pool.list.partner as usize;
         pools[partner] = Some(pool);
     }
-    let counts = IncrementalStats { fresh: fresh.len(), settled: kept.len() + fresh.len() - in_full.len(), recomputed: in_full.len() - fresh.len(), shift };
-    if !in_full.is_empty() {
-        let columns = Columns::in_index_order(scorer);
-        let (lists, full_stats) = Scan::new(*scorer, rules, Candidates::Columns(&columns)).shortlists(&in_full, capacity, tick);
+    let counts = IncrementalStats { fresh: fresh.len(), settled: kept.len() - recomputed.len(), recomputed: recomputed.len(), shift };
+    if !recomputed.is_empty() {
+        let columns = columns.unwrap_or_else(|| Columns::in_index_order(scorer));
+        let (lists, full_stats) = Scan::new(*scorer, rules, Candidates::Columns(&columns)).shortlists(&recomputed, capacity, tick);
         stats = stats.merge(full_stats);
         for list in lists {
             let (partner, bound) = (list.partner as usize, full_bound(&list.hits, capacity));

@@ -110,17 +110,20 @@ pub fn read(run: &RunDir, profiles: &[Profile], identities: &[Identity], active:
     run.each_slice(STATE_POOLS, &["partner_id", "candidate_id"], |frame, malformed| {
         let text = |c: &str| frame.column(c).and_then(|c| c.str().cloned()).map_err(malformed);
         let (partners, candidates) = (text("partner_id")?, text("candidate_id")?);
+        let candidates: Vec<&str> = candidates.iter().collect::<Option<_>>().ok_or_else(|| malformed(null_in(STATE_POOLS)))?;
+        // A slice holds a million candidates: looked up on every core.
+        let candidates: Vec<Option<PartnerIdx>> = candidates.par_iter().map(|id| index_of(id)).collect();
         // Rows come partner by partner: look a partner up once.
         let mut last: Option<(&str, Option<PartnerIdx>)> = None;
-        for (partner, candidate) in partners.iter().zip(candidates.iter()) {
-            let (Some(partner), Some(candidate)) = (partner, candidate) else { return Err(malformed(null_in(STATE_POOLS))) };
+        for (partner, candidate) in partners.iter().zip(candidates) {
+            let Some(partner) = partner else { return Err(malformed(null_in(STATE_POOLS))) };
             let index = match last {
                 Some((id, index)) if id == partner => index,
                 _ => index_of(partner),
             };
             last = Some((partner, index));
             let pool = index.and_then(|i| previous[i as usize].as_mut());
-            if let (Some(pool), Some(candidate)) = (pool, index_of(candidate)) {
+            if let (Some(pool), Some(candidate)) = (pool, candidate) {
                 pool.candidates.push(candidate);
             }
         }

@@ -13,9 +13,11 @@
 //! - **pairwise** (every active partner against every partner, the nightly job): the score
 //!   and every rule's verdict but `candidate_active` are symmetric, so partner q scans only
 //!   the candidates after it and feeds both collectors of each pair. Each pool thread keeps a
-//!   collector for every partner and takes blocks of partners from a shared counter; the
+//!   collector for every active partner and takes blocks of partners from a shared counter; the
 //!   collectors are merged at the end. Lists start from floors found on a sample of
-//!   candidates (a lower bound of the final floor).
+//!   candidates (a lower bound of the final floor). The same loop ranks some partners
+//!   against everyone ([`Scan::around`], an incremental night's fresh partners): a pair of
+//!   two of them from the lower one's side, any other pair from theirs, for both lists.
 //! - **per query** (any other set): rayon over blocks of queries, each owning its collectors,
 //!   tile-outer (a tile of candidate columns is read from cache by every query of the block).
 //! - **blocked**: queries walk the block tree best bound first in batches of neighbours,
@@ -189,76 +191,7 @@ impl<'a> Scan<'a> {
     /// Pairwise: each pair of active partners scored once, for both collectors.
     fn pairwise<C: Collector>(&self, columns: &Columns, partners: &[PartnerIdx], collector: &C, progress: &(dyn Fn(u64) + Sync)) -> (Fruits<C::Child>, RankStats) {
         let n = columns.len();
-        let kernel = self.kernel(columns);
-        // A list sees most of its pairs late here (those of the partners before it), so its
-        // floor would rise slowly. Its floor against a sample of candidates is a lower bound
-        // of its final floor: pairs whose bound is below it are skipped, exactly.
-        let sample = 0..n.min(FLOOR_SAMPLE);
-        let mut initial_floors = vec![Score::NEG_INFINITY; n];
-        let sampled: Vec<Score> = partners
-            .par_iter()
-            .map_init(Box::<Tile>::default, |tile, &partner| {
-                let query = Query::new(&self.scorer, partner);
-                let (mut child, mut ignored) = (collector.for_query(partner), RankStats::new(self.rules));
-                for run in Columns::runs(sample.clone()) {
-                    scan_run(&kernel, &query, run, tile, &mut child, &mut ignored);
-                }
-                child.final_floor()
-            })
-            .collect();
-        for (&partner, floor) in partners.iter().zip(sampled) {
-            initial_floors[partner as usize] = floor;
-        }
-        let blocks: Vec<&[PartnerIdx]> = partners.chunks(QUERY_BLOCK).collect();
-        let next = AtomicUsize::new(0);
-        let active = &self.scorer.features().active;
-        let per_thread: Vec<(Vec<Option<C::Child>>, RankStats)> = rayon::broadcast(|_| {
-            let mut children: Vec<Option<C::Child>> = (0..n).map(|p| active[p].then(|| collector.for_query(p as PartnerIdx))).collect();
-            let mut floors = initial_floors.clone();
-            let mut stats = RankStats::new(self.rules);
-            let mut tile = Box::<Tile>::default();
-            while let Some(block) = blocks.get(next.fetch_add(1, Ordering::Relaxed)) {
-                let queries: Vec<Query> = block.iter().map(|&p| Query::new(&self.scorer, p)).collect();
-                let first = block[0] as usize + 1;
-                for start in (first / TILE * TILE..n).step_by(TILE) {
-                    for query in &queries {
-                        let q = query.partner() as usize;
-                        let run = start.max(q + 1)..n.min(start + TILE);
-                        if run.is_empty() {
-                            continue;
-                        }
-                        let reach = Reach::Both(floors[q], &floors[run.clone()]);
-                        kernel.score_tile(query, run.clone(), reach, &mut tile, &mut stats.removed_by_rule);
-                        stats.pairs_scored += tile.admitted_count();
-                        for offset in tile.marked() {
-                            let c = run.start + offset;
-                            // The floors rise as candidates arrive: check again.
-                            if !tile.reaches(offset, floors[q].min(floors[c])) {
-                                continue;
-                            }
-                            let (score, terms) = kernel.exact(&tile, query, offset);
-                            for (list, other) in [(q, c), (c, q)] {
-                                let child = children[list].as_mut().expect("both sides of a scanned pair are active");
-                                child.collect(other as PartnerIdx, score, &terms);
-                                floors[list] = floors[list].max(child.floor());
-                            }
-                        }
-                    }
-                }
-                progress(block.len() as u64);
-            }
-            (children, stats)
-        });
-        let mut per_thread = per_thread.into_iter();
-        let (mut children, mut forward) = per_thread.next().expect("a pool has a thread");
-        for (others, stats) in per_thread {
-            for (child, other) in children.iter_mut().zip(others) {
-                if let (Some(child), Some(other)) = (child.as_mut(), other) {
-                    child.merge(other);
-                }
-            }
-            forward = forward.merge(stats);
-        }
+        let (mut children, forward) = self.pairs_from(columns, partners, vec![Score::NEG_INFINITY; n], collector, progress);
         // Every scanned pair stands for both its directions, except for the two rules the scan
         // never meets: a partner with itself, and an active partner with an inactive one.
         let mut stats = RankStats {
@@ -275,6 +208,116 @@ impl<'a> Scan<'a> {
         }
         let fruits = partners.iter().map(|&p| (p, children[p as usize].take().expect("an active partner has a collector"))).collect();
         (fruits, stats)
+    }
+
+    /// Some partners (`queries`, active, ascending) against every active partner, each pair
+    /// scored once for the collectors of both: the fruit of every active partner, by index (a
+    /// query's of every candidate; any other's of the queries alone), and the counters of the
+    /// pairs the kernel scanned (a pair of two queries twice, once from each side).
+    /// `floors`: for each partner, a score below which its candidates are not wanted (−∞: all
+    /// are; an incremental night's kept partner, the last score of the pool its fresh
+    /// candidates join, when the pool is full): only the part of its fruit at or above it is
+    /// exact (below it, what was kept depends on the threads' timing). The candidates must be
+    /// every partner in index order and the queries active and ascending (panics otherwise).
+    pub fn around<C: Collector>(&self, queries: &[PartnerIdx], floors: Vec<Score>, collector: &C, progress: &(dyn Fn(u64) + Sync)) -> (Vec<Option<<C::Child as QueryCollector>::Fruit>>, RankStats) {
+        let columns = match &self.candidates {
+            Candidates::Columns(columns) => *columns,
+            Candidates::Owned(columns) => columns,
+            Candidates::Blocks(_) => panic!("a scan around some partners reads every partner's columns"),
+        };
+        let active = &self.scorer.features().active;
+        assert!(columns.is_index_order(active.len()), "a scan around some partners reads the columns in index order");
+        assert!(queries.windows(2).all(|w| w[0] < w[1]) && queries.iter().all(|&q| active[q as usize]), "the queries are active and ascending");
+        let (children, stats) = self.pairs_from(columns, queries, floors, collector, progress);
+        (children.into_iter().map(|child| child.map(QueryCollector::harvest)).collect(), stats)
+    }
+
+    /// The pairwise loop: each query (active, ascending) against every active partner but
+    /// the queries before it, each pair for both collectors. Each pool thread keeps a
+    /// collector for every active partner and takes blocks of queries from a shared counter;
+    /// the collectors are merged at the end. `floors` as in [`Scan::around`]; the queries'
+    /// are raised to their floors on a sample of candidates.
+    fn pairs_from<C: Collector>(&self, columns: &Columns, queries: &[PartnerIdx], mut floors: Vec<Score>, collector: &C, progress: &(dyn Fn(u64) + Sync)) -> (Vec<Option<C::Child>>, RankStats) {
+        let n = columns.len();
+        let kernel = self.kernel(columns);
+        let active = &self.scorer.features().active;
+        let mut is_query = vec![false; n];
+        for &q in queries {
+            is_query[q as usize] = true;
+        }
+        // A query's candidates are the queries after it and every other active partner: its
+        // scan starts at the first of them (below it, only when some partner is no query).
+        let first_other = (0..n).find(|&p| active[p] && !is_query[p]).unwrap_or(n);
+        let start_of = |q: usize| first_other.min(q + 1);
+        // A list sees most of its pairs late here (those of the partners before it), so its
+        // floor would rise slowly. Its floor against a sample of candidates is a lower bound
+        // of its final floor: pairs whose bound is below it are skipped, exactly.
+        let sample = 0..n.min(FLOOR_SAMPLE);
+        let sampled: Vec<Score> = queries
+            .par_iter()
+            .map_init(Box::<Tile>::default, |tile, &partner| {
+                let query = Query::new(&self.scorer, partner);
+                let (mut child, mut ignored) = (collector.for_query(partner), RankStats::new(self.rules));
+                for run in Columns::runs(sample.clone()) {
+                    scan_run(&kernel, &query, run, tile, &mut child, &mut ignored);
+                }
+                child.final_floor()
+            })
+            .collect();
+        for (&partner, floor) in queries.iter().zip(sampled) {
+            floors[partner as usize] = floors[partner as usize].max(floor);
+        }
+        let blocks: Vec<&[PartnerIdx]> = queries.chunks(QUERY_BLOCK).collect();
+        let next = AtomicUsize::new(0);
+        let per_thread: Vec<(Vec<Option<C::Child>>, RankStats)> = rayon::broadcast(|_| {
+            let mut children: Vec<Option<C::Child>> = (0..n).map(|p| active[p].then(|| collector.for_query(p as PartnerIdx))).collect();
+            let mut floors = floors.clone();
+            let mut stats = RankStats::new(self.rules);
+            let mut tile = Box::<Tile>::default();
+            while let Some(block) = blocks.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let queries: Vec<Query> = block.iter().map(|&p| Query::new(&self.scorer, p)).collect();
+                let first = start_of(block[0] as usize);
+                for start in (first / TILE * TILE..n).step_by(TILE) {
+                    for query in &queries {
+                        let q = query.partner() as usize;
+                        let run = start.max(start_of(q))..n.min(start + TILE);
+                        if run.is_empty() {
+                            continue;
+                        }
+                        let reach = Reach::Both(floors[q], &floors[run.clone()]);
+                        kernel.score_tile(query, run.clone(), reach, &mut tile, &mut stats.removed_by_rule);
+                        stats.pairs_scored += tile.admitted_count();
+                        for offset in tile.marked() {
+                            let c = run.start + offset;
+                            // The floors rise as candidates arrive: check again. A pair of two
+                            // queries is the lower one's.
+                            if (is_query[c] && c < q) || !tile.reaches(offset, floors[q].min(floors[c])) {
+                                continue;
+                            }
+                            let (score, terms) = kernel.exact(&tile, query, offset);
+                            for (list, other) in [(q, c), (c, q)] {
+                                let child = children[list].as_mut().expect("both sides of a scanned pair are active");
+                                child.collect(other as PartnerIdx, score, &terms);
+                                floors[list] = floors[list].max(child.floor());
+                            }
+                        }
+                    }
+                }
+                progress(block.len() as u64);
+            }
+            (children, stats)
+        });
+        let mut per_thread = per_thread.into_iter();
+        let (mut children, mut stats) = per_thread.next().expect("a pool has a thread");
+        for (others, other_stats) in per_thread {
+            for (child, other) in children.iter_mut().zip(others) {
+                if let (Some(child), Some(other)) = (child.as_mut(), other) {
+                    child.merge(other);
+                }
+            }
+            stats = stats.merge(other_stats);
+        }
+        (children, stats)
     }
 
     /// Blocked: batches of neighbours walk the block tree, each member scanning the leaves
