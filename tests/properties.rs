@@ -12,7 +12,9 @@
 //! 7. blocked mode without a probe limit gives the oracle's lists too (part of 4), scoring
 //!    no more pairs than the exhaustive scan;
 //! 8. a scan around some partners (an incremental night's fresh ones) gives them the
-//!    oracle's lists and every other partner the oracle's best among them.
+//!    oracle's lists, and every other partner what makes the oracle's list once merged
+//!    with its best among the others (as an incremental night merges them), at 1 and 2
+//!    threads.
 
 mod util;
 

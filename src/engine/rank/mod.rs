@@ -12,12 +12,13 @@
 //!
 //! - **pairwise** (every active partner against every partner, the nightly job): the score
 //!   and every rule's verdict but `candidate_active` are symmetric, so partner q scans only
-//!   the candidates after it and feeds both collectors of each pair. Each pool thread keeps a
-//!   collector for every active partner and takes blocks of partners from a shared counter; the
-//!   collectors are merged at the end. Lists start from floors found on a sample of
-//!   candidates (a lower bound of the final floor). The same loop ranks some partners
-//!   against everyone ([`Scan::around`], an incremental night's fresh partners): a pair of
-//!   two of them from the lower one's side, any other pair from theirs, for both lists.
+//!   the candidates after it and feeds both collectors of each pair. Each pool thread keeps
+//!   a collector for every active partner and takes blocks of partners from a shared
+//!   counter; the collectors are merged at the end. Lists start from floors found on a
+//!   sample of candidates (a lower bound of the final floor). The same loop ranks some
+//!   partners against everyone ([`Scan::around`], an incremental night's fresh partners): a
+//!   pair of two of them from the lower one's side, any other pair from theirs, for both
+//!   lists.
 //! - **per query** (any other set): rayon over blocks of queries, each owning its collectors,
 //!   tile-outer (a tile of candidate columns is read from cache by every query of the block).
 //! - **blocked**: queries walk the block tree best bound first in batches of neighbours,
