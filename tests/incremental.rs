@@ -3,9 +3,8 @@
 //! run id), on random nights of edits (partners new, removed, deactivated, reactivated, given
 //! other needs or offers, a theme made common or rare), in exact and blocked mode, at one and
 //! two threads, with and without re-ranking, and on another day of dated exclusions. A night
-//! ranks in full, and says why, when the
-//! state cannot be used: none, other settings, an edited state, too much changed, or blocked
-//! mode with a probe limit.
+//! ranks in full, and says why, when the state cannot be used: none, other settings, an
+//! edited state, too much changed, or blocked mode with a probe limit.
 
 mod util;
 
