@@ -249,10 +249,11 @@ pub struct RunArgs {
     /// enter its list (for large registries).
     #[arg(long, help_heading = "Blocked mode", value_name = "MODE", value_enum, default_value_t = Mode::Exact)]
     pub mode: Mode,
-    /// Blocked mode: leaf blocks (of up to 32 partners) each partner scans at most; 0 scans
-    /// until the score bound proves the list exact. The default keeps recall@10 above 0.95
-    /// at a million partners (measured: 0.974 at 800, 0.954 at 600).
-    #[arg(long, help_heading = "Blocked mode", value_name = "P", default_value_t = 800)]
+    /// Blocked mode: candidates each partner scans at most (whole leaf blocks of up to 128
+    /// partners: it stops at the first block that reaches the limit); 0 scans until the score
+    /// bound proves the list exact. The default keeps recall@10 at 0.97 or above at a million
+    /// partners (BENCHMARKS.md).
+    #[arg(long, help_heading = "Blocked mode", value_name = "CANDIDATES", default_value_t = 64_000)]
     pub probe: usize,
     /// Blocked mode: a block of one country's partners of one actor type larger than this is
     /// cut into pieces of similar partners (0: no cap).

@@ -52,12 +52,12 @@ fn merged_shards_equal_a_single_run_in_exact_mode() {
 
 #[test]
 fn merged_shards_equal_a_single_run_in_blocked_mode_with_a_probe_limit_and_reranking() {
-    // A low probe limit makes each partner's list depend on the walk of its leaf block: a
-    // shard walks with the whole block, whichever of its members it computes.
+    // A low probe limit makes each partner's list depend on the walk of its batch: a shard
+    // walks with the whole batch, whichever of its members it computes.
     let dir = Dir::new();
     let profiles = generated(&dir, 3000, 7);
     let profiles = profiles.to_str().unwrap();
-    let flags = ["--profiles", profiles, "--mode", "blocked", "--probe", "3", "--recall-sample", "200", "--diversity", "0.7", "--min-region-share", "0.2", "--quiet"];
+    let flags = ["--profiles", profiles, "--mode", "blocked", "--probe", "96", "--recall-sample", "200", "--diversity", "0.7", "--min-region-share", "0.2", "--quiet"];
     ok(&dir, &[&["run", "--out", "single"], &flags[..]].concat());
     for i in 0..4 {
         let (out, shard) = (format!("s{i}"), format!("{i}/4"));

@@ -358,7 +358,7 @@ pub struct SinkConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BlockedMode {
-    /// Leaf blocks each partner scans at most (0: until its list is proven exact).
+    /// Candidates each partner scans at most (0: until its list is proven exact).
     pub probe: usize,
     /// Cut country blocks larger than this into pieces.
     pub max_block: Option<usize>,

@@ -273,7 +273,7 @@ pub struct BlockingRecord {
     pub leaf_size: usize,
     /// Country blocks cut into pieces for exceeding `max_block`.
     pub split: usize,
-    /// Leaves each partner scanned at most (`null`: until its list was proven exact).
+    /// Candidates each partner scanned at most (`null`: until its list was proven exact).
     pub probe: Option<usize>,
     /// The five largest country blocks.
     pub largest: Vec<LargestBlock>,

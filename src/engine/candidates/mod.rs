@@ -14,14 +14,14 @@
 //!                     (roles, themes offered, themes needed, sectors)
 //! ```
 //!
-//! Partners walk the tree in batches of neighbours (the partners of one leaf block), so a
-//! leaf's columns are read from memory once for the batch. The walk keeps a queue of nodes
+//! Partners walk the tree in batches of neighbours (runs of [`BATCH`] partners of one leaf
+//! block), so a leaf's columns are read from memory once for the batch. The walk keeps a queue of nodes
 //! by their bound with the batch, highest first, each with the members it may still improve
 //! (the batch's bound, then the member's own, reaches the member's list floor): a node is
 //! opened (its children's bounds computed) or, for a leaf, handed to the ranking loop; it
 //! stops when no node left can beat a floor (the lists are exact). The ranking loop may
-//! retire a partner earlier, after `--probe` leaves (approximate; the recall is measured on
-//! a sample).
+//! retire a partner earlier, once it has scanned `--probe` candidates (approximate; the
+//! recall is measured on a sample).
 //!
 //! Why these blocks and not the k-means clusters: clusters group partners that look alike,
 //! but the score pairs a need with an offer, so a cluster's members score very differently
@@ -46,18 +46,27 @@ use crate::engine::score::Scorer;
 use crate::{PartnerIdx, Score};
 
 /// Partners per leaf block: small enough for a tight bound, large enough for the tile
-/// kernel's loops (measured at 1M: 32 scans 3 % of pairs for exact lists, 64 scans 6 %).
-pub const LEAF: usize = 32;
+/// kernel's loops. Measured at 1M (2026-12-04): leaves of 32 cost about 49 ns of a core per
+/// pair scanned, mostly the kernel's per-call work on short runs; leaves of 128 need more
+/// than twice the pairs for the same recall, each at about a third of the cost
+/// (BENCHMARKS.md).
+pub const LEAF: usize = 128;
+
+/// Partners walking the tree together: a walk's queue carries a bit per member (at most 64),
+/// and a smaller batch's bound orders its leaves closer to each member's own.
+const BATCH: usize = 32;
 
 /// Blocked mode's candidates: the tree, the columns of each leaf (a few pages each: the walk
 /// jumps from leaf to leaf, and slices of registry-wide columns would cost a page walk per
-/// column), and how many leaves a partner scans at most (`None`: until its list is exact).
+/// column), and how many candidates a partner scans at most (`None`: until its list is
+/// exact).
 pub struct Blocks {
     /// The block tree.
     pub tree: BlockTree,
     /// Each leaf's columns, by leaf number.
     pub leaves: Vec<Columns>,
-    /// Leaves a partner scans at most.
+    /// Candidates a partner scans at most (whole leaves: it stops at the first leaf that
+    /// reaches the limit).
     pub probe: Option<usize>,
 }
 
@@ -95,9 +104,10 @@ pub struct BlockTree {
     pub split: usize,
 }
 
-/// The members of one leaf block walking the tree together, and those asked for.
+/// A run of at most [`BATCH`] members of one leaf block walking the tree together, and
+/// those asked for.
 pub struct Batch {
-    /// The leaf's members, by index.
+    /// The members, by index.
     pub members: Vec<PartnerIdx>,
     /// The members whose lists are wanted, a bit per member.
     pub asked: u64,
@@ -199,10 +209,11 @@ impl BlockTree {
             .map(|n| &self.order[n.positions.clone()])
     }
 
-    /// The leaf blocks holding any of `partners`, each as a [`Batch`] of all its members with
-    /// those of `partners` asked for, in tree order (partners outside the tree alone, last).
-    /// A member's walk depends on its batch, never on which of its neighbours are asked for:
-    /// a partner's list is the same in a run over some partners (a shard) as over all.
+    /// The batches holding any of `partners` (each leaf block cut into runs of [`BATCH`]),
+    /// each with all its members and those of `partners` asked for, in tree order (partners
+    /// outside the tree alone, last). A member's walk depends on its batch, never on which of
+    /// its neighbours are asked for: a partner's list is the same in a run over some partners
+    /// (a shard) as over all.
     pub fn batches(&self, partners: &[PartnerIdx]) -> Vec<Batch> {
         let size = self.order.iter().chain(partners).map(|&i| i as usize + 1).max().unwrap_or(0);
         let mut leaf_of = vec![usize::MAX; size];
@@ -221,8 +232,10 @@ impl BlockTree {
         let leaves: Vec<&[PartnerIdx]> = self.leaves().collect();
         let mut batches: Vec<Batch> = wanted
             .into_iter()
-            .map(|leaf| {
-                let mut members = leaves[leaf].to_vec();
+            .flat_map(|leaf| leaves[leaf].chunks(BATCH))
+            .filter(|run| run.iter().any(|&i| asked[i as usize]))
+            .map(|run| {
+                let mut members = run.to_vec();
                 members.sort_unstable();
                 let asked = members.iter().enumerate().filter(|(_, &i)| asked[i as usize]).fold(0, |mask, (m, _)| mask | 1 << m);
                 Batch { members, asked }

@@ -24,7 +24,7 @@
 //! - **blocked**: queries walk the block tree best bound first in batches of neighbours,
 //!   each batch a whole leaf block with the members not asked for retired
 //!   ([`BlockTree::search`]); a leaf is scanned for the members whose own bound reaches
-//!   their floor, at most `probe` leaves per query.
+//!   their floor, until a query has scanned `probe` candidates.
 //!
 //! Memory is O(threads × partners × collector). **Invariant:** the output is identical for
 //! any thread count (collectors merge associatively, [`top_k`] orders totally), and a
@@ -322,7 +322,7 @@ impl<'a> Scan<'a> {
     }
 
     /// Blocked: batches of neighbours walk the block tree, each member scanning the leaves
-    /// it may still improve from, at most `probe` of them.
+    /// it may still improve from, until it has scanned `probe` candidates.
     fn blocked<C: Collector>(&self, blocks: &Blocks, queries: &[PartnerIdx], collector: &C, progress: &(dyn Fn(u64) + Sync)) -> (Fruits<C::Child>, RankStats) {
         let features = self.scorer.features();
         let tree: &BlockTree = &blocks.tree;
@@ -339,9 +339,9 @@ impl<'a> Scan<'a> {
                 for m in IdSet(mask).iter().map(usize::from) {
                     let child = &mut children[m];
                     scan_run(kernel, &queries[m], 0..kernel.columns().len(), &mut tile, child, stats);
-                    scanned[m] += 1;
+                    scanned[m] += kernel.columns().len();
                     // A partner at its probe limit retires from the walk.
-                    floors[m] = if blocks.probe == Some(scanned[m]) { Some(Score::INFINITY) } else { Some(child.floor()).filter(|f| f.is_finite()) };
+                    floors[m] = if blocks.probe.is_some_and(|probe| scanned[m] >= probe) { Some(Score::INFINITY) } else { Some(child.floor()).filter(|f| f.is_finite()) };
                 }
             });
             batch.members.iter().copied().zip(children).enumerate().filter(|(m, _)| batch.asked >> m & 1 == 1).map(|(_, fruit)| fruit).collect()
