@@ -15,11 +15,11 @@
 //! ```
 //!
 //! Partners walk the tree in batches of neighbours (runs of [`BATCH`] partners of one leaf
-//! block), so a leaf's columns are read from memory once for the batch. The walk keeps a queue of nodes
-//! by their bound with the batch, highest first, each with the members it may still improve
-//! (the batch's bound, then the member's own, reaches the member's list floor): a node is
-//! opened (its children's bounds computed) or, for a leaf, handed to the ranking loop; it
-//! stops when no node left can beat a floor (the lists are exact). The ranking loop may
+//! block), so a leaf's columns are read from memory once for the batch. The walk keeps a
+//! queue of nodes by their bound with the batch, highest first, each with the members it may
+//! still improve (the batch's bound, then the member's own, reaches the member's list floor):
+//! a node is opened (its children's bounds computed) or, for a leaf, handed to the ranking
+//! loop; it stops when no node left can beat a floor (the lists are exact). The ranking loop may
 //! retire a partner earlier, once it has scanned `--probe` candidates (approximate; the
 //! recall is measured on a sample).
 //!

@@ -22,7 +22,7 @@
 //! - **per query** (any other set): rayon over blocks of queries, each owning its collectors,
 //!   tile-outer (a tile of candidate columns is read from cache by every query of the block).
 //! - **blocked**: queries walk the block tree best bound first in batches of neighbours,
-//!   each batch a whole leaf block with the members not asked for retired
+//!   each batch a run of 32 of a leaf block's members, those not asked for retired
 //!   ([`BlockTree::search`]); a leaf is scanned for the members whose own bound reaches
 //!   their floor, until a query has scanned `probe` candidates.
 //!
