@@ -31,6 +31,8 @@ use crate::{PartnerIdx, Score};
 pub struct GroupSummary {
     /// Per theme, the largest `weight / need mass` among members that need it and may benefit.
     need_share: [f32; 64],
+    /// Themes some member needs and may benefit: where `need_share` is not 0.
+    needed: u64,
     /// Themes offered by members that may provide.
     offered: u64,
     /// Sectors of any member, and the fewest any member with sectors has.
@@ -66,6 +68,7 @@ impl GroupSummary {
     pub fn of(f: &PartnerFeatures, members: &[PartnerIdx]) -> Self {
         let mut summary = GroupSummary {
             need_share: [0.0; 64],
+            needed: 0,
             offered: 0,
             sectors: 0,
             fewest_sectors: u32::MAX,
@@ -84,6 +87,7 @@ impl GroupSummary {
         for &j in members {
             let j = j as usize;
             if f.can_benefit[j] {
+                summary.needed |= f.needs[j].0;
                 for t in f.needs[j].iter() {
                     let share = f.theme_weight[t as usize] / f.need_mass[j];
                     summary.need_share[t as usize] = summary.need_share[t as usize].max(share);
@@ -153,17 +157,19 @@ fn chord(u: &[f32; 3], v: &[f32; 3]) -> f32 {
     ((u[0] - v[0]).powi(2) + (u[1] - v[1]).powi(2) + (u[2] - v[2]).powi(2)).sqrt()
 }
 
-/// The larger share of need mass the themes `offered` by one side cover of a member of the
-/// other side (`need_share`), capped at 1.
-fn coverage(offered: u64, need_share: &[f32; 64]) -> f32 {
-    IdSet(offered).iter().map(|t| need_share[t as usize]).sum::<f32>().min(1.0)
+/// The larger share of need mass the themes one side offers cover of a member of the other
+/// side, capped at 1: the sum of the other side's `need_share` over the themes offered that
+/// it needs (the others add 0: a partner's bound with a group reads its few needs, not the
+/// group's many offers).
+fn coverage(offered: u64, needs: &GroupSummary) -> f32 {
+    IdSet(offered & needs.needed).iter().map(|t| needs.need_share[t as usize]).sum::<f32>().min(1.0)
 }
 
 impl Scorer<'_> {
     /// An upper bound of `score(i, j)` over the members i of `a` and j of `b`.
     pub fn pair_bound(&self, a: &GroupSummary, b: &GroupSummary) -> Score {
-        let forward = coverage(a.offered, &b.need_share);
-        let backward = coverage(b.offered, &a.need_share);
+        let forward = coverage(a.offered, b);
+        let backward = coverage(b.offered, a);
         let mut raw = [1.0; TERM_COUNT];
         raw[Term::Complementarity as usize] = forward.max(backward);
         raw[Term::MutualBenefit as usize] = self.settings.mutual.fuse(forward, backward);
