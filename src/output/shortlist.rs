@@ -156,19 +156,19 @@ pub fn write(
     let frames = lists.chunks(BATCH).map(|batch| {
         // Pieces on the pool, each its rows and its frame, then one frame for the encoders.
         let mut pieces = batch.par_chunks(PIECE).map(|piece| frame(context, rows(context, piece))).collect::<Result<Vec<DataFrame>, OutputError>>()?.into_iter();
-        let mut frame = pieces.next().expect("a batch holds a list");
+        let mut stacked = pieces.next().expect("a batch holds a list");
         for piece in pieces {
-            frame.vstack_mut_owned(piece).map_err(write_error("shortlist"))?;
+            stacked.vstack_mut_owned(piece).map_err(write_error("shortlist"))?;
         }
-        frame.rechunk_mut_par();
+        stacked.rechunk_mut_par();
         progress(batch.len() as u64);
-        Ok(frame)
+        Ok(stacked)
     });
     write_batches(out, ((SHORTLIST_CSV, SHORTLIST_PARQUET), "shortlist"), formats, &schema, frames)
 }
 
-fn rows(context: &ShortlistContext, batch: &[Shortlist]) -> Vec<Row> {
-    batch
+fn rows(context: &ShortlistContext, lists: &[Shortlist]) -> Vec<Row> {
+    lists
         .iter()
         .flat_map(|list| -> Box<dyn Iterator<Item = Row> + '_> {
             match Written::of(context.proposals, list) {
