@@ -27,16 +27,13 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use super::shortlist::{SupportProposals, Written};
-use super::{write_batches, write_error, Destinations, OutputError};
+use super::{write_batches, write_error, Destinations, OutputError, BATCH};
 use crate::engine::profile::{self, Profile};
 use crate::engine::rank::Shortlist;
 use crate::io::manifest::ChangeCounts;
 use crate::io::run_dir::{RunDir, RunDirError, CHANGES_CSV, CHANGES_PARQUET};
 use crate::io::table::TableFormat;
 use crate::PartnerIdx;
-
-/// Partners per written batch.
-const BATCH: usize = 4096;
 
 /// The previous run's lists, by tonight's partner indices.
 pub struct Previous {

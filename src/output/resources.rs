@@ -12,10 +12,9 @@
 //! partner_contact_name, partner_contact_email, reason, run_id`.
 
 use polars::prelude::*;
-use rayon::prelude::*;
 
 use super::sentence::support_reason;
-use super::{write_batches, write_error, Destinations, OutputError};
+use super::{batch_frames, write_batches, write_error, Destinations, OutputError};
 use crate::engine::modality::{classify, TriangularDefinition};
 use crate::engine::profile::Profile;
 use crate::engine::rank::top_k::Hit;
@@ -47,60 +46,61 @@ struct ResourceRow {
     support: Support,
 }
 
-/// Partners in need per written batch.
-const BATCH: usize = 4096;
-
 /// Writes the files of `formats`, a batch of partners at a time; returns the row count.
 pub fn write(out: &mut Destinations, context: &ResourceContext, needy: &[PartnerIdx], lists: &[Vec<Hit>], formats: &[TableFormat]) -> Result<usize, OutputError> {
     let schema = frame(context, &[])?.schema().as_ref().clone();
-    let frames = needy.chunks(BATCH).zip(lists.chunks(BATCH)).map(|(needy, lists)| {
-        let rows: Vec<ResourceRow> = needy
-            .par_iter()
-            .zip(lists)
-            .flat_map_iter(|(&b, list)| {
-                list.iter().enumerate().map(move |(rank, hit)| {
-                    let support = context.supporters.support(hit.candidate, b).expect("a listed supporter supports");
-                    ResourceRow { needy: b, rank: rank as u32 + 1, supporter: hit.candidate, support }
-                })
-            })
-            .collect();
-        frame(context, &rows)
-    });
+    let frames = batch_frames(needy.len(), RESOURCES_CSV, |piece| frame(context, &rows(context, &needy[piece.clone()], &lists[piece])));
     write_batches(out, ((RESOURCES_CSV, RESOURCES_PARQUET), "resources"), formats, &schema, frames)
 }
 
-fn frame(context: &ResourceContext, rows: &[ResourceRow]) -> Result<DataFrame, OutputError> {
+/// The rows of the partners in `needy`, each its list's supporters in rank order.
+fn rows(context: &ResourceContext, needy: &[PartnerIdx], lists: &[Vec<Hit>]) -> Vec<ResourceRow> {
+    needy
+        .iter()
+        .zip(lists)
+        .flat_map(|(&b, list)| {
+            list.iter().enumerate().map(move |(rank, hit)| {
+                let support = context.supporters.support(hit.candidate, b).expect("a listed supporter supports");
+                ResourceRow { needy: b, rank: rank as u32 + 1, supporter: hit.candidate, support }
+            })
+        })
+        .collect()
+}
+
+fn frame<'a>(context: &ResourceContext<'a>, rows: &[ResourceRow]) -> Result<DataFrame, OutputError> {
     let (p, r) = (context.profiles, context.reference);
-    let needy = |row: &ResourceRow| &p[row.needy as usize];
-    let supporter = |row: &ResourceRow| &p[row.supporter as usize];
-    let text = |name: &str, f: &dyn Fn(&ResourceRow) -> String| Column::new(name.into(), rows.iter().map(f).collect::<Vec<String>>());
-    let optional = |name: &str, f: &dyn Fn(&ResourceRow) -> Option<String>| Column::new(name.into(), rows.iter().map(f).collect::<Vec<Option<String>>>());
-    let country = |profile: &Profile| r.countries[profile.country as usize].iso3.clone();
+    let needy = |row: &ResourceRow| -> &'a Profile { &p[row.needy as usize] };
+    let supporter = |row: &ResourceRow| -> &'a Profile { &p[row.supporter as usize] };
+    // Text is borrowed from the profiles and reference tables, not copied per row.
+    let text = |name: &str, f: &dyn Fn(&ResourceRow) -> &'a str| Column::new(name.into(), rows.iter().map(f).collect::<Vec<&str>>());
+    let optional = |name: &str, f: &dyn Fn(&ResourceRow) -> Option<&'a str>| Column::new(name.into(), rows.iter().map(f).collect::<Vec<Option<&str>>>());
+    let owned = |name: &str, f: &dyn Fn(&ResourceRow) -> String| Column::new(name.into(), rows.iter().map(f).collect::<Vec<String>>());
+    let country = |profile: &Profile| -> &'a str { r.countries[profile.country as usize].iso3.as_str() };
     let features = context.supporters.features();
     let mut columns = vec![
-        text("partner_id", &|row| needy(row).id.clone()),
+        text("partner_id", &|row| needy(row).id.as_str()),
         Column::new("rank".into(), rows.iter().map(|row| row.rank).collect::<Vec<u32>>()),
-        text("candidate_id", &|row| supporter(row).id.clone()),
+        text("candidate_id", &|row| supporter(row).id.as_str()),
         Column::new("score".into(), rows.iter().map(|row| row.support.score).collect::<Vec<f32>>()),
-        text("role", &|row| row.support.role.as_str().to_string()),
+        text("role", &|row| row.support.role.as_str()),
     ];
     for (t, term) in SUPPORT_TERMS.iter().enumerate() {
         columns.push(Column::new(format!("term_{term}").into(), rows.iter().map(|row| row.support.contributions[t]).collect::<Vec<f32>>()));
     }
     columns.extend([
-        text("needs_backed", &|row| r.themes.ids_of(row.support.backed_needs)),
-        text("modality", &|row| classify(features, row.supporter as usize, row.needy as usize, context.triangular).name().to_string()),
-        text("partner_name", &|row| needy(row).name.clone()),
+        owned("needs_backed", &|row| r.themes.ids_of(row.support.backed_needs)),
+        text("modality", &|row| classify(features, row.supporter as usize, row.needy as usize, context.triangular).name()),
+        text("partner_name", &|row| needy(row).name.as_str()),
         text("partner_country", &|row| country(needy(row))),
-        text("partner_actor_type", &|row| r.actor_types.id(needy(row).actor_type as usize).to_string()),
-        text("candidate_name", &|row| supporter(row).name.clone()),
+        text("partner_actor_type", &|row| r.actor_types.id(needy(row).actor_type as usize)),
+        text("candidate_name", &|row| supporter(row).name.as_str()),
         text("candidate_country", &|row| country(supporter(row))),
-        text("candidate_actor_type", &|row| r.actor_types.id(supporter(row).actor_type as usize).to_string()),
-        optional("candidate_contact_name", &|row| supporter(row).contact_name.clone()),
-        optional("candidate_contact_email", &|row| supporter(row).contact_email.clone()),
-        optional("partner_contact_name", &|row| needy(row).contact_name.clone()),
-        optional("partner_contact_email", &|row| needy(row).contact_email.clone()),
-        text("reason", &|row| support_reason(needy(row), supporter(row), &row.support, r)),
+        text("candidate_actor_type", &|row| r.actor_types.id(supporter(row).actor_type as usize)),
+        optional("candidate_contact_name", &|row| supporter(row).contact_name.as_deref()),
+        optional("candidate_contact_email", &|row| supporter(row).contact_email.as_deref()),
+        optional("partner_contact_name", &|row| needy(row).contact_name.as_deref()),
+        optional("partner_contact_email", &|row| needy(row).contact_email.as_deref()),
+        owned("reason", &|row| support_reason(needy(row), supporter(row), &row.support, r)),
         Column::new("run_id".into(), vec![context.run_id; rows.len()]),
     ]);
     DataFrame::new(rows.len(), columns).map_err(write_error(RESOURCES_CSV))

@@ -30,10 +30,9 @@
 use std::collections::HashMap;
 
 use polars::prelude::*;
-use rayon::prelude::*;
 
 use super::sentence::{proposal_reason, reason};
-use super::{write_batches, write_error, Destinations, OutputError};
+use super::{batch_frames, write_batches, write_error, Destinations, OutputError};
 use crate::engine::features::distance_km;
 use crate::engine::modality::{Modality, TriangularDefinition};
 use crate::engine::profile::{IdSet, Profile};
@@ -53,14 +52,6 @@ pub fn estimated_bytes(partners: usize, top_k: usize) -> u64 {
     let rows = (partners as u64).saturating_mul(top_k.min(partners.saturating_sub(1)) as u64);
     rows.saturating_mul(1024).saturating_add(1 << 20)
 }
-
-/// Partners per written batch.
-const BATCH: usize = 4096;
-
-/// Partners per piece of a batch built on one thread: its rows and its columns. (The columns
-/// of a whole batch built on the writing thread took 0.8 s of the shortlist's 2.8 s at 100k,
-/// with one core idle.)
-const PIECE: usize = 256;
 
 /// What the shortlist rows are built from.
 pub struct ShortlistContext<'a> {
@@ -153,20 +144,15 @@ pub fn write(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<usize, OutputError> {
     let schema = frame(context, Vec::new())?.schema().as_ref().clone();
-    let frames = lists.chunks(BATCH).map(|batch| {
-        // Pieces on the pool, each its rows and its frame, then one frame for the encoders.
-        let mut pieces = batch.par_chunks(PIECE).map(|piece| frame(context, rows(context, piece))).collect::<Result<Vec<DataFrame>, OutputError>>()?.into_iter();
-        let mut stacked = pieces.next().expect("a batch holds a list");
-        for piece in pieces {
-            stacked.vstack_mut_owned(piece).map_err(write_error("shortlist"))?;
-        }
-        stacked.rechunk_mut_par();
-        progress(batch.len() as u64);
-        Ok(stacked)
+    let frames = batch_frames(lists.len(), "shortlist", |piece| {
+        let frame = frame(context, rows(context, &lists[piece.clone()]));
+        progress(piece.len() as u64);
+        frame
     });
     write_batches(out, ((SHORTLIST_CSV, SHORTLIST_PARQUET), "shortlist"), formats, &schema, frames)
 }
 
+/// The rows of `lists`, best first within each list.
 fn rows(context: &ShortlistContext, lists: &[Shortlist]) -> Vec<Row> {
     lists
         .iter()
