@@ -216,8 +216,12 @@ impl std::hash::Hasher for Sha256Hasher {
     }
 }
 
-/// Every profile's index by id: for reading many ids (another run's lists) at once.
-pub fn id_index(profiles: &[Profile]) -> std::collections::HashMap<&str, crate::PartnerIdx> {
+/// Profile indices by id ([`id_index`]).
+pub type IdIndex<'a> = foldhash::HashMap<&'a str, crate::PartnerIdx>;
+
+/// Every profile's index by id: for reading many ids (another run's lists) at once, hashed
+/// by foldhash (several times faster than std's SipHash on short strings).
+pub fn id_index(profiles: &[Profile]) -> IdIndex<'_> {
     profiles.iter().enumerate().map(|(i, p)| (p.id.as_str(), i as crate::PartnerIdx)).collect()
 }
 

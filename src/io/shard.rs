@@ -15,7 +15,7 @@
 //! Partners and candidates are written by id, so a shard directory can be read, checked and
 //! diffed by hand; the scores are the f32 the engine ranked by, kept bit for bit.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::RunConfig;
-use crate::engine::profile::Profile;
+use crate::engine::profile::{IdIndex, Profile};
 use crate::engine::rank::{Hit, Shortlist};
 use crate::engine::shard::Shard;
 use crate::io::atomic::OutputIoError;
@@ -181,7 +181,7 @@ impl ShardDir {
     /// The lists of file `name`, partners and candidates by index (`index_of` the input's
     /// ids), in the file's order; every partner must be `expected` of this shard. Partners
     /// with an empty list have no row.
-    pub fn lists(&self, name: &str, index_of: &HashMap<&str, PartnerIdx>, expected: &dyn Fn(PartnerIdx) -> bool) -> Result<Vec<Shortlist>, ShardError> {
+    pub fn lists(&self, name: &str, index_of: &IdIndex, expected: &dyn Fn(PartnerIdx) -> bool) -> Result<Vec<Shortlist>, ShardError> {
         let path = self.path.join(name);
         let shown = path.display().to_string();
         let bytes = std::fs::read(&path).map_err(|_| ShardError::Changed { path: shown.clone(), problem: "missing" })?;
