@@ -9,6 +9,8 @@
 //! places as the truth allows ("in the same city", never "0 km"; no distance from a
 //! country's centroid).
 
+use std::fmt::{self, Display, Formatter, Write as _};
+
 use crate::engine::profile::{IdSet, LocationSource, Profile};
 use crate::engine::reference::Reference;
 use crate::engine::score::{PairExplanation, Term};
@@ -24,60 +26,112 @@ pub fn reason(
     explanation: &PairExplanation,
     reference: &Reference,
 ) -> String {
-    let offered = |set: IdSet| phrases(set, &reference.theme_offer_phrases);
-    let needed = |set: IdSet| phrases(set, &reference.theme_need_phrases);
-    let (they, we) = (&candidate.name, &partner.name);
-    let (theirs, ours) = (explanation.candidate_offers, explanation.partner_offers);
-    let main = match (theirs.is_empty(), ours.is_empty()) {
-        (false, false) => format!(
-            "{they} has experience in {}, on which {we} seeks support, and seeks support on {}, in which {we} has experience",
-            offered(theirs),
-            needed(ours)
-        ),
-        (false, true) => format!("{they} has experience in {}, on which {we} seeks support", offered(theirs)),
-        (true, false) => format!("{they} seeks support on {}, in which {we} has experience", needed(ours)),
-        (true, true) => format!("{they} and {we} work in similar contexts"),
-    };
-    let main = format!("{} match: {main}", upper_first(explanation.modality.describe()));
+    // Written into one string through `Display`: a sentence built of `format!`ed pieces made
+    // a dozen allocations per row, and rows are millions.
+    PairReason { partner, candidate, explanation, reference }.to_string()
+}
 
-    let mut context: Vec<(f32, String)> = Vec::new();
-    let raw = |term: Term| explanation.raw[term as usize];
-    let contribution = |term: Term| explanation.contributions[term as usize];
-    if raw(Term::Geography) >= 0.3 {
-        context.push((contribution(Term::Geography), whereabouts(partner, candidate, explanation, reference)));
+/// What [`reason`] says, written as it is displayed.
+#[derive(Clone, Copy)]
+struct PairReason<'a> {
+    partner: &'a Profile,
+    candidate: &'a Profile,
+    explanation: &'a PairExplanation,
+    reference: &'a Reference,
+}
+
+impl Display for PairReason<'_> {
+    fn fmt(&self, f: &mut Formatter) -> fmt::Result {
+        let PairReason { partner, candidate, explanation, reference } = *self;
+        let offered = |set: IdSet| Phrases(set, &reference.theme_offer_phrases);
+        let needed = |set: IdSet| Phrases(set, &reference.theme_need_phrases);
+        let (they, we) = (&candidate.name, &partner.name);
+        let (theirs, ours) = (explanation.candidate_offers, explanation.partner_offers);
+        write!(f, "{} match: ", UpperFirst(explanation.modality.describe()))?;
+        match (theirs.is_empty(), ours.is_empty()) {
+            (false, false) => write!(
+                f,
+                "{they} has experience in {}, on which {we} seeks support, and seeks support on {}, in which {we} has experience",
+                offered(theirs),
+                needed(ours)
+            )?,
+            (false, true) => write!(f, "{they} has experience in {}, on which {we} seeks support", offered(theirs))?,
+            (true, false) => write!(f, "{they} seeks support on {}, in which {we} has experience", needed(ours))?,
+            (true, true) => write!(f, "{they} and {we} work in similar contexts")?,
+        }
+        let context = self.context();
+        if !context.is_empty() {
+            f.write_str(", and they ")?;
+            write_list(f, context.len(), context.iter().map(|(_, clause)| clause))?;
+        }
+        f.write_str(".")
     }
-    let values_known = partner.values.iter().zip(&candidate.values).any(|(a, b)| a.is_some() && b.is_some());
-    if values_known && raw(Term::Values) >= 0.75 {
-        context.push((contribution(Term::Values), "share closely aligned values".into()));
+}
+
+impl<'a> PairReason<'a> {
+    /// Up to three context clauses, in order of their contribution to the score.
+    fn context(&self) -> Vec<(f32, Clause<'a>)> {
+        let PairReason { partner, candidate, explanation, reference } = *self;
+        let mut context: Vec<(f32, Clause)> = Vec::new();
+        let raw = |term: Term| explanation.raw[term as usize];
+        let contribution = |term: Term| explanation.contributions[term as usize];
+        if raw(Term::Geography) >= 0.3 {
+            context.push((contribution(Term::Geography), Clause::Whereabouts(*self)));
+        }
+        let values_known = partner.values.iter().zip(&candidate.values).any(|(a, b)| a.is_some() && b.is_some());
+        if values_known && raw(Term::Values) >= 0.75 {
+            context.push((contribution(Term::Values), Clause::Values));
+        }
+        if !explanation.shared_sectors.is_empty() {
+            context.push((contribution(Term::Sector), Clause::Sectors(explanation.shared_sectors, reference)));
+        }
+        if raw(Term::ActorType) >= 0.7 {
+            let kind = |p: &Profile| reference.actor_nouns[p.actor_type as usize].as_str();
+            let clause = if partner.actor_type == candidate.actor_type { Clause::Peers(kind(partner)) } else { Clause::Kinds(kind(partner), kind(candidate)) };
+            context.push((contribution(Term::ActorType), clause));
+        }
+        let shared_language = partner
+            .spoken_languages()
+            .iter()
+            .filter(|l| candidate.spoken_languages().contains(l))
+            .find_map(|l| reference.language_names.get(l));
+        if let Some(language) = shared_language {
+            context.push((contribution(Term::Context), Clause::Language(language)));
+        }
+        context.sort_by(|a, b| b.0.total_cmp(&a.0));
+        context.truncate(3);
+        context
     }
-    if !explanation.shared_sectors.is_empty() {
-        let sectors: Vec<String> =
-            explanation.shared_sectors.iter().map(|s| reference.sectors.label(s as usize).to_string()).collect();
-        context.push((contribution(Term::Sector), format!("both work in {}", join(&sectors))));
-    }
-    if raw(Term::ActorType) >= 0.7 {
-        let kind = |p: &Profile| reference.actor_nouns[p.actor_type as usize].as_str();
-        let text = if partner.actor_type == candidate.actor_type {
-            format!("are peers of the same kind ({})", kind(partner))
-        } else {
-            format!("are of two kinds that often partner ({} and {})", with_article(kind(partner)), with_article(kind(candidate)))
-        };
-        context.push((contribution(Term::ActorType), text));
-    }
-    let shared_language = partner
-        .spoken_languages()
-        .iter()
-        .filter(|l| candidate.spoken_languages().contains(l))
-        .find_map(|l| reference.language_names.get(l));
-    if let Some(language) = shared_language {
-        context.push((contribution(Term::Context), format!("share a language ({language})")));
-    }
-    context.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let reasons: Vec<String> = context.into_iter().take(3).map(|(_, text)| text).collect();
-    if reasons.is_empty() {
-        format!("{main}.")
-    } else {
-        format!("{main}, and they {}.", join(&reasons))
+}
+
+/// A context clause of a reason, after "they".
+enum Clause<'a> {
+    /// Where the two of a pair are.
+    Whereabouts(PairReason<'a>),
+    Values,
+    /// The sectors both work in.
+    Sectors(IdSet, &'a Reference),
+    /// Both are of this kind.
+    Peers(&'a str),
+    /// The partner's kind and the candidate's.
+    Kinds(&'a str, &'a str),
+    /// A language both speak, by its name.
+    Language(&'a str),
+}
+
+impl Display for Clause<'_> {
+    fn fmt(&self, f: &mut Formatter) -> fmt::Result {
+        match self {
+            Clause::Whereabouts(pair) => pair.write_whereabouts(f),
+            Clause::Values => f.write_str("share closely aligned values"),
+            Clause::Sectors(sectors, reference) => {
+                f.write_str("both work in ")?;
+                write_list(f, sectors.len() as usize, sectors.iter().map(|s| reference.sectors.label(s as usize)))
+            }
+            Clause::Peers(kind) => write!(f, "are peers of the same kind ({kind})"),
+            Clause::Kinds(ours, theirs) => write!(f, "are of two kinds that often partner ({} and {})", WithArticle(ours), WithArticle(theirs)),
+            Clause::Language(language) => write!(f, "share a language ({language})"),
+        }
     }
 }
 
@@ -86,15 +140,14 @@ pub fn reason(
 /// partner ("UNDP facilitates work on social protection, on which the Ministry of Labour of
 /// Ghana seeks support, with Ghana in its focus.").
 pub fn support_reason(needy: &Profile, supporter: &Profile, support: &Support, reference: &Reference) -> String {
-    let work = phrases(support.backed_needs, &reference.theme_need_phrases);
-    let mut text = format!("{} {} work on {work}, on which {} seeks support", supporter.name, support_verb(support.role), needy.name);
-    if support.raw[1] == 1.0 {
-        let country = &reference.countries[needy.country as usize];
-        let place = if supporter.focus_countries.contains(&needy.country) { &country.name } else { &reference.sub_regions[country.sub_region as usize] };
-        text.push_str(&format!(", with {place} in its focus"));
+    let work = Phrases(support.backed_needs, &reference.theme_need_phrases);
+    let (who, verb, whom) = (&supporter.name, support_verb(support.role), &needy.name);
+    if support.raw[1] != 1.0 {
+        return format!("{who} {verb} work on {work}, on which {whom} seeks support.");
     }
-    text.push('.');
-    text
+    let country = &reference.countries[needy.country as usize];
+    let place = if supporter.focus_countries.contains(&needy.country) { &country.name } else { &reference.sub_regions[country.sub_region as usize] };
+    format!("{who} {verb} work on {work}, on which {whom} seeks support, with {place} in its focus.")
 }
 
 /// The reason sentence of a triad, each member with its country unless it is one:
@@ -105,11 +158,11 @@ pub fn triad_reason(triad: &Triad, features: &PartnerFeatures, profiles: &[Profi
     format!(
         "Triangular ({definition:?}): {} has experience in {}, on which {} seeks support, and {} {} work on {}.",
         who(triad.provider),
-        phrases(triad.needs_met(features), &reference.theme_offer_phrases),
+        Phrases(triad.needs_met(features), &reference.theme_offer_phrases),
         who(triad.beneficiary),
         who(triad.third),
         support_verb(triad.role),
-        phrases(triad.backed, &reference.theme_need_phrases),
+        Phrases(triad.backed, &reference.theme_need_phrases),
     )
 }
 
@@ -121,7 +174,7 @@ pub fn proposal_reason(triad: &Triad, modality: Modality, profiles: &[Profile], 
     let who = |i| with_country(&profiles[i as usize], reference);
     let label = match modality {
         Modality::Triangular => format!("Triangular ({definition:?})"),
-        other => upper_first(other.describe()),
+        other => UpperFirst(other.describe()).to_string(),
     };
     let verb = match triad.role {
         SupportRole::Funder => "fund",
@@ -132,7 +185,7 @@ pub fn proposal_reason(triad: &Triad, modality: Modality, profiles: &[Profile], 
         who(triad.third),
         who(triad.beneficiary),
         who(triad.provider),
-        phrases(triad.backed, &reference.theme_offer_phrases),
+        Phrases(triad.backed, &reference.theme_offer_phrases),
         profiles[triad.beneficiary as usize].name,
     )
 }
@@ -151,77 +204,111 @@ fn support_verb(role: SupportRole) -> &'static str {
     }
 }
 
-/// Where the two are, as a clause after "they": as precise as their locations allow.
-fn whereabouts(partner: &Profile, candidate: &Profile, explanation: &PairExplanation, reference: &Reference) -> String {
-    // A partner placed at its country's centroid has no distance worth telling.
-    let approximate = [partner, candidate].iter().any(|p| p.location_source == LocationSource::Country);
-    let country = |p: &Profile| reference.countries[p.country as usize].name.as_str();
-    let distance = match explanation.distance_km {
-        d if d < 1.0 => "less than 1 km apart".to_string(),
-        d => format!("{} km apart", thousands(d.round() as u64)),
-    };
-    if !explanation.cross_border {
-        let same_city = match (&partner.city, &candidate.city) {
-            (Some(a), Some(b)) => a.trim().eq_ignore_ascii_case(b.trim()),
-            _ => false,
-        };
-        return if approximate {
-            format!("are both in {}", country(partner))
-        } else if same_city || explanation.distance_km < 1.0 {
-            "are in the same city".into()
-        } else {
-            format!("are {distance} in {}", country(partner))
-        };
-    }
-    let region = explanation
-        .same_region
-        .then(|| &reference.sub_regions[reference.countries[candidate.country as usize].sub_region as usize]);
-    match (approximate, region) {
-        (true, Some(region)) => format!("are both in {region}"),
-        (true, None) => format!("are in {} and {}", country(candidate), country(partner)),
-        (false, Some(region)) => format!("are {distance} in {region}"),
-        (false, None) => format!("are {distance}"),
-    }
-}
-
-fn upper_first(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
-}
-
-/// "a company", "an academic institution", "a UN agency".
-fn with_article(noun: &str) -> String {
-    let vowel_sound = noun.starts_with(['a', 'e', 'i', 'o']) && !noun.starts_with("UN");
-    format!("{} {noun}", if vowel_sound { "an" } else { "a" })
-}
-
-/// Every theme of `set` by its phrase, joined as a list.
-fn phrases(set: IdSet, phrases: &[String]) -> String {
-    join(&set.iter().map(|t| phrases[t as usize].clone()).collect::<Vec<_>>())
-}
-
-/// "a", "a and b", "a, b and c".
-fn join(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    }
-}
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
+impl PairReason<'_> {
+    /// Where the two are, as a clause after "they": as precise as their locations allow.
+    fn write_whereabouts(&self, f: &mut Formatter) -> fmt::Result {
+        let PairReason { partner, candidate, explanation, reference } = *self;
+        // A partner placed at its country's centroid has no distance worth telling.
+        let approximate = [partner, candidate].iter().any(|p| p.location_source == LocationSource::Country);
+        let country = |p: &Profile| reference.countries[p.country as usize].name.as_str();
+        let distance = Distance(explanation.distance_km);
+        if !explanation.cross_border {
+            let same_city = match (&partner.city, &candidate.city) {
+                (Some(a), Some(b)) => a.trim().eq_ignore_ascii_case(b.trim()),
+                _ => false,
+            };
+            return if approximate {
+                write!(f, "are both in {}", country(partner))
+            } else if same_city || explanation.distance_km < 1.0 {
+                f.write_str("are in the same city")
+            } else {
+                write!(f, "are {distance} in {}", country(partner))
+            };
         }
-        out.push(c);
+        let region = explanation
+            .same_region
+            .then(|| &reference.sub_regions[reference.countries[candidate.country as usize].sub_region as usize]);
+        match (approximate, region) {
+            (true, Some(region)) => write!(f, "are both in {region}"),
+            (true, None) => write!(f, "are in {} and {}", country(candidate), country(partner)),
+            (false, Some(region)) => write!(f, "are {distance} in {region}"),
+            (false, None) => write!(f, "are {distance}"),
+        }
     }
-    out
+}
+
+/// A distance as people say it: "less than 1 km apart", "5,920 km apart".
+struct Distance(f32);
+
+impl Display for Distance {
+    fn fmt(&self, f: &mut Formatter) -> fmt::Result {
+        match self.0 {
+            d if d < 1.0 => f.write_str("less than 1 km apart"),
+            d => write!(f, "{} km apart", Thousands(d.round() as u64)),
+        }
+    }
+}
+
+/// Text with its first letter upper-cased.
+struct UpperFirst<'a>(&'a str);
+
+impl Display for UpperFirst<'_> {
+    fn fmt(&self, f: &mut Formatter) -> fmt::Result {
+        let mut chars = self.0.chars();
+        match chars.next() {
+            Some(first) => {
+                first.to_uppercase().try_for_each(|c| f.write_char(c))?;
+                f.write_str(chars.as_str())
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// A noun with its article: "a company", "an academic institution", "a UN agency".
+struct WithArticle<'a>(&'a str);
+
+impl Display for WithArticle<'_> {
+    fn fmt(&self, f: &mut Formatter) -> fmt::Result {
+        let noun = self.0;
+        let vowel_sound = noun.starts_with(['a', 'e', 'i', 'o']) && !noun.starts_with("UN");
+        write!(f, "{} {noun}", if vowel_sound { "an" } else { "a" })
+    }
+}
+
+/// Every theme of a set by its phrase, as a list.
+struct Phrases<'a>(IdSet, &'a [String]);
+
+impl Display for Phrases<'_> {
+    fn fmt(&self, f: &mut Formatter) -> fmt::Result {
+        let Phrases(set, phrases) = *self;
+        write_list(f, set.len() as usize, set.iter().map(|t| &phrases[t as usize]))
+    }
+}
+
+/// The `count` `items` as people list them: "a", "a and b", "a, b and c".
+fn write_list<T: Display>(f: &mut Formatter, count: usize, items: impl Iterator<Item = T>) -> fmt::Result {
+    for (i, item) in items.enumerate() {
+        match i {
+            0 => {}
+            i if i + 1 == count => f.write_str(" and ")?,
+            _ => f.write_str(", ")?,
+        }
+        write!(f, "{item}")?;
+    }
+    Ok(())
+}
+
+/// A whole number with its thousands separated: "5,920".
+struct Thousands(u64);
+
+impl Display for Thousands {
+    fn fmt(&self, f: &mut Formatter) -> fmt::Result {
+        match self.0 {
+            n if n >= 1000 => write!(f, "{},{:03}", Thousands(n / 1000), n % 1000),
+            n => write!(f, "{n}"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -230,14 +317,28 @@ mod tests {
 
     #[test]
     fn joins_read_naturally() {
-        assert_eq!(join(&["a".into()]), "a");
-        assert_eq!(join(&["a".into(), "b".into()]), "a and b");
-        assert_eq!(join(&["a".into(), "b".into(), "c".into()]), "a, b and c");
-        assert_eq!(thousands(5920), "5,920");
-        assert_eq!(with_article("academic institution"), "an academic institution");
-        assert_eq!(with_article("UN agency"), "a UN agency");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1234567), "1,234,567");
+        struct List(&'static [&'static str]);
+        impl Display for List {
+            fn fmt(&self, f: &mut Formatter) -> fmt::Result {
+                write_list(f, self.0.len(), self.0.iter())
+            }
+        }
+        assert_eq!(List(&[]).to_string(), "");
+        assert_eq!(List(&["a"]).to_string(), "a");
+        assert_eq!(List(&["a", "b"]).to_string(), "a and b");
+        assert_eq!(List(&["a", "b", "c"]).to_string(), "a, b and c");
+        assert_eq!(List(&["a", "b", "c", "d"]).to_string(), "a, b, c and d");
+        assert_eq!(Thousands(5920).to_string(), "5,920");
+        assert_eq!(Thousands(1_000_005).to_string(), "1,000,005");
+        assert_eq!(Thousands(0).to_string(), "0");
+        assert_eq!(WithArticle("academic institution").to_string(), "an academic institution");
+        assert_eq!(WithArticle("UN agency").to_string(), "a UN agency");
+        assert_eq!(UpperFirst("south-South").to_string(), "South-South");
+        assert_eq!(UpperFirst("").to_string(), "");
+        assert_eq!(Thousands(999).to_string(), "999");
+        assert_eq!(Thousands(1234567).to_string(), "1,234,567");
+        assert_eq!(Distance(0.4).to_string(), "less than 1 km apart");
+        assert_eq!(Distance(5919.6).to_string(), "5,920 km apart");
     }
 
     #[test]
