@@ -469,6 +469,17 @@ fn issue14_30_a_parquet_page_header_with_a_negative_count_is_an_error_not_an_abo
 }
 
 #[test]
+fn a_damaged_parquet_footer_is_an_error_not_an_abort() {
+    // Found by the profiles_parquet fuzz target: polars sized a list of the damaged footer
+    // from its count before reading it and aborted on the allocation; the footer is now
+    // walked first (its unit test: a list counting more entries than bytes).
+    let dir = Dir::new();
+    std::fs::copy(repo("fuzz/corpus/profiles_parquet/damaged_footer"), dir.path("p.parquet")).unwrap();
+    let output = dir.run(&["run", "--profiles", "p.parquet", "--out", "out", "-q"]);
+    refused(&output, "p.parquet: not a valid Parquet table (a number in the footer runs past 64 bits; the file is damaged)");
+}
+
+#[test]
 fn issue14_30_a_parquet_column_shorter_than_its_table_is_an_error_not_a_panic() {
     // Found by the profiles_parquet fuzz target: a damaged file whose v_social_dialogue
     // column decoded to no values in a 30-row table; reading a cell of it panicked.

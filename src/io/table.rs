@@ -473,8 +473,98 @@ fn check_decoded_size(decoded: u64, name: &str) -> Result<(), TableError> {
     Ok(())
 }
 
+/// Walks the Parquet footer (Thrift compact protocol) without decoding it and fails on a
+/// list, set or map that counts more entries than bytes remain (each entry takes one at
+/// least), or on nesting deeper than any Parquet footer: polars sizes a list's vector from
+/// its count before reading it, and a damaged count made it abort on a 2^31-entry
+/// allocation (found by the profiles_parquet fuzz target).
+fn check_footer(bytes: &[u8]) -> Result<(), String> {
+    struct Walk<'a>(&'a [u8]);
+    impl Walk<'_> {
+        fn byte(&mut self) -> Result<u8, String> {
+            let (&first, rest) = self.0.split_first().ok_or("the footer ends inside a value")?;
+            self.0 = rest;
+            Ok(first)
+        }
+        fn varint(&mut self) -> Result<u64, String> {
+            let mut value = 0u64;
+            for shift in (0..64).step_by(7) {
+                let byte = self.byte()?;
+                value |= u64::from(byte & 0x7f) << shift;
+                if byte & 0x80 == 0 {
+                    return Ok(value);
+                }
+            }
+            Err("a number in the footer runs past 64 bits".into())
+        }
+        fn skip(&mut self, n: u64) -> Result<(), String> {
+            let n = usize::try_from(n).ok().filter(|&n| n <= self.0.len()).ok_or("a value runs past the footer")?;
+            self.0 = &self.0[n..];
+            Ok(())
+        }
+        fn entries(&self, count: u64) -> Result<u64, String> {
+            if count > self.0.len() as u64 {
+                return Err(format!("a list of {count} entries in the {} bytes left of the footer", self.0.len()));
+            }
+            Ok(count)
+        }
+        fn value(&mut self, kind: u8, depth: u32) -> Result<(), String> {
+            if depth > 32 {
+                return Err("values nested deeper than a Parquet footer's".into());
+            }
+            match kind {
+                1 | 2 => Ok(()),
+                3 => self.skip(1),
+                4..=6 => self.varint().map(drop),
+                7 => self.skip(8),
+                8 => {
+                    let length = self.varint()?;
+                    self.skip(length)
+                }
+                9 | 10 => {
+                    let header = self.byte()?;
+                    let count = match header >> 4 {
+                        15 => self.varint()?,
+                        n => u64::from(n),
+                    };
+                    for _ in 0..self.entries(count)? {
+                        self.value(header & 0x0f, depth + 1)?;
+                    }
+                    Ok(())
+                }
+                11 => {
+                    let count = self.varint()?;
+                    if count > 0 {
+                        let types = self.byte()?;
+                        for _ in 0..self.entries(count)? {
+                            self.value(types >> 4, depth + 1)?;
+                            self.value(types & 0x0f, depth + 1)?;
+                        }
+                    }
+                    Ok(())
+                }
+                12 => loop {
+                    let header = self.byte()?;
+                    if header == 0 {
+                        return Ok(());
+                    }
+                    if header >> 4 == 0 {
+                        self.varint()?;
+                    }
+                    self.value(header & 0x0f, depth + 1)?;
+                },
+                other => Err(format!("a value of unknown type {other} in the footer")),
+            }
+        }
+    }
+    let Some(length) = bytes.len().checked_sub(8).map(|at| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))) else { return Ok(()) };
+    let Some(start) = (bytes.len() - 8).checked_sub(length as usize) else { return Ok(()) };
+    Walk(&bytes[start..bytes.len() - 8]).value(12, 0)
+}
+
 /// Reads the wanted columns of a Parquet file, bounded in what they decode to.
 fn parquet(bytes: Vec<u8>, name: String, wanted: Wanted) -> Result<StringTable, TableError> {
+    check_footer(&bytes).map_err(|reason| TableError::Malformed { source_name: name.clone(), format: TableFormat::Parquet.name(), reason: format!("{reason}; the file is damaged") })?;
     let bytes = polars_buffer::Buffer::from(bytes);
     let reader = || ParquetReader::new(Cursor::new(bytes.as_slice()));
     let (schema, rows) = guarded(&name, TableFormat::Parquet, || {
@@ -903,5 +993,31 @@ mod csv {
             // A quote inside an unquoted value is a character, not a quote.
             assert_eq!(super::records(b"a,b\nthe \"best\" coop,2\n", b',', "t.csv").unwrap()[1].fields, 2);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A footer of `metadata` as a Parquet file ends: the bytes, their length, `PAR1`.
+    fn file_ending(metadata: &[u8]) -> Vec<u8> {
+        let mut bytes = b"PAR1".to_vec();
+        bytes.extend_from_slice(metadata);
+        bytes.extend_from_slice(&(metadata.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(b"PAR1");
+        bytes
+    }
+
+    #[test]
+    fn a_footer_list_counting_more_entries_than_bytes_is_refused() {
+        // Field 1 a list of structs counting 2^31 - 1 entries, then the struct's stop.
+        let damaged = file_ending(&[0x19, 0xfc, 0xff, 0xff, 0xff, 0xff, 0x07, 0x00]);
+        assert_eq!(check_footer(&damaged).unwrap_err(), "a list of 2147483647 entries in the 1 bytes left of the footer");
+        // The same list holding its one struct (field 1: i32 5) is read to the end.
+        assert_eq!(check_footer(&file_ending(&[0x19, 0x1c, 0x15, 0x0a, 0x00, 0x00])), Ok(()));
+        // A footer nested deeper than any Parquet footer is refused, not a stack overflow.
+        let deep: Vec<u8> = std::iter::repeat_n(0x1c, 10_000).collect();
+        assert_eq!(check_footer(&file_ending(&deep)).unwrap_err(), "values nested deeper than a Parquet footer's");
     }
 }
