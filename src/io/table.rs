@@ -508,6 +508,14 @@ fn check_footer(bytes: &[u8]) -> Result<(), String> {
             }
             Ok(count)
         }
+        /// An entry of a list, set or map: a boolean takes a byte there (a field's is in
+        /// its header).
+        fn element(&mut self, kind: u8, depth: u32) -> Result<(), String> {
+            match kind {
+                1 | 2 => self.skip(1),
+                kind => self.value(kind, depth),
+            }
+        }
         fn value(&mut self, kind: u8, depth: u32) -> Result<(), String> {
             if depth > 32 {
                 return Err("values nested deeper than a Parquet footer's".into());
@@ -528,7 +536,7 @@ fn check_footer(bytes: &[u8]) -> Result<(), String> {
                         n => u64::from(n),
                     };
                     for _ in 0..self.entries(count)? {
-                        self.value(header & 0x0f, depth + 1)?;
+                        self.element(header & 0x0f, depth + 1)?;
                     }
                     Ok(())
                 }
@@ -537,8 +545,8 @@ fn check_footer(bytes: &[u8]) -> Result<(), String> {
                     if count > 0 {
                         let types = self.byte()?;
                         for _ in 0..self.entries(count)? {
-                            self.value(types >> 4, depth + 1)?;
-                            self.value(types & 0x0f, depth + 1)?;
+                            self.element(types >> 4, depth + 1)?;
+                            self.element(types & 0x0f, depth + 1)?;
                         }
                     }
                     Ok(())
@@ -1014,8 +1022,11 @@ mod tests {
         // Field 1 a list of structs counting 2^31 - 1 entries, then the struct's stop.
         let damaged = file_ending(&[0x19, 0xfc, 0xff, 0xff, 0xff, 0xff, 0x07, 0x00]);
         assert_eq!(check_footer(&damaged).unwrap_err(), "a list of 2147483647 entries in the 1 bytes left of the footer");
-        // The same list holding its one struct (field 1: i32 5) is read to the end.
+        // The same list holding its one struct (field 1: i32 5) is read to the end, and so
+        // is a list of two booleans (a byte each) then an i32 field.
         assert_eq!(check_footer(&file_ending(&[0x19, 0x1c, 0x15, 0x0a, 0x00, 0x00])), Ok(()));
+        assert_eq!(check_footer(&file_ending(&[0x19, 0x21, 0x01, 0x02, 0x15, 0x0a, 0x00])), Ok(()));
+        assert!(check_footer(&file_ending(&[0x19, 0x21, 0x01, 0x00])).is_err(), "a boolean list cut short");
         // A footer nested deeper than any Parquet footer is refused, not a stack overflow.
         let deep: Vec<u8> = std::iter::repeat_n(0x1c, 10_000).collect();
         assert_eq!(check_footer(&file_ending(&deep)).unwrap_err(), "values nested deeper than a Parquet footer's");
