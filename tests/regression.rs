@@ -461,11 +461,15 @@ fn issue14_30_a_weights_file_that_never_ends_is_refused() {
 fn issue14_30_a_parquet_page_header_with_a_negative_count_is_an_error_not_an_abort() {
     // Found by the profiles_parquet fuzz target: three flipped bits made a page header count
     // -31 values; polars took that for a size, tried to allocate 2^61 bytes and aborted.
+    refuses_fuzz_input("negative_page_value_count", "column roles, row group 0: a page header counts [-31] values in a group of 30 rows; the file is damaged");
+}
+
+/// Runs the profiles_parquet fuzz input `name` (as `p.parquet`) and checks the run is
+/// refused with `message`.
+fn refuses_fuzz_input(name: &str, message: &str) {
     let dir = Dir::new();
-    let damaged = repo("fuzz/corpus/profiles_parquet/negative_page_value_count");
-    std::fs::copy(&damaged, dir.path("p.parquet")).unwrap();
-    let output = dir.run(&["run", "--profiles", "p.parquet", "--out", "out", "-q"]);
-    refused(&output, "column roles, row group 0: a page header counts [-31] values in a group of 30 rows; the file is damaged");
+    std::fs::copy(repo(&format!("fuzz/corpus/profiles_parquet/{name}")), dir.path("p.parquet")).unwrap();
+    refused(&dir.run(&["run", "--profiles", "p.parquet", "--out", "out", "-q"]), message);
 }
 
 #[test]
@@ -473,20 +477,14 @@ fn a_damaged_parquet_footer_is_an_error_not_an_abort() {
     // Found by the profiles_parquet fuzz target: polars sized a list of the damaged footer
     // from its count before reading it and aborted on the allocation; the footer is now
     // walked first (its unit test: a list counting more entries than bytes).
-    let dir = Dir::new();
-    std::fs::copy(repo("fuzz/corpus/profiles_parquet/damaged_footer"), dir.path("p.parquet")).unwrap();
-    let output = dir.run(&["run", "--profiles", "p.parquet", "--out", "out", "-q"]);
-    refused(&output, "p.parquet: not a valid Parquet table (a number in the footer runs past 64 bits; the file is damaged)");
+    refuses_fuzz_input("damaged_footer", "p.parquet: not a valid Parquet table (a number in the footer runs past 64 bits; the file is damaged)");
 }
 
 #[test]
 fn issue14_30_a_parquet_column_shorter_than_its_table_is_an_error_not_a_panic() {
     // Found by the profiles_parquet fuzz target: a damaged file whose v_social_dialogue
     // column decoded to no values in a 30-row table; reading a cell of it panicked.
-    let dir = Dir::new();
-    std::fs::copy(repo("fuzz/corpus/profiles_parquet/column_shorter_than_table"), dir.path("p.parquet")).unwrap();
-    let output = dir.run(&["run", "--profiles", "p.parquet", "--out", "out", "-q"]);
-    refused(&output, "column 'v_social_dialogue' decodes to 0 values for 30 rows; the file is damaged");
+    refuses_fuzz_input("column_shorter_than_table", "column 'v_social_dialogue' decodes to 0 values for 30 rows; the file is damaged");
 }
 
 #[test]
