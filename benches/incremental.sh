@@ -23,7 +23,7 @@ for night in 0 0.001 0.01 0.1 0.2 0.35; do
     /usr/bin/time -f '%e' -o "$work/$how.time" "$bin" run --profiles "$work/night_$night.parquet" --out "$work/$how" --formats parquet -q "${flags[@]}" "${extra[@]}" 2>/dev/null || [ $? -eq 1 ]
   done
   same=$(cmp -s "$work/full/shortlist.parquet" "$work/incremental/shortlist.parquet" && echo yes || echo NO)
-  python3 - "$night" "$work" "$same" <<'PY'
+  "$py" - "$night" "$work" "$same" <<'PY'
 import json, sys
 night, work, same = sys.argv[1:]
 def run(how):

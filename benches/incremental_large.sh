@@ -28,7 +28,7 @@ done
 for f in shortlist.parquet resources.parquet triads.parquet changes.parquet rejects.csv clusters.csv duplicates.csv; do
   cmp "$work/full/$f" "$work/inc_0.01/$f" || { echo "the incremental 1 % night differs from the full one: $f" >&2; exit 1; }
 done
-python3 - "$work" <<'PY'
+"$py" - "$work" <<'PY'
 import json, re, sys
 work = sys.argv[1]
 run_ids = {json.load(open(f"{work}/{name}/manifest.json"))["run_id"] for name in ("full", "inc_0.01")}

@@ -14,7 +14,7 @@
 source "$(dirname "$0")/nights_common.sh" nights "$@"
 
 clusters() { # partner_id → partner_cluster of a run's shortlist
-  python3 -c "import polars as pl, sys; pl.read_parquet(sys.argv[1] + '/shortlist.parquet', columns=['partner_id','partner_cluster']).unique().write_parquet(sys.argv[2])" "$1" "$2"
+  "$py" -c "import polars as pl, sys; pl.read_parquet(sys.argv[1] + '/shortlist.parquet', columns=['partner_id','partner_cluster']).unique().write_parquet(sys.argv[2])" "$1" "$2"
 }
 "$bin" run --profiles "$base" --out "$work/first" --formats parquet -q "${flags[@]}" 2>/dev/null || [ $? -eq 1 ]
 clusters "$work/first" "$work/first_clusters.parquet"
@@ -26,7 +26,7 @@ for night in 0.001 0.01 0.1 drift boom; do
   "$bin" run --profiles "$profiles" --out "$work/afresh" --formats parquet -q "${flags[@]}" 2>/dev/null || [ $? -eq 1 ]
   clusters "$work/tonight" "$work/tonight_clusters.parquet"
   clusters "$work/afresh" "$work/afresh_clusters.parquet"
-  python3 - "$night" "$work" <<'PY'
+  "$py" - "$night" "$work" <<'PY'
 import json, sys
 import polars as pl
 night, work = sys.argv[1:]
