@@ -127,11 +127,13 @@ pub fn write(out: &mut Destinations, context: &ChangesContext, previous: &Previo
     for (at, list) in context.lists.iter().enumerate() {
         tonight[list.partner as usize] = Some(at);
     }
-    // Every partner with a list on either night, by id.
+    // Every partner with a list on either night, by id: one entry per partner before any id
+    // is compared (an entry per previous row made the sort compare k + 1 times as many).
     let id = |i: u32| previous.id(profiles, i);
     let mut partners: Vec<u32> = context.lists.iter().map(|l| l.partner).chain(previous.rows.iter().map(|r| r[0])).collect();
-    partners.par_sort_unstable_by(|&a, &b| id(a).cmp(id(b)));
+    partners.par_sort_unstable();
     partners.dedup();
+    partners.par_sort_unstable_by(|&a, &b| id(a).cmp(id(b)));
 
     let mut counts = ChangeCounts { previous_run_id: previous.run_id.clone(), previous_dir: previous.dir.clone(), ..ChangeCounts::default() };
     let schema = frame(context, previous, Vec::new())?.schema().as_ref().clone();
