@@ -488,6 +488,14 @@ fn issue14_30_a_parquet_column_shorter_than_its_table_is_an_error_not_a_panic() 
 }
 
 #[test]
+fn a_parquet_decimal_column_with_a_precision_out_of_range_is_an_error_not_a_panic() {
+    // Found by the profiles_parquet fuzz target in CI: one flipped bit gave the decimal
+    // column 'popu|ation' a precision polars refuses; casting the sampled rows to text (to
+    // bound what the file decodes to) panicked inside polars, outside the guarded reads.
+    refuses_fuzz_input("decimal_precision_out_of_range", "p.parquet: not a valid Parquet table (the Parquet reader failed on its content)");
+}
+
+#[test]
 fn issue14_18_the_generators_own_output_is_accepted() {
     let dir = Dir::new();
     assert_eq!(code(&dir.run(&["generate", "--n", "20000", "--seed", "42", "--out", "g.parquet"])), 0);

@@ -587,12 +587,16 @@ fn parquet(bytes: Vec<u8>, name: String, wanted: Wanted) -> Result<StringTable, 
     // sizes say nothing of a dictionary-encoded column's values).
     const SAMPLE: usize = 1024;
     let sample = guarded(&name, TableFormat::Parquet, || reader().with_columns(Some(chosen.clone())).with_slice(Some((0, SAMPLE))).finish())?;
-    let text: u64 = sample
-        .columns()
-        .iter()
-        .filter_map(|c| c.cast(&DataType::String).ok())
-        .map(|c| c.str().map_or(0, |s| (0..s.len()).map(|i| s.get(i).map_or(0, str::len) as u64).sum::<u64>()))
-        .sum();
+    // Guarded too: casting a damaged column to text can panic in polars (a decimal whose
+    // precision is out of range, found by fuzzing).
+    let text: u64 = guarded(&name, TableFormat::Parquet, || {
+        Ok(sample
+            .columns()
+            .iter()
+            .filter_map(|c| c.cast(&DataType::String).ok())
+            .map(|c| c.str().map_or(0, |s| (0..s.len()).map(|i| s.get(i).map_or(0, str::len) as u64).sum::<u64>()))
+            .sum())
+    })?;
     let per_row = text / sample.height().max(1) as u64;
     // The values are held twice (the table, the profiles), with about 1 KB a row besides
     // (the profile, its features, its candidate columns).
