@@ -490,9 +490,32 @@ fn issue14_30_a_parquet_column_shorter_than_its_table_is_an_error_not_a_panic() 
 #[test]
 fn a_parquet_decimal_column_with_a_precision_out_of_range_is_an_error_not_a_panic() {
     // Found by the profiles_parquet fuzz target in CI: one flipped bit gave the decimal
-    // column 'popu|ation' a precision polars refuses; casting the sampled rows to text (to
+    // column 'population' a precision polars refuses; casting the sampled rows to text (to
     // bound what the file decodes to) panicked inside polars, outside the guarded reads.
-    refuses_fuzz_input("decimal_precision_out_of_range", "p.parquet: not a valid Parquet table (the Parquet reader failed on its content)");
+    refuses_fuzz_input("decimal_precision_out_of_range", "p.parquet: not a valid Parquet table (column 'population' of type decimal[12583690,0] cannot be read as text");
+}
+
+#[test]
+fn a_parquet_datetime_out_of_the_calendar_after_the_sampled_rows_is_an_error_not_a_panic() {
+    // A valid file: polars reads the datetime column but panics casting a value beyond the
+    // calendar's range to text. The reader samples the first 1,024 rows first, so only the
+    // cast of the whole column met it, and that one was unguarded.
+    use polars::prelude::*;
+    let dir = Dir::new();
+    let rows = 2000;
+    let text = |name: &str, value: &str| Column::new(name.into(), vec![value; rows]);
+    let ids: Vec<String> = (0..rows).map(|i| format!("p{i}")).collect();
+    let mut stamps = vec![0i64; rows];
+    stamps[1500] = i64::MAX;
+    let capacity = Column::new("capacity".into(), stamps).cast(&DataType::Datetime(TimeUnit::Milliseconds, None)).unwrap();
+    let columns = vec![Column::new("id".into(), ids), text("name", "Coop"), text("actor_type", "ngo"), text("country_iso3", "SEN"), text("offers", "informal_economy"), text("needs", "urban_development"), capacity];
+    let mut frame = DataFrame::new(rows, columns).unwrap();
+    ParquetWriter::new(std::fs::File::create(dir.path("p.parquet")).unwrap()).finish(&mut frame).unwrap();
+    refused(
+        &dir.run(&["run", "--profiles", "p.parquet", "--out", "out", "-q"]),
+        "p.parquet: not a valid Parquet table (column 'capacity' of type datetime[ms] cannot be read as text: a value is out of the type's range, or damaged)",
+    );
+    assert!(!dir.path("out").exists(), "nothing published");
 }
 
 #[test]

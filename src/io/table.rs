@@ -302,24 +302,12 @@ impl StringTable {
             decimal_comma: false,
         };
         for column in frame.columns().iter().filter(|c| wanted(&normalise(c.name()))) {
-            let dtype = column.dtype();
-            let as_text = match dtype {
-                DataType::String => column.clone(),
-                DataType::Null => Column::full_null(column.name().clone(), column.len(), &DataType::String),
-                d if d.is_primitive() || d.is_bool() || d.is_temporal() || d.is_categorical() || d.is_enum() || d.is_decimal() => {
-                    column.cast(&DataType::String).map_err(|e| TableError::Malformed {
-                        source_name: table.source_name.clone(),
-                        format: format.name(),
-                        reason: format!("column '{}' of type {dtype} cannot be read as text: {e}", column.name()),
-                    })?
-                }
-                _ => {
-                    return Err(TableError::ColumnType {
-                        source_name: table.source_name,
-                        column: column.name().to_string(),
-                        dtype: dtype.to_string(),
-                    })
-                }
+            let Some(as_text) = text_column(column, &table.source_name, format)? else {
+                return Err(TableError::ColumnType {
+                    source_name: table.source_name,
+                    column: column.name().to_string(),
+                    dtype: column.dtype().to_string(),
+                });
             };
             if as_text.len() != table.height {
                 // Only a damaged file decodes to columns of different lengths.
@@ -405,6 +393,25 @@ impl StringTable {
     pub fn cell(&self, column: usize, row: usize) -> Option<&str> {
         self.columns[column].get(row).map(str::trim).filter(|s| !s.is_empty())
     }
+}
+
+/// A wanted column as text: strings as they are, nulls as null strings, the types with a text
+/// form cast to it; `None` for a type without one (lists, structs, binary).
+fn text_column(column: &Column, source_name: &str, format: TableFormat) -> Result<Option<Column>, TableError> {
+    let dtype = column.dtype();
+    let cannot = |why: String| TableError::Malformed { source_name: source_name.to_string(), format: format.name(), reason: format!("column '{}' of type {dtype} cannot be read as text: {why}", column.name()) };
+    Ok(Some(match dtype {
+        DataType::String => column.clone(),
+        DataType::Null => Column::full_null(column.name().clone(), column.len(), &DataType::String),
+        d if d.is_primitive() || d.is_bool() || d.is_temporal() || d.is_categorical() || d.is_enum() || d.is_decimal() => {
+            // Guarded: polars panics casting some values it reads without complaint (a
+            // datetime beyond the calendar's range, a decimal whose precision is out of range).
+            guarded(source_name, format, || Ok(column.cast(&DataType::String)))
+                .map_err(|_| cannot("a value is out of the type's range, or damaged".to_string()))?
+                .map_err(|e| cannot(e.to_string()))?
+        }
+        _ => return Ok(None),
+    }))
 }
 
 /// Guarded reads running now, on any thread.
@@ -587,16 +594,13 @@ fn parquet(bytes: Vec<u8>, name: String, wanted: Wanted) -> Result<StringTable, 
     // sizes say nothing of a dictionary-encoded column's values).
     const SAMPLE: usize = 1024;
     let sample = guarded(&name, TableFormat::Parquet, || reader().with_columns(Some(chosen.clone())).with_slice(Some((0, SAMPLE))).finish())?;
-    // Guarded too: casting a damaged column to text can panic in polars (a decimal whose
-    // precision is out of range, found by fuzzing).
-    let text: u64 = guarded(&name, TableFormat::Parquet, || {
-        Ok(sample
-            .columns()
-            .iter()
-            .filter_map(|c| c.cast(&DataType::String).ok())
-            .map(|c| c.str().map_or(0, |s| (0..s.len()).map(|i| s.get(i).map_or(0, str::len) as u64).sum::<u64>()))
-            .sum())
-    })?;
+    let mut text = 0u64;
+    for column in sample.columns() {
+        if let Some(column) = text_column(column, &name, TableFormat::Parquet)? {
+            let values = column.str().expect("column was cast to String");
+            text += (0..values.len()).map(|i| values.get(i).map_or(0, str::len) as u64).sum::<u64>();
+        }
+    }
     let per_row = text / sample.height().max(1) as u64;
     // The values are held twice (the table, the profiles), with about 1 KB a row besides
     // (the profile, its features, its candidate columns).
