@@ -15,7 +15,8 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use sstc_match::config::{default_score_settings, weights::default_weights};
 use sstc_match::engine::features::{FeatureSettings, PartnerFeatures};
-use sstc_match::engine::incremental::{full_bound, rank, score_shift, PreviousPool};
+use sstc_match::engine::incremental::{full_bound, rank, resource_lists, score_shift, support_shift, Pool, PreviousPool};
+use sstc_match::engine::support::Supporters;
 use sstc_match::engine::rank::{Candidates, Scan, Shortlist};
 use sstc_match::engine::rules::RuleSet;
 use sstc_match::engine::score::columns::Columns;
@@ -29,7 +30,7 @@ use sstc_match::PartnerIdx;
 use util::{assert_same_files, code, copy_run, csv_fields, csv_record, generated, ok, stderr, Csv, Dir};
 
 /// The files only an incremental run writes.
-const STATE: [&str; 2] = ["state-partners.parquet", "state-pools.parquet"];
+const STATE: [&str; 3] = ["state-partners.parquet", "state-pools.parquet", "state-resources.parquet"];
 
 fn manifest(run: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap()
@@ -104,8 +105,11 @@ impl Table {
     }
 }
 
+/// A night's profiles and features.
+type Night = (Ingested, PartnerFeatures);
+
 /// A night's profiles and features (rarity on).
-fn night(path: &str) -> (Ingested, PartnerFeatures) {
+fn night(path: &str) -> Night {
     let ingested = ingest(&TableSource::File(path.into()), Reference::builtin()).unwrap();
     let features = PartnerFeatures::build(&ingested.profiles, Reference::builtin(), &FeatureSettings { rarity: 1.0, ..FeatureSettings::default() });
     (ingested, features)
@@ -136,16 +140,38 @@ fn the_score_of_two_unchanged_partners_moves_at_most_by_the_shift() {
 }
 
 /// The pools of every active partner of a night at `capacity`, by a full scan.
-fn full_pools(night: &(Ingested, PartnerFeatures), capacity: usize) -> Vec<Shortlist> {
+fn full_pools(night: &Night, capacity: usize) -> Vec<Shortlist> {
     let scorer = Scorer::new(&night.1, &Reference::builtin().actor_compatibility, default_score_settings(default_weights()));
     let rules = RuleSet::new(&night.0.duplicates, &[], None, None);
     let active: Vec<PartnerIdx> = (0..night.1.len() as PartnerIdx).filter(|&p| night.1.active[p as usize]).collect();
     Scan::new(scorer, &rules, Candidates::Owned(Box::new(Columns::in_index_order(&scorer)))).shortlists(&active, capacity, &|_| {}).0
 }
 
-#[test]
-fn lists_settled_from_short_pools_equal_a_full_scan() {
-    // Pools with no or one candidate of margin stand or fall on the bound and the shift.
+/// Last night's `pools` (of `capacity`), by tonight's index, for the partners kept (the same
+/// identity, active tonight); `None` for the others.
+fn kept_pools(before: &Night, after: &Night, pools: Vec<Shortlist>, capacity: usize) -> Vec<Option<PreviousPool>> {
+    let group = |n: &Night, identity: &Identity| identity.group.map(|g| n.0.profiles[g as usize].id.clone());
+    let (was, is) = (identities(&before.0.profiles, &before.0.duplicates), identities(&after.0.profiles, &after.0.duplicates));
+    let mut previous: Vec<Option<PreviousPool>> = vec![None; after.1.len()];
+    for pool in pools {
+        let id = &before.0.profiles[pool.partner as usize].id;
+        let Some(p) = index_of(&after.0.profiles, id) else { continue };
+        let (a, b) = (&was[pool.partner as usize], &is[p as usize]);
+        if a.fingerprint == b.fingerprint && group(before, a) == group(after, b) && after.1.active[p as usize] {
+            let candidates = pool.hits.iter().filter_map(|h| index_of(&after.0.profiles, &before.0.profiles[h.candidate as usize].id)).collect();
+            previous[p as usize] = Some(PreviousPool { candidates, bound: full_bound(&pool.hits, capacity) });
+        }
+    }
+    previous
+}
+
+/// Twelve nights of 14 edits of 400 partners, ranked from the night before with pools of
+/// depth 1 to 3 and a margin of 0 or 1, so that they stand or fall on the bound and the
+/// shift: `rank_night(before, after, (depth, margin))` gives the night's pools and the exact
+/// pools of a full search (`depth + margin` each), and how many it settled. Checks that the
+/// first `depth` of each pool are the exact ones and that its bound holds for every candidate
+/// left out; returns the lists settled.
+fn short_pool_nights(rank_night: impl Fn(&Night, &Night, (usize, usize)) -> (Vec<Pool>, Vec<Shortlist>, usize)) -> usize {
     let mut settled = 0;
     for seed in 0..12u64 {
         let (depth, margin) = (1 + seed as usize % 3, seed as usize % 2);
@@ -154,36 +180,92 @@ fn lists_settled_from_short_pools_equal_a_full_scan() {
         let before = night(&table.write(&dir, "before.csv"));
         table.edit(&mut StdRng::seed_from_u64(seed), 14, 0);
         let after = night(&table.write(&dir, "after.csv"));
-        // Last night's pools, by tonight's index, for the partners kept.
-        let group = |n: &(Ingested, PartnerFeatures), identity: &Identity| identity.group.map(|g| n.0.profiles[g as usize].id.clone());
-        let (was, is) = (identities(&before.0.profiles, &before.0.duplicates), identities(&after.0.profiles, &after.0.duplicates));
-        let mut previous: Vec<Option<PreviousPool>> = vec![None; after.1.len()];
-        for pool in full_pools(&before, depth + margin) {
-            let id = &before.0.profiles[pool.partner as usize].id;
-            let Some(p) = index_of(&after.0.profiles, id) else { continue };
-            let (a, b) = (&was[pool.partner as usize], &is[p as usize]);
-            if a.fingerprint == b.fingerprint && group(&before, a) == group(&after, b) && after.1.active[p as usize] {
-                let candidates = pool.hits.iter().filter_map(|h| index_of(&after.0.profiles, &before.0.profiles[h.candidate as usize].id)).collect();
-                previous[p as usize] = Some(PreviousPool { candidates, bound: full_bound(&pool.hits, depth + margin) });
-            }
+        let (pools, exact, count) = rank_night(&before, &after, (depth, margin));
+        for (pool, exact) in pools.iter().zip(&exact) {
+            assert_eq!(pool.list.truncated(depth), exact.truncated(depth), "seed {seed}");
+            let left_out = exact.hits.iter().filter(|h| !pool.list.hits.iter().any(|x| x.candidate == h.candidate));
+            assert!(left_out.clone().all(|h| h.score <= pool.bound), "seed {seed}: bound {} below a candidate left out", pool.bound);
         }
-        let needed = (0..after.1.len()).filter(|&p| previous[p].is_some()).fold(IdSet::EMPTY, |themes, p| themes.union(after.1.needs[p]));
+        settled += count;
+    }
+    settled
+}
+
+#[test]
+fn lists_settled_from_short_pools_equal_a_full_scan() {
+    let settled = short_pool_nights(|before, after, (depth, margin)| {
+        let previous = kept_pools(before, after, full_pools(before, depth + margin), depth + margin);
         let settings = default_score_settings(default_weights());
-        let shift = score_shift(&before.1.theme_weight, &after.1.theme_weight, needed, &settings.weights);
+        let shift = score_shift(&before.1.theme_weight, &after.1.theme_weight, kept_needs(after, &previous), &settings.weights);
         let scorer = Scorer::new(&after.1, &Reference::builtin().actor_compatibility, settings);
         let active: Vec<PartnerIdx> = (0..after.1.len() as PartnerIdx).filter(|&p| after.1.active[p as usize]).collect();
         let rules = RuleSet::new(&after.0.duplicates, &[], None, None);
         let (pools, _, counts) = rank(&scorer, &rules, &active, &previous, (depth, margin), shift, &|_| {});
-        let exact = full_pools(&after, depth + margin);
-        for (pool, exact) in pools.iter().zip(&exact) {
-            assert_eq!(pool.list.truncated(depth), exact.truncated(depth), "seed {seed}");
-            // The bound carried holds for every candidate left out.
-            let left_out = exact.hits.iter().filter(|h| !pool.list.hits.iter().any(|x| x.candidate == h.candidate));
-            assert!(left_out.clone().all(|h| h.score <= pool.bound), "seed {seed}: bound {} below a candidate left out", pool.bound);
-        }
-        settled += counts.settled;
-    }
+        (pools, full_pools(after, depth + margin), counts.settled)
+    });
     assert!(settled > 1000, "{settled}");
+}
+
+/// The resource lists of a night's partners in need at `capacity`, by a full search.
+fn full_resource_pools(night: &Night, capacity: usize) -> Vec<Shortlist> {
+    let supporters = Supporters::new(&night.0.profiles, &night.1);
+    let rules = RuleSet::new(&night.0.duplicates, &[], None, None);
+    let needy = supporters.in_need(&(0..night.1.len() as PartnerIdx).collect::<Vec<_>>());
+    let lists = supporters.resource_lists(&needy, capacity, &|s, b| rules.admits_support(&night.1, s, b));
+    needy.into_iter().zip(lists).map(|(partner, hits)| Shortlist { partner, hits }).collect()
+}
+
+/// The themes needed by the partners in need whose resource pool was kept.
+fn kept_needs(after: &Night, previous: &[Option<PreviousPool>]) -> IdSet {
+    (0..after.1.len()).filter(|&p| previous[p].is_some()).fold(IdSet::EMPTY, |themes, p| themes.union(after.1.needs[p]))
+}
+
+#[test]
+fn the_support_of_an_unchanged_supporter_for_an_unchanged_partner_moves_at_most_by_the_support_shift() {
+    let dir = Dir::new();
+    let mut table = Table::read(&generated(&dir, 400, 5));
+    let before = night(&table.write(&dir, "before.csv"));
+    table.edit(&mut StdRng::seed_from_u64(5), 14, 0);
+    let after = night(&table.write(&dir, "after.csv"));
+    // Every pair of kept partners, as resource pools holding every partner.
+    let everyone = |n: &Night| (0..n.1.len() as PartnerIdx).map(|partner| Shortlist { partner, hits: Vec::new() }).collect();
+    let kept: Vec<PartnerIdx> = kept_pools(&before, &after, everyone(&before), 1).iter().enumerate().filter(|(_, p)| p.is_some()).map(|(i, _)| i as PartnerIdx).collect();
+    assert!(kept.len() > 350, "{}", kept.len());
+    let (was, is) = (Supporters::new(&before.0.profiles, &before.1), Supporters::new(&after.0.profiles, &after.1));
+    let needy = is.in_need(&kept);
+    let needs = needy.iter().fold(IdSet::EMPTY, |themes, &b| themes.union(after.1.needs[b as usize]));
+    let shift = support_shift(&before.1.theme_weight, &after.1.theme_weight, needs);
+    let then = |p: PartnerIdx| index_of(&before.0.profiles, &after.0.profiles[p as usize].id).unwrap();
+    let mut pairs = 0;
+    let mut moved = 0.0f32;
+    for &s in &kept {
+        for &b in &needy {
+            if let (Some(now), Some(last)) = (is.support(s, b), was.support(then(s), then(b))) {
+                moved = moved.max((now.score - last.score).abs());
+                pairs += 1;
+            }
+        }
+    }
+    assert!(pairs > 1000, "{pairs}");
+    // The bound holds, and is not loose by more than an order of magnitude here.
+    assert!(moved <= shift && moved > shift / 10.0, "moved {moved}, shift {shift}");
+}
+
+#[test]
+fn resource_lists_settled_from_short_pools_equal_a_full_search() {
+    let settled = short_pool_nights(|before, after, (depth, margin)| {
+        let previous = kept_pools(before, after, full_resource_pools(before, depth + margin), depth + margin);
+        let kept = kept_pools(before, after, full_pools(before, 1), 1);
+        let shift = support_shift(&before.1.theme_weight, &after.1.theme_weight, kept_needs(after, &previous));
+        let supporters = Supporters::new(&after.0.profiles, &after.1);
+        let rules = RuleSet::new(&after.0.duplicates, &[], None, None);
+        let exact = full_resource_pools(after, depth + margin);
+        let needy: Vec<PartnerIdx> = exact.iter().map(|l| l.partner).collect();
+        let admits = |s, b| rules.admits_support(&after.1, s, b);
+        let (pools, counts) = resource_lists(&supporters, &needy, &previous, (depth, margin), shift, &|p| kept[p as usize].is_some(), &admits);
+        (pools, exact, counts.settled)
+    });
+    assert!(settled > 500, "{settled}");
 }
 
 /// Runs `night` (a profile file) incrementally into `inc` and in full into `full`, each over
@@ -228,6 +310,10 @@ fn nights_equal_full_runs(seed: u64, partners: usize, args: &[&str]) {
                 assert_eq!(record["ranked"], "incremental", "{record}");
                 assert!(record["settled"].as_u64().unwrap() > active / 2, "{record}");
                 assert!(record["shift"].as_f64().unwrap() > 0.0, "{record}");
+                // Resource lists stand on last night's pool and the fresh supporters: most of
+                // them with the default margin (10), some with a margin of 1.
+                let (settled, recomputed) = (record["resources_settled"].as_u64().unwrap(), record["resources_recomputed"].as_u64().unwrap());
+                assert!(settled > if args.contains(&"--resource-k") { 0 } else { recomputed }, "{record}");
             }
         }
         table.edit(&mut rng, if night == 2 { partners / 2 } else { partners / 50 }, night);
@@ -246,10 +332,10 @@ fn incremental_nights_equal_full_runs_in_exact_mode_at_two_threads() {
 
 #[test]
 fn incremental_nights_equal_full_runs_with_short_lists() {
-    // A margin of 2 and few partners (a theme made rare or common moves the rarity weights
-    // far): lists often stand or fall on the bound.
+    // Margins of 2 (lists) and 1 (resource lists), and few partners (a theme made rare or
+    // common moves the rarity weights far): lists often stand or fall on the bound.
     for seed in 20..36 {
-        nights_equal_full_runs(seed, 300, &["--threads", "2", "--top-k", "2"]);
+        nights_equal_full_runs(seed, 300, &["--threads", "2", "--top-k", "2", "--resource-k", "1"]);
     }
 }
 

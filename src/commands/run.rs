@@ -211,7 +211,8 @@ pub(crate) fn publish_night(night: Night, mut out: Destinations, mut clock: Stag
             output::write_centroids(&mut out.staging, &StoredModel::new(model, clusters.fitted_on.clone()))?;
         }
         if let Some(state) = state.as_ref().filter(|s| s.record.state.is_some()) {
-            io::state::write(&mut out.staging, engine.profiles(), &state.identities, (&state.pools, &state.bounds))?;
+            let pools = io::state::Pools { lists: &state.pools, bounds: &state.bounds, resources: &state.resources, resource_bounds: &state.resource_bounds };
+            io::state::write(&mut out.staging, engine.profiles(), &state.identities, pools)?;
         }
         if let (Some(triads), Some(search)) = (&triads, &triad_search) {
             let reason = |t: &Triad| triad_reason(t, &engine.features, engine.profiles(), search.definition, Reference::builtin());
@@ -469,15 +470,33 @@ pub(crate) struct NightState {
     pools: Vec<Shortlist>,
     /// Each pool's bound, in the same order.
     bounds: Vec<Score>,
+    /// Every partner in need's resource pool (resource k + as many again).
+    resources: Vec<Shortlist>,
+    /// Each resource pool's bound, in the same order.
+    resource_bounds: Vec<Score>,
 }
 
 /// How an `--incremental` night ranks: from the previous run's state, or in full and why.
 pub(crate) struct Plan {
     /// Every profile's identity (none when no state is kept: [`keeps_state`]).
     identities: Vec<Identity>,
-    /// The previous run's id and pools, and the score shift between the nights; `Err`: why
-    /// the night ranks in full.
-    previous: Result<(String, Vec<Option<PreviousPool>>, Score), String>,
+    /// What the previous run left; `Err`: why the night ranks in full.
+    previous: Result<PreviousNight, String>,
+}
+
+/// What an `--incremental` night ranks from: the previous run's pools of tonight's kept
+/// partners (by index), and how far scores moved since.
+struct PreviousNight {
+    /// The previous run's id.
+    run_id: String,
+    /// Pools: `Some` for a kept partner.
+    pools: Vec<Option<PreviousPool>>,
+    /// The score shift between the nights ([`incremental::score_shift`]).
+    shift: Score,
+    /// Resource pools: `Some` for a kept partner in need.
+    resources: Vec<Option<PreviousPool>>,
+    /// The support shift between the nights ([`incremental::support_shift`]).
+    support_shift: Score,
 }
 
 /// Above this share of active partners new or changed, an incremental night ranks in full:
@@ -502,6 +521,11 @@ fn state_pools(config: &RunConfig) -> (usize, usize) {
     (pool_depth(config), pool_depth(config))
 }
 
+/// The same for its resource pools.
+fn state_resource_pools(config: &RunConfig) -> (usize, usize) {
+    (config.resource_k, config.resource_k)
+}
+
 /// Whether an `--incremental` run keeps a state: not in blocked mode with a `--probe`
 /// limit, whose lists depend on the walk of the block tree, not on their candidates alone.
 fn keeps_state(config: &RunConfig) -> bool {
@@ -522,9 +546,9 @@ fn plan_incremental(config: &RunConfig, engine: &Engine) -> Plan {
     Plan { identities, previous }
 }
 
-/// The previous run's id, the pools of tonight's kept partners and the score shift; or why
-/// tonight ranks in full (nothing is wrong with a full night: it writes the state anew).
-fn previous_state(config: &RunConfig, engine: &Engine, identities: &[Identity]) -> Result<(String, Vec<Option<PreviousPool>>, Score), String> {
+/// What the previous run left for tonight's kept partners; or why tonight ranks in full
+/// (nothing is wrong with a full night: it writes the state anew).
+fn previous_state(config: &RunConfig, engine: &Engine, identities: &[Identity]) -> Result<PreviousNight, String> {
     if !keeps_state(config) {
         return Err("blocked mode with a --probe limit: a list depends on the walk of the block tree, not on its candidates alone (--probe 0 ranks incrementally)".into());
     }
@@ -553,7 +577,7 @@ fn previous_state(config: &RunConfig, engine: &Engine, identities: &[Identity]) 
         return Err("the previous state's pools have another depth".into());
     }
     let features = &engine.features;
-    let mut pools = state::read(&run, engine.profiles(), identities, &features.active).map_err(|error| {
+    let state::Previous { mut pools, mut resources } = state::read(&run, engine.profiles(), identities, &features.active).map_err(|error| {
         tracing::warn!(target: "sstc_match::rank", %error, "the previous run's state cannot be used: tonight ranks in full");
         error.to_string()
     })?;
@@ -564,7 +588,7 @@ fn previous_state(config: &RunConfig, engine: &Engine, identities: &[Identity]) 
         });
         let (then, _, _) = Exclusions::load(window, engine.profiles()).map_err(|e| e.to_string())?;
         for p in then.moved(now.expect("a run with --exclusions has the rule")) {
-            pools[p as usize] = None;
+            (pools[p as usize], resources[p as usize]) = (None, None);
         }
     }
     let active = features.active.iter().filter(|&&a| a).count();
@@ -572,9 +596,10 @@ fn previous_state(config: &RunConfig, engine: &Engine, identities: &[Identity]) 
     if fresh as f64 > FRESH_SHARE_LIMIT * active as f64 {
         return Err(format!("{fresh} of {active} active partners are new or changed, more than {:.0} %", FRESH_SHARE_LIMIT * 100.0));
     }
-    let needed = pools.iter().enumerate().filter(|(_, p)| p.is_some()).fold(IdSet::EMPTY, |themes, (i, _)| themes.union(features.needs[i]));
-    let shift = incremental::score_shift(&theme_weights, &features.theme_weight, needed, engine.scorer().weights());
-    Ok((previous.run_id.clone(), pools, shift))
+    let needs_of = |kept: &[Option<PreviousPool>]| kept.iter().enumerate().filter(|(_, p)| p.is_some()).fold(IdSet::EMPTY, |themes, (i, _)| themes.union(features.needs[i]));
+    let shift = incremental::score_shift(&theme_weights, &features.theme_weight, needs_of(&pools), engine.scorer().weights());
+    let support_shift = incremental::support_shift(&theme_weights, &features.theme_weight, needs_of(&resources));
+    Ok(PreviousNight { run_id: previous.run_id.clone(), pools, shift, resources, support_shift })
 }
 
 /// The top-level settings (and settings of matching) on which two configurations differ.
@@ -595,38 +620,76 @@ fn differing_settings(a: &RunConfig, b: &RunConfig) -> Vec<String> {
 
 /// Ranks the candidates of `queries` among the `active` partners (exhaustively, or in
 /// blocked mode down the block tree of every active partner) and finds the supporters of
-/// those in need.
+/// those in need; with a `plan`, from the previous run's state when it allows.
 fn rank_and_support(config: &RunConfig, engine: &Engine, (active, queries): (&[PartnerIdx], &[PartnerIdx]), plan: Option<Plan>, clock: &mut StageClock, progress: Progress) -> Ranked {
     let bar = progress.stage("rank", queries.len() as u64);
     let tick = |n| bar.inc(n);
-    let (pool, stats, blocking, state) = clock.time("rank", || match plan {
-        None => {
-            let (pool, stats, blocking) = rank_stage(config, engine, (active, queries), pool_depth(config), &tick);
-            (pool, stats, blocking, None)
-        }
-        Some(plan) => rank_incremental(config, engine, active, plan, &tick),
-    });
-    bar.finish_and_clear();
-    let supporters = Supporters::new(engine.profiles(), &engine.features);
-    let needy = supporters.in_need(queries);
+    // The supporters' index is built once the ranking has released its memory.
+    let supporters = || Supporters::new(engine.profiles(), &engine.features);
     let admits = |s, b| engine.rules.admits_support(&engine.features, s, b);
-    let resources = clock.time("resources", || supporters.resource_lists(&needy, config.resource_k, &admits));
-    Ranked { pool, stats, blocking, needy, resources, state }
+    let Some(plan) = plan else {
+        let (pool, stats, blocking) = clock.time("rank", || rank_stage(config, engine, (active, queries), pool_depth(config), &tick));
+        bar.finish_and_clear();
+        let supporters = supporters();
+        let needy = supporters.in_need(queries);
+        let resources = clock.time("resources", || supporters.resource_lists(&needy, config.resource_k, &admits));
+        return Ranked { pool, stats, blocking, needy, resources, state: None };
+    };
+    let (pools, bounds, stats, blocking, mut record) = clock.time("rank", || rank_incremental(config, engine, active, &plan, &tick));
+    bar.finish_and_clear();
+    let supporters = supporters();
+    let needy = supporters.in_need(queries);
+    let (depth, margin) = state_resource_pools(config);
+    let (resource_pools, resource_bounds): (Vec<Shortlist>, Vec<Score>) = clock.time("resources", || match &plan.previous {
+        Ok(previous) => {
+            let kept = |p: PartnerIdx| previous.pools[p as usize].is_some();
+            let (pools, counts) = incremental::resource_lists(&supporters, &needy, &previous.resources, (depth, margin), previous.support_shift, &kept, &admits);
+            info!(target: "sstc_match::rank", settled = counts.settled, recomputed = counts.recomputed, shift = counts.shift, "resource lists from the previous run's state");
+            (record.resources_settled, record.resources_recomputed, record.support_shift) = (counts.settled, counts.recomputed, counts.shift);
+            pools.into_iter().map(|p| (p.list, p.bound)).unzip()
+        }
+        Err(_) => {
+            // A night that keeps no state needs no margin.
+            let capacity = if record.state.is_some() { depth + margin } else { depth };
+            let lists = supporters.resource_lists(&needy, capacity, &admits);
+            record.resources_recomputed = needy.len();
+            let pool = |(&partner, hits): (&PartnerIdx, Vec<Hit>)| {
+                let bound = incremental::full_bound(&hits, capacity);
+                (Shortlist { partner, hits }, bound)
+            };
+            needy.iter().zip(lists).map(pool).unzip()
+        }
+    });
+    let pool = pools.iter().map(|l| l.truncated(pool_depth(config))).collect();
+    let resources = resource_pools.iter().map(|l| l.truncated(config.resource_k).hits).collect();
+    let state = NightState { record, identities: plan.identities, pools, bounds, resources: resource_pools, resource_bounds };
+    Ranked { pool, stats, blocking, needy, resources, state: Some(state) }
 }
 
 /// An `--incremental` night's ranking: from the previous pools when its plan allows, else in
-/// full at the depth of the state (unless no state can be written); the lists at the run's
-/// depth, and the state.
-fn rank_incremental(config: &RunConfig, engine: &Engine, active: &[PartnerIdx], plan: Plan, tick: &(dyn Fn(u64) + Sync)) -> (Vec<Shortlist>, RankStats, Option<BlockingRecord>, Option<NightState>) {
+/// full at the depth of the state (unless no state can be written); the pools and their
+/// bounds, and how the night ranked.
+fn rank_incremental(config: &RunConfig, engine: &Engine, active: &[PartnerIdx], plan: &Plan, tick: &(dyn Fn(u64) + Sync)) -> (Vec<Shortlist>, Vec<Score>, RankStats, Option<BlockingRecord>, IncrementalRecord) {
     let (depth, margin) = state_pools(config);
-    let Plan { identities, previous } = plan;
     let held = IncrementalState { depth, margin, theme_weights: engine.features.theme_weight.to_vec() };
-    let (pools, bounds, stats, blocking, record) = match previous {
-        Ok((run_id, previous, shift)) => {
-            let (pools, stats, counts) = incremental::rank(&engine.scorer(), &engine.rules, active, &previous, (depth, margin), shift, tick);
+    match &plan.previous {
+        Ok(previous) => {
+            let (pools, stats, counts) = incremental::rank(&engine.scorer(), &engine.rules, active, &previous.pools, (depth, margin), previous.shift, tick);
             info!(target: "sstc_match::rank", fresh = counts.fresh, settled = counts.settled, recomputed = counts.recomputed, shift = counts.shift, pairs_scored = stats.pairs_scored, "ranked from the previous run's state");
             let (pools, bounds) = pools.into_iter().map(|p| (p.list, p.bound)).unzip();
-            let record = IncrementalRecord { ranked: "incremental".into(), reason: None, previous_run_id: Some(run_id), fresh: counts.fresh, settled: counts.settled, recomputed: counts.recomputed, shift: counts.shift, state: Some(held) };
+            let record = IncrementalRecord {
+                ranked: "incremental".into(),
+                reason: None,
+                previous_run_id: Some(previous.run_id.clone()),
+                fresh: counts.fresh,
+                settled: counts.settled,
+                recomputed: counts.recomputed,
+                shift: counts.shift,
+                resources_settled: 0,
+                resources_recomputed: 0,
+                support_shift: 0.0,
+                state: Some(held),
+            };
             (pools, bounds, stats, None, record)
         }
         Err(reason) => {
@@ -635,12 +698,22 @@ fn rank_incremental(config: &RunConfig, engine: &Engine, active: &[PartnerIdx], 
             let capacity = if writes_state { depth + margin } else { depth };
             let (pools, stats, blocking) = rank_stage(config, engine, (active, active), capacity, tick);
             let bounds = pools.iter().map(|l| incremental::full_bound(&l.hits, capacity)).collect();
-            let record = IncrementalRecord { ranked: "full".into(), reason: Some(reason), previous_run_id: None, fresh: active.len(), settled: 0, recomputed: 0, shift: 0.0, state: writes_state.then_some(held) };
+            let record = IncrementalRecord {
+                ranked: "full".into(),
+                reason: Some(reason.clone()),
+                previous_run_id: None,
+                fresh: active.len(),
+                settled: 0,
+                recomputed: 0,
+                shift: 0.0,
+                resources_settled: 0,
+                resources_recomputed: 0,
+                support_shift: 0.0,
+                state: writes_state.then_some(held),
+            };
             (pools, bounds, stats, blocking, record)
         }
-    };
-    let lists = pools.iter().map(|l| l.truncated(depth)).collect();
-    (lists, stats, blocking, Some(NightState { record, identities, pools, bounds }))
+    }
 }
 
 /// The ranking pass over `queries`: their pools of `pool_k`, the pass's counters and blocked

@@ -5,7 +5,9 @@
 //! active both nights; `None`: *fresh*): its candidates (tonight's indices) and its bound,
 //! a score no candidate left out of the pool exceeded. Output: every active partner's
 //! [`Pool`] of `depth + margin` candidates, whose first `depth` equal a full scan's bit for
-//! bit, with the bound to carry to the next night, and [`IncrementalStats`].
+//! bit, with the bound to carry to the next night, and [`IncrementalStats`]. The same for
+//! the resource lists ([`resource_lists`]): from last night's resource pools of the kept
+//! partners in need, every partner in need's resource pool, and [`ResourceStats`].
 //!
 //! ```text
 //!   fresh partner ── against everyone (each pair once, for both lists) ─▶ its list, whole
@@ -31,6 +33,7 @@ use crate::engine::rank::{Candidates, Hit, RankStats, Scan, Shortlist, TopKColle
 use crate::engine::rules::RuleSet;
 use crate::engine::score::columns::Columns;
 use crate::engine::score::{Scorer, Term, Weights};
+use crate::engine::support::{Supporters, SUPPORT_WEIGHTS};
 use crate::{PartnerIdx, Score};
 
 /// Room for rounding in [`score_shift`], per unit of the weights' sum: both nights' need
@@ -88,16 +91,28 @@ pub fn full_bound(hits: &[Hit], capacity: usize) -> Score {
 /// weight of `themes` moved (even all by one factor: the f32 sums round otherwise); none
 /// when none did.
 pub fn score_shift(previous: &[f32; 64], tonight: &[f32; 64], themes: IdSet, weights: &Weights) -> Score {
+    let weight = |term: Term| f64::from(weights.0[term as usize]);
+    let sum: f64 = weights.0.iter().map(|&w| f64::from(w)).sum();
+    shift_of(previous, tonight, themes, weight(Term::Complementarity) + weight(Term::MutualBenefit), sum)
+}
+
+/// How far the support of a kept supporter for a kept partner in need can move between the
+/// nights: its funding term is a coverage of the partner's needs (`themes`: those of the kept
+/// partners in need), weighted as [`SUPPORT_WEIGHTS`] say; see [`score_shift`].
+pub fn support_shift(previous: &[f32; 64], tonight: &[f32; 64], themes: IdSet) -> Score {
+    shift_of(previous, tonight, themes, f64::from(SUPPORT_WEIGHTS[0]), SUPPORT_WEIGHTS.iter().map(|&w| f64::from(w)).sum())
+}
+
+/// The shift of a score whose terms of weight `coverage_weight` are coverages of `themes`
+/// (the weights summing to `sum`), when the rarity weights move from `previous` to `tonight`.
+fn shift_of(previous: &[f32; 64], tonight: &[f32; 64], themes: IdSet, coverage_weight: f64, sum: f64) -> Score {
     if themes.iter().all(|t| tonight[t as usize] == previous[t as usize]) {
         // The same weights: the same f32 operations on the same values, the same scores.
         return 0.0;
     }
     let ratios = themes.iter().map(|t| f64::from(tonight[t as usize]) / f64::from(previous[t as usize]));
     let (low, high) = ratios.fold((f64::INFINITY, 0.0f64), |(low, high), r| (low.min(r), high.max(r)));
-    let weight = |term: Term| f64::from(weights.0[term as usize]);
-    let sum: f64 = weights.0.iter().map(|&w| f64::from(w)).sum();
-    let shift = (weight(Term::Complementarity) + weight(Term::MutualBenefit)) * (high / low - 1.0) + ROUNDING_SLACK * sum.max(1.0);
-    shift as Score
+    (coverage_weight * (high / low - 1.0) + ROUNDING_SLACK * sum.max(1.0)) as Score
 }
 
 /// Ranks every `active` partner into a pool of `depth + margin` from last night's pools
@@ -150,12 +165,7 @@ pub fn rank(scorer: &Scorer, rules: &RuleSet, active: &[PartnerIdx], previous: &
             hits.extend(fresh_hits);
             hits.sort_by(ranking_order);
             hits.truncate(capacity);
-            let left_out = last.bound + shift;
-            let stands = last.bound == Score::NEG_INFINITY || hits.get(depth.saturating_sub(1)).is_some_and(|h| h.score > left_out);
-            stands.then(|| {
-                let bound = if last.bound == Score::NEG_INFINITY { full_bound(&hits, capacity) } else { left_out.max(full_bound(&hits, capacity)) };
-                Pool { list: Shortlist { partner, hits }, bound }
-            })
+            settle(&hits, last.bound, depth, capacity, shift).map(|bound| Pool { list: Shortlist { partner, hits }, bound })
         })
         .collect();
     let recomputed: Vec<PartnerIdx> = kept.iter().zip(&settled).filter(|(_, pool)| pool.is_none()).map(|(&p, _)| p).collect();
@@ -176,4 +186,66 @@ pub fn rank(scorer: &Scorer, rules: &RuleSet, active: &[PartnerIdx], previous: &
     }
     let pools = active.iter().map(|&p| pools[p as usize].take().expect("every active partner is ranked")).collect();
     (pools, stats, counts)
+}
+
+/// Whether a kept list merged from its rescored pool and its fresh candidates (`hits`, best
+/// first, cut to the pool's capacity) stands: its `depth`-th score beats what was left out
+/// of last night's pool (`bound`) moved by `shift`. Its pool's bound for the next night.
+fn settle(hits: &[Hit], bound: Score, depth: usize, capacity: usize, shift: Score) -> Option<Score> {
+    let left_out = bound + shift;
+    let stands = bound == Score::NEG_INFINITY || hits.get(depth.saturating_sub(1)).is_some_and(|h| h.score > left_out);
+    stands.then(|| if bound == Score::NEG_INFINITY { full_bound(hits, capacity) } else { left_out.max(full_bound(hits, capacity)) })
+}
+
+/// What an incremental night did with the resource lists.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ResourceStats {
+    /// Lists of kept partners settled from last night's pool and the fresh supporters.
+    pub settled: usize,
+    /// Lists made in full: of fresh partners, and of kept ones that could change beyond
+    /// their pool.
+    pub recomputed: usize,
+    /// The support shift allowed between the nights ([`support_shift`]).
+    pub shift: Score,
+}
+
+/// The resource pools of `needy` (`depth + margin` supporters each, with their bounds) from
+/// last night's (`previous`, by partner index: `Some` for a kept partner in need), as
+/// [`rank`] does for the lists: a kept partner's pool is rescored (its kept supporters) and
+/// merged with its best fresh supporters (`kept` says which partners are kept); it stands
+/// when its `depth`-th support beats last night's bound moved by `shift`, else it is made
+/// in full, as is a fresh partner's.
+pub fn resource_lists(supporters: &Supporters, needy: &[PartnerIdx], previous: &[Option<PreviousPool>], (depth, margin): (usize, usize), shift: Score, kept: &(dyn Fn(PartnerIdx) -> bool + Sync), admits: &(dyn Fn(PartnerIdx, PartnerIdx) -> bool + Sync)) -> (Vec<Pool>, ResourceStats) {
+    let capacity = depth + margin;
+    let (old, new): (Vec<PartnerIdx>, Vec<PartnerIdx>) = needy.iter().partition(|&&b| previous[b as usize].is_some());
+    let fresh_supporters = supporters.only(|s| !kept(s));
+    let fresh_hits = fresh_supporters.resource_lists(&old, capacity, admits);
+    let settled: Vec<Option<Pool>> = old
+        .par_iter()
+        .zip(fresh_hits)
+        .map(|(&partner, fresh)| {
+            let last = previous[partner as usize].as_ref().expect("a kept partner in need has a pool");
+            let mut hits: Vec<Hit> = last
+                .candidates
+                .iter()
+                .filter(|&&s| kept(s) && admits(s, partner))
+                .filter_map(|&s| supporters.support(s, partner).map(|support| Hit { candidate: s, score: support.score }))
+                .chain(fresh)
+                .collect();
+            hits.sort_by(ranking_order);
+            hits.truncate(capacity);
+            settle(&hits, last.bound, depth, capacity, shift).map(|bound| Pool { list: Shortlist { partner, hits }, bound })
+        })
+        .collect();
+    let mut pools: Vec<Option<Pool>> = vec![None; previous.len()];
+    for pool in settled.into_iter().flatten() {
+        let partner = pool.list.partner as usize;
+        pools[partner] = Some(pool);
+    }
+    let anew: Vec<PartnerIdx> = old.iter().copied().filter(|&b| pools[b as usize].is_none()).chain(new).collect();
+    for (&partner, hits) in anew.iter().zip(supporters.resource_lists(&anew, capacity, admits)) {
+        pools[partner as usize] = Some(Pool { bound: full_bound(&hits, capacity), list: Shortlist { partner, hits } });
+    }
+    let stats = ResourceStats { settled: needy.len() - anew.len(), recomputed: anew.len(), shift };
+    (needy.iter().map(|&b| pools[b as usize].take().expect("every partner in need has a pool")).collect(), stats)
 }

@@ -80,6 +80,18 @@ pub struct IncrementalRecord {
     pub recomputed: usize,
     /// The bound on how far the score of two unchanged partners moved between the nights.
     pub shift: f32,
+    /// Resource lists of unchanged partners settled from the previous resource pools and the
+    /// new or changed supporters.
+    #[serde(default)]
+    pub resources_settled: usize,
+    /// Resource lists made in full: of new or changed partners, and of unchanged ones that
+    /// could change beyond their pools.
+    #[serde(default)]
+    pub resources_recomputed: usize,
+    /// The bound on how far the support of an unchanged supporter for an unchanged partner
+    /// moved between the nights.
+    #[serde(default)]
+    pub support_shift: f32,
     /// The state written for the next night; `None` when none could be (blocked mode with a
     /// probe limit).
     pub state: Option<IncrementalState>,

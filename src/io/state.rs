@@ -1,15 +1,20 @@
 //! The incremental state: what a run with `--incremental` leaves for the next night.
 //!
 //! Input, writing: a locked [`Staging`] area, the profiles, each active partner's
-//! [`Identity`] and pool with its bound. Input, reading: a finished [`RunDir`] and tonight's
-//! profiles and identities. Output: for each partner active tonight whose identity is the one
-//! the state holds (a *kept* partner), its [`PreviousPool`], candidates by tonight's index.
+//! [`Identity`] and pool with its bound, and each partner in need's resource pool with its
+//! bound. Input, reading: a finished [`RunDir`] and tonight's profiles and identities.
+//! Output: for each partner active tonight whose identity is the one the state holds (a
+//! *kept* partner), its [`PreviousPool`] and, when it is in need, its resource pool,
+//! candidates by tonight's index ([`Previous`]).
 //!
 //! ```text
-//!   OUT/state-partners.parquet  partner_id, fingerprint, duplicate_group, bound: each active partner
-//!   OUT/state-pools.parquet     partner, candidate: its pool (depth + margin), best first, each
-//!                               partner named by its row in state-partners (0-based)
-//!   OUT/manifest.json           incremental.state: depth, margin, the theme rarity weights
+//!   OUT/state-partners.parquet   partner_id, fingerprint, duplicate_group, bound, resource_bound
+//!                                (empty when not in need): each active partner
+//!   OUT/state-pools.parquet      partner, candidate: its pool (depth + margin), best first, each
+//!                                partner named by its row in state-partners (0-based)
+//!   OUT/state-resources.parquet  partner, supporter: the resource pool of each partner in need
+//!                                (resource k + as many again), best first, named the same way
+//!   OUT/manifest.json            incremental.state: depth, margin, the theme rarity weights
 //! ```
 //!
 //! Both files are listed with their sha256 in the manifest like every file of the run, and
@@ -35,6 +40,30 @@ use crate::{PartnerIdx, Score};
 pub const STATE_PARTNERS: &str = "state-partners.parquet";
 /// Each active partner's pool.
 pub const STATE_POOLS: &str = "state-pools.parquet";
+/// Each partner in need's resource pool.
+pub const STATE_RESOURCES: &str = "state-resources.parquet";
+
+/// A night's pools, as the state holds them: every active partner's pool, every partner in
+/// need's resource pool, each with its bound.
+pub struct Pools<'a> {
+    /// Every active partner's pool.
+    pub lists: &'a [Shortlist],
+    /// Their bounds, in the same order.
+    pub bounds: &'a [Score],
+    /// Every partner in need's resource pool (`partner`: the partner in need).
+    pub resources: &'a [Shortlist],
+    /// Their bounds, in the same order.
+    pub resource_bounds: &'a [Score],
+}
+
+/// What the state gives tonight, by partner index: the pools of the kept partners, and the
+/// resource pools of those in need.
+pub struct Previous {
+    /// Pools: `Some` for a kept partner.
+    pub pools: Vec<Option<PreviousPool>>,
+    /// Resource pools: `Some` for a kept partner that had one.
+    pub resources: Vec<Option<PreviousPool>>,
+}
 
 /// What makes a partner the same on two nights: its content and its duplicate group (the id
 /// of the group's first record; empty when it stands alone). A pair of two partners of the
@@ -71,32 +100,45 @@ fn null_in(file: &str) -> PolarsError {
     PolarsError::ComputeError(format!("an empty cell in {file}").into())
 }
 
-/// Writes the state of `pools` (every active partner's, with its bound) into `staging`.
-pub fn write(staging: &mut Staging, profiles: &[Profile], identities: &[Identity], (pools, bounds): (&[Shortlist], &[Score])) -> Result<(), TableError> {
+/// Writes the state of `pools` into `staging`.
+pub fn write(staging: &mut Staging, profiles: &[Profile], identities: &[Identity], pools: Pools) -> Result<(), TableError> {
+    let Pools { lists, bounds, resources, resource_bounds } = pools;
     let id = |list: &Shortlist| &identities[list.partner as usize];
+    let mut resource_bound: Vec<Option<Score>> = vec![None; profiles.len()];
+    for (list, &bound) in resources.iter().zip(resource_bounds) {
+        resource_bound[list.partner as usize] = Some(bound);
+    }
     write_table(
         staging,
         STATE_PARTNERS,
         vec![
-            Column::new("partner_id".into(), pools.iter().map(|l| profiles[l.partner as usize].id.as_str()).collect::<Vec<_>>()),
-            Column::new("fingerprint".into(), pools.iter().map(|l| id(l).fingerprint).collect::<Vec<_>>()),
-            Column::new("duplicate_group".into(), pools.iter().map(|l| id(l).group_id(profiles)).collect::<Vec<_>>()),
+            Column::new("partner_id".into(), lists.iter().map(|l| profiles[l.partner as usize].id.as_str()).collect::<Vec<_>>()),
+            Column::new("fingerprint".into(), lists.iter().map(|l| id(l).fingerprint).collect::<Vec<_>>()),
+            Column::new("duplicate_group".into(), lists.iter().map(|l| id(l).group_id(profiles)).collect::<Vec<_>>()),
             Column::new("bound".into(), bounds.to_vec()),
+            Column::new("resource_bound".into(), lists.iter().map(|l| resource_bound[l.partner as usize]).collect::<Vec<_>>()),
         ],
     )?;
     let mut row_of = vec![u32::MAX; profiles.len()];
-    for (row, list) in pools.iter().enumerate() {
+    for (row, list) in lists.iter().enumerate() {
         row_of[list.partner as usize] = row as u32;
     }
+    write_table(staging, STATE_POOLS, by_row(lists, &row_of, ["partner", "candidate"]))?;
+    write_table(staging, STATE_RESOURCES, by_row(resources, &row_of, ["partner", "supporter"]))
+}
+
+/// The rows of `lists` as two columns named `names`: the list's partner and each of its
+/// candidates, by their row in state-partners (`row_of`).
+fn by_row(lists: &[Shortlist], row_of: &[u32], names: [&str; 2]) -> Vec<Column> {
     let (mut partner, mut candidate) = (Vec::new(), Vec::new());
-    for (row, list) in pools.iter().enumerate() {
+    for list in lists {
         for hit in &list.hits {
-            partner.push(row as u32);
+            partner.push(row_of[list.partner as usize]);
             candidate.push(row_of[hit.candidate as usize]);
             debug_assert_ne!(candidate.last(), Some(&u32::MAX), "a pool's candidate is an active partner, with a pool");
         }
     }
-    write_table(staging, STATE_POOLS, vec![Column::new("partner".into(), partner), Column::new("candidate".into(), candidate)])
+    vec![Column::new(names[0].into(), partner), Column::new(names[1].into(), candidate)]
 }
 
 /// Writes `columns` as the Parquet file `name` of the state.
@@ -109,47 +151,58 @@ fn write_table(staging: &mut Staging, name: &str, columns: Vec<Column>) -> Resul
     staging.finish(file).map_err(|e| write_error(e.to_string()))
 }
 
-/// The previous pools of the partners active tonight (`active`, by index) whose identity is
-/// the state's: `None` for the others (new, changed, regrouped or reactivated: fresh).
-/// Candidates that are no longer profiles are dropped from the pools (they left). An empty
-/// cell is an error (the engine writes none).
-pub fn read(run: &RunDir, profiles: &[Profile], identities: &[Identity], active: &[bool]) -> Result<Vec<Option<PreviousPool>>, RunDirError> {
+/// The previous pools and resource pools of the partners active tonight (`active`, by
+/// index) whose identity is the state's: `None` for the others (new, changed, regrouped or
+/// reactivated: fresh). Candidates that are no longer profiles are dropped from the pools
+/// (they left). An empty cell is an error (the engine writes none, but for the resource
+/// bound of a partner not in need).
+pub fn read(run: &RunDir, profiles: &[Profile], identities: &[Identity], active: &[bool]) -> Result<Previous, RunDirError> {
     let tonight = profile::id_index(profiles);
-    let mut previous: Vec<Option<PreviousPool>> = vec![None; profiles.len()];
+    let mut previous = Previous { pools: vec![None; profiles.len()], resources: vec![None; profiles.len()] };
     // Tonight's index of each row of state-partners: the pools name partners by row.
     let mut by_row: Vec<Option<PartnerIdx>> = Vec::new();
-    run.each_slice(STATE_PARTNERS, &["partner_id", "fingerprint", "duplicate_group", "bound"], |frame, malformed| {
+    run.each_slice(STATE_PARTNERS, &["partner_id", "fingerprint", "duplicate_group", "bound", "resource_bound"], |frame, malformed| {
         let text = |c: &str| frame.column(c).and_then(|c| c.str().cloned()).map_err(malformed);
+        let score = |c: &str| frame.column(c).and_then(|c| c.f32().cloned()).map_err(malformed);
         let (ids, groups) = (text("partner_id")?, text("duplicate_group")?);
         let fingerprints = frame.column("fingerprint").and_then(|c| c.u64().cloned()).map_err(malformed)?;
-        let bounds = frame.column("bound").and_then(|c| c.f32().cloned()).map_err(malformed)?;
-        for (((id, fingerprint), group), bound) in ids.iter().zip(fingerprints.iter()).zip(groups.iter()).zip(bounds.iter()) {
+        let (bounds, resource_bounds) = (score("bound")?, score("resource_bound")?);
+        let rows = ids.iter().zip(fingerprints.iter()).zip(groups.iter()).zip(bounds.iter()).zip(resource_bounds.iter());
+        for ((((id, fingerprint), group), bound), resource_bound) in rows {
             let (Some(id), Some(fingerprint), Some(group), Some(bound)) = (id, fingerprint, group, bound) else { return Err(malformed(null_in(STATE_PARTNERS))) };
             let index = tonight.get(id).copied();
             by_row.push(index);
             let Some(i) = index else { continue };
             let tonight = &identities[i as usize];
             if tonight.fingerprint == fingerprint && tonight.group_id(profiles) == group && active[i as usize] {
-                previous[i as usize] = Some(PreviousPool { candidates: Vec::new(), bound });
+                previous.pools[i as usize] = Some(PreviousPool { candidates: Vec::new(), bound });
+                previous.resources[i as usize] = resource_bound.map(|bound| PreviousPool { candidates: Vec::new(), bound });
             }
         }
         Ok(())
     })?;
-    run.each_slice(STATE_POOLS, &["partner", "candidate"], |frame, malformed| {
+    read_pools(run, STATE_POOLS, ["partner", "candidate"], &by_row, &mut previous.pools)?;
+    read_pools(run, STATE_RESOURCES, ["partner", "supporter"], &by_row, &mut previous.resources)?;
+    Ok(previous)
+}
+
+/// Reads the state file `name` of rows (partner, candidate), named by their row in
+/// state-partners (`by_row`: tonight's index of each), into the `pools` that are `Some`.
+fn read_pools(run: &RunDir, name: &str, columns: [&str; 2], by_row: &[Option<PartnerIdx>], pools: &mut [Option<PreviousPool>]) -> Result<(), RunDirError> {
+    run.each_slice(name, &columns, |frame, malformed| {
         let row = |c: &str| frame.column(c).and_then(|c| c.u32().cloned()).map_err(malformed);
-        let (partners, candidates) = (row("partner")?, row("candidate")?);
+        let (partners, candidates) = (row(columns[0])?, row(columns[1])?);
         for (partner, candidate) in partners.iter().zip(candidates.iter()) {
             let index = |row: Option<u32>| match row.map(|r| by_row.get(r as usize)) {
                 Some(Some(&index)) => Ok(index),
-                Some(None) => Err(malformed(PolarsError::OutOfBounds(format!("{STATE_POOLS} names row {} of {STATE_PARTNERS}, which has {}", row.unwrap_or_default(), by_row.len()).into()))),
-                None => Err(malformed(null_in(STATE_POOLS))),
+                Some(None) => Err(malformed(PolarsError::OutOfBounds(format!("{name} names row {} of {STATE_PARTNERS}, which has {}", row.unwrap_or_default(), by_row.len()).into()))),
+                None => Err(malformed(null_in(name))),
             };
             let (partner, candidate) = (index(partner)?, index(candidate)?);
-            if let (Some(pool), Some(candidate)) = (partner.and_then(|i| previous[i as usize].as_mut()), candidate) {
+            if let (Some(pool), Some(candidate)) = (partner.and_then(|i| pools[i as usize].as_mut()), candidate) {
                 pool.candidates.push(candidate);
             }
         }
         Ok(())
-    })?;
-    Ok(previous)
+    })
 }

@@ -16,7 +16,7 @@
 //!   OUT/resources.csv|.parquet  funders and facilitators per partner in need
 //!   OUT/rejects.csv  OUT/duplicates.csv  OUT/clusters.csv  OUT/centroids.json  [OUT/triads.csv|.parquet]
 //!   [OUT/changes.csv|.parquet]  what entered, left or moved in each list since the previous run
-//!   [OUT/state-partners.parquet  OUT/state-pools.parquet]  with --incremental: the next night's state
+//!   [OUT/state-partners.parquet  OUT/state-pools.parquet  OUT/state-resources.parquet]  with --incremental: the next night's state
 //!   OUT/.sstc-match           the mark: a directory the engine made
 //! ```
 
@@ -37,7 +37,7 @@ use crate::io::atomic::OutputIoError;
 use publish::{PublishError, Staging, MARK};
 use crate::io::manifest::RunManifest;
 use crate::io::shard::{POOLS, RESOURCE_LISTS, SHARD_MANIFEST};
-use crate::io::state::{STATE_PARTNERS, STATE_POOLS};
+use crate::io::state::{STATE_PARTNERS, STATE_POOLS, STATE_RESOURCES};
 use crate::io::table::{all_columns, hex, spreadsheet_value, StringTable, TableError, TableSource, Wanted};
 
 /// The manifest, written last.
@@ -68,7 +68,7 @@ pub const CHANGES_CSV: &str = "changes.csv";
 pub const CHANGES_PARQUET: &str = "changes.parquet";
 
 /// Every name a run (or a shard of one) may write into its directory.
-pub const RUN_FILES: &[&str] = &[MANIFEST, SHORTLIST_CSV, SHORTLIST_PARQUET, REJECTS, DUPLICATES, RESOURCES_CSV, RESOURCES_PARQUET, CLUSTERS, CENTROIDS, TRIADS_CSV, TRIADS_PARQUET, CHANGES_CSV, CHANGES_PARQUET, STATE_PARTNERS, STATE_POOLS, SHARD_MANIFEST, POOLS, RESOURCE_LISTS, MARK];
+pub const RUN_FILES: &[&str] = &[MANIFEST, SHORTLIST_CSV, SHORTLIST_PARQUET, REJECTS, DUPLICATES, RESOURCES_CSV, RESOURCES_PARQUET, CLUSTERS, CENTROIDS, TRIADS_CSV, TRIADS_PARQUET, CHANGES_CSV, CHANGES_PARQUET, STATE_PARTNERS, STATE_POOLS, STATE_RESOURCES, SHARD_MANIFEST, POOLS, RESOURCE_LISTS, MARK];
 
 /// Why a run directory cannot be read.
 #[derive(Debug, thiserror::Error)]
