@@ -227,7 +227,7 @@ fn the_support_of_an_unchanged_supporter_for_an_unchanged_partner_moves_at_most_
     let before = night(&table.write(&dir, "before.csv"));
     table.edit(&mut StdRng::seed_from_u64(5), 14, 0);
     let after = night(&table.write(&dir, "after.csv"));
-    // Every pair of kept partners, as resource pools holding every partner.
+    // The kept partners: those whose pool (an empty one for everyone) kept_pools keeps.
     let everyone = |n: &Night| (0..n.1.len() as PartnerIdx).map(|partner| Shortlist { partner, hits: Vec::new() }).collect();
     let kept: Vec<PartnerIdx> = kept_pools(&before, &after, everyone(&before), 1).iter().enumerate().filter(|(_, p)| p.is_some()).map(|(i, _)| i as PartnerIdx).collect();
     assert!(kept.len() > 350, "{}", kept.len());

@@ -17,7 +17,7 @@
 //!   OUT/manifest.json            incremental.state: depth, margin, the theme rarity weights
 //! ```
 //!
-//! Both files are listed with their sha256 in the manifest like every file of the run, and
+//! The files are listed with their sha256 in the manifest like every file of the run, and
 //! checked before they are read: a state edited after its run is refused, never trusted.
 //! Size: O(N · (depth + margin)) rows; the ids are written once each, in state-partners, and
 //! the pools name partners by row: at 300k partners, writing the pools by id (two strings
