@@ -20,7 +20,7 @@ use sstc_match::engine::support::Supporters;
 use sstc_match::engine::rank::{Candidates, Scan, Shortlist};
 use sstc_match::engine::rules::RuleSet;
 use sstc_match::engine::score::columns::Columns;
-use sstc_match::io::state::{identities, Identity};
+use sstc_match::io::state::{identities, kept, Identity, Recorded};
 use sstc_match::engine::ingest::{ingest, Ingested};
 use sstc_match::engine::profile::{fingerprint, index_of, IdSet};
 use sstc_match::engine::reference::Reference;
@@ -147,17 +147,19 @@ fn full_pools(night: &Night, capacity: usize) -> Vec<Shortlist> {
     Scan::new(scorer, &rules, Candidates::Owned(Box::new(Columns::in_index_order(&scorer)))).shortlists(&active, capacity, &|_| {}).0
 }
 
-/// Last night's `pools` (of `capacity`), by tonight's index, for the partners kept (the same
-/// identity, active tonight); `None` for the others.
+/// Last night's `pools` (of `capacity`), by tonight's index, for the partners kept
+/// ([`kept`]); `None` for the others.
 fn kept_pools(before: &Night, after: &Night, pools: Vec<Shortlist>, capacity: usize) -> Vec<Option<PreviousPool>> {
-    let group = |n: &Night, identity: &Identity| identity.group.map(|g| n.0.profiles[g as usize].id.clone());
     let (was, is) = (identities(&before.0.profiles, &before.0.duplicates), identities(&after.0.profiles, &after.0.duplicates));
+    let group = |identity: &Identity| identity.group.map_or("", |g| before.0.profiles[g as usize].id.as_str());
+    let recorded: Vec<Recorded> = pools.iter().map(|pool| {
+        let p = pool.partner as usize;
+        Recorded { index: index_of(&after.0.profiles, &before.0.profiles[p].id), fingerprint: was[p].fingerprint, group: group(&was[p]) }
+    }).collect();
+    let kept = kept(&recorded, &is, &after.1.active);
     let mut previous: Vec<Option<PreviousPool>> = vec![None; after.1.len()];
-    for pool in pools {
-        let id = &before.0.profiles[pool.partner as usize].id;
-        let Some(p) = index_of(&after.0.profiles, id) else { continue };
-        let (a, b) = (&was[pool.partner as usize], &is[p as usize]);
-        if a.fingerprint == b.fingerprint && group(before, a) == group(after, b) && after.1.active[p as usize] {
+    for (pool, recorded) in pools.iter().zip(&recorded) {
+        if let Some(p) = recorded.index.filter(|&p| kept[p as usize]) {
             let candidates = pool.hits.iter().filter_map(|h| index_of(&after.0.profiles, &before.0.profiles[h.candidate as usize].id)).collect();
             previous[p as usize] = Some(PreviousPool { candidates, bound: full_bound(&pool.hits, capacity) });
         }
@@ -419,4 +421,47 @@ fn a_night_ranks_in_full_and_says_why_when_the_state_cannot_be_used() {
     let output = dir.run(&["run", "--profiles", &night, "--out", "shard", "--shard", "1/2", "--incremental", "--quiet"]);
     assert_eq!(code(&output), 2, "{}", stderr(&output));
     assert!(stderr(&output).contains("an incremental night runs on one machine"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_registered_duplicate_keeps_its_partners_list_and_a_split_group_reopens_both_sides() {
+    let dir = Dir::new();
+    let mut table = Table::read(&generated(&dir, 1000, 19));
+    let base = table.write(&dir, "base.csv");
+    same_night(&dir, &base, &[]);
+    // p, alone, and q, alone, with an email, on p's list: what a split must give back to p.
+    let duplicates = Csv::read(&dir.path("full/duplicates.csv"));
+    let grouped: Vec<String> = [duplicates.column("id_a"), duplicates.column("id_b")].concat();
+    let pairs = |dir: &Dir| {
+        let shortlist = Csv::read(&dir.path("full/shortlist.csv"));
+        shortlist.column("partner_id").into_iter().zip(shortlist.column("candidate_id")).collect::<Vec<(String, String)>>()
+    };
+    let alone = |id: &str| !grouped.iter().any(|g| g == id);
+    let row_of = |table: &Table, id: &str| table.rows.iter().position(|r| r[table.at("id")] == id).unwrap();
+    let email = table.at("contact_email");
+    let (p, q) = pairs(&dir).into_iter().find(|(p, q)| alone(p) && alone(q) && !table.rows[row_of(&table, q)][email].is_empty()).unwrap();
+    let on_list = || pairs(&dir).contains(&(p.clone(), q.clone()));
+    assert!(on_list());
+    let night = |table: &Table, name: &str| {
+        let record = same_night(&dir, &table.write(&dir, name), &[]);
+        assert_eq!(record["ranked"], "incremental", "{record}");
+        record["fresh"].as_u64().unwrap()
+    };
+    // r: p's name and country, q's email: p, q and r are one group, and q leaves p's list. p
+    // and q only lost pairs: they are kept; r is new.
+    let mut r = table.rows[row_of(&table, &p)].clone();
+    (r[table.at("id")], r[email]) = (format!("{p}-r"), table.rows[row_of(&table, &q)][email].clone());
+    table.rows.push(r);
+    assert_eq!(night(&table, "joined.csv"), 1);
+    assert!(!on_list(), "one group: never proposed to each other");
+    // r leaves: the group splits, p and q may be proposed to each other again, and both are
+    // fresh (their pools could not hold each other).
+    table.rows.pop();
+    assert_eq!(night(&table, "split.csv"), 2);
+    assert!(on_list());
+    // p registered twice: only the copy is fresh.
+    let mut copy = table.rows[row_of(&table, &p)].clone();
+    copy[table.at("id")] = format!("{p}-copy");
+    table.rows.push(copy);
+    assert_eq!(night(&table, "registered_twice.csv"), 1);
 }

@@ -1,9 +1,10 @@
 //! Incremental ranking: tonight's pools from last night's, recomputing only what can differ.
 //!
 //! Input: the [`Scorer`] and [`RuleSet`] of tonight, the active partners, and for each of
-//! them last night's pool when the partner is *kept* (same content, same duplicate group,
-//! active both nights; `None`: *fresh*): its candidates (tonight's indices) and its bound,
-//! a score no candidate left out of the pool exceeded. Output: every active partner's
+//! them last night's pool when the partner is *kept* ([`crate::io::state::kept`]: same
+//! content, active both nights, no duplicate group that split; `None`: *fresh*): its
+//! candidates (tonight's indices) and its bound, a score no candidate left out of the pool
+//! exceeded. Output: every active partner's
 //! [`Pool`] of `depth + margin` candidates, whose first `depth` equal a full scan's bit for
 //! bit, with the bound to carry to the next night, and [`IncrementalStats`]. The same for
 //! the resource lists ([`resource_lists`]): from last night's resource pools of the kept
@@ -18,9 +19,10 @@
 //! ```
 //!
 //! Why it is exact: a candidate of a kept partner is either fresh (scanned tonight), or kept
-//! and in last night's pool (rescored tonight), or kept and left out of the pool: then last
-//! night it scored at most the bound, and a pair of two kept partners moves by at most
-//! [`score_shift`] (only the rarity weights of the themes they need changed). So when the
+//! and in last night's pool (rescored tonight), or kept and left out of the pool: then it
+//! was admitted last night too (two kept partners admitted tonight were), so it scored at
+//! most the bound, and a pair of two kept partners moves by at most [`score_shift`] (only
+//! the rarity weights of the themes they need changed). So when the
 //! merged list's `depth`-th score is strictly above bound + shift, no left-out candidate can
 //! enter the first `depth`. Ties are ordered by candidate index, which is the id order on
 //! every night.
@@ -83,13 +85,11 @@ pub fn full_bound(hits: &[Hit], capacity: usize) -> Score {
 }
 
 /// How far the score of a pair of kept partners can move between the nights: only the
-/// rarity weights changed, and only the need coverages read them. A coverage is a ratio of
-/// sums of weights over the needy side's needs, so when every weight of `themes` (the needs
-/// of the kept partners) moves by a factor in [ρ_min, ρ_max], a coverage (at most 1) moves
-/// by at most r − 1, r = ρ_max / ρ_min; so do complementarity (their maximum) and
-/// mutual_benefit (a monotone, homogeneous fusion of them). Plus [`ROUNDING_SLACK`] when any
-/// weight of `themes` moved (even all by one factor: the f32 sums round otherwise); none
-/// when none did.
+/// rarity weights changed, and only the need coverages read them; when every weight of
+/// `themes` (the needs of the kept partners) moves by a factor in [ρ_min, ρ_max], each of
+/// those terms moves by at most [`coverage_move`] of r = ρ_max / ρ_min. Plus
+/// [`ROUNDING_SLACK`] when any weight of `themes` moved (even all by one factor: the f32
+/// sums round otherwise); none when none did.
 pub fn score_shift(previous: &[f32; 64], tonight: &[f32; 64], themes: IdSet, weights: &Weights) -> Score {
     let weight = |term: Term| f64::from(weights.0[term as usize]);
     let sum: f64 = weights.0.iter().map(|&w| f64::from(w)).sum();
@@ -103,6 +103,24 @@ pub fn support_shift(previous: &[f32; 64], tonight: &[f32; 64], themes: IdSet) -
     shift_of(previous, tonight, themes, f64::from(SUPPORT_WEIGHTS[0]), SUPPORT_WEIGHTS.iter().map(|&w| f64::from(w)).sum())
 }
 
+/// How far a coverage, and each term made of coverages, can move when every theme weight
+/// moves by a factor in [ρ_min, ρ_max], r = ρ_max / ρ_min ≥ 1: (√r − 1) / (√r + 1).
+///
+/// A coverage is c = A / (A + B): A the weights of the needs met, B of the others (the same
+/// themes both nights for a kept pair). Tonight A' / B' lies within [A / (r·B), r·A / B], so
+/// c' ≤ r·c / (r·c + 1 − c), and c' − c is at most the maximum over c of that minus c: at
+/// c = 1 / (√r + 1), (√r − 1) / (√r + 1). A fall is bounded the same way
+/// (c' ≥ c / (c + r·(1 − c))).
+/// Complementarity, the larger coverage, and the min, mean and max fusions of mutual benefit
+/// move by at most the larger of their coverages' moves. The harmonic fusion 2ab / (a + b)
+/// is 2 / (2 + x + y), x and y the two sides' B / A, each of which moves by a factor in
+/// [1/r, r]: it is a coverage of (x + y) / 2, bounded the same way. (The bound r − 1 that
+/// a factor r on each coverage gives is about 4 times larger for r near 1.)
+fn coverage_move(r: f64) -> f64 {
+    let root = r.sqrt();
+    (root - 1.0) / (root + 1.0)
+}
+
 /// The shift of a score whose terms of weight `coverage_weight` are coverages of `themes`
 /// (the weights summing to `sum`), when the rarity weights move from `previous` to `tonight`.
 fn shift_of(previous: &[f32; 64], tonight: &[f32; 64], themes: IdSet, coverage_weight: f64, sum: f64) -> Score {
@@ -112,7 +130,7 @@ fn shift_of(previous: &[f32; 64], tonight: &[f32; 64], themes: IdSet, coverage_w
     }
     let ratios = themes.iter().map(|t| f64::from(tonight[t as usize]) / f64::from(previous[t as usize]));
     let (low, high) = ratios.fold((f64::INFINITY, 0.0f64), |(low, high), r| (low.min(r), high.max(r)));
-    (coverage_weight * (high / low - 1.0) + ROUNDING_SLACK * sum.max(1.0)) as Score
+    (coverage_weight * coverage_move(high / low) + ROUNDING_SLACK * sum.max(1.0)) as Score
 }
 
 /// Ranks every `active` partner into a pool of `depth + margin` from last night's pools
@@ -248,4 +266,55 @@ pub fn resource_lists(supporters: &Supporters, needy: &[PartnerIdx], previous: &
     }
     let stats = ResourceStats { settled: needy.len() - anew.len(), recomputed: anew.len(), shift };
     (needy.iter().map(|&b| pools[b as usize].take().expect("every partner in need has a pool")).collect(), stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::coverage_move;
+    use crate::engine::score::MutualRule;
+
+    /// A coverage (f64): the weights of the needs met over the weights of all needs.
+    fn coverage(weights: &[f64], needs: u16, met: u16) -> f64 {
+        let mass = |set: u16| (0..weights.len()).filter(|&t| set & (1 << t) != 0).map(|t| weights[t]).sum::<f64>();
+        mass(met & needs) / mass(needs)
+    }
+
+    proptest! {
+        /// Every theme weight moved by a factor within [ρ_min, ρ_max]: each coverage, their
+        /// maximum and each fusion moves by at most `coverage_move(ρ_max / ρ_min)`.
+        #[test]
+        fn no_coverage_or_fusion_moves_further_than_the_bound(
+            weights in prop::collection::vec(0.05f64..5.0, 12),
+            factors in prop::collection::vec(0.0f64..1.0, 12),
+            (low, spread) in (0.5f64..2.0, 0.0f64..0.6),
+            (needs_a, met_a, needs_b, met_b) in (1u16..4096, any::<u16>(), 1u16..4096, any::<u16>()),
+        ) {
+            let tonight: Vec<f64> = weights.iter().zip(&factors).map(|(w, f)| w * (low + f * spread)).collect();
+            let (rho_min, rho_max) = factors.iter().map(|f| low + f * spread).fold((f64::INFINITY, 0.0f64), |(a, b), r| (a.min(r), b.max(r)));
+            let bound = coverage_move(rho_max / rho_min) + 1e-12;
+            let (a, b) = (coverage(&weights, needs_a, met_a), coverage(&weights, needs_b, met_b));
+            let (a2, b2) = (coverage(&tonight, needs_a, met_a), coverage(&tonight, needs_b, met_b));
+            prop_assert!((a2 - a).abs() <= bound && (b2 - b).abs() <= bound);
+            prop_assert!((a2.max(b2) - a.max(b)).abs() <= bound);
+            for rule in MutualRule::ALL {
+                let fuse = |x: f64, y: f64| f64::from(rule.fuse(x as f32, y as f32));
+                // f32 fusion: a few ulps of room.
+                prop_assert!((fuse(a2, b2) - fuse(a, b)).abs() <= bound + 1e-6, "{rule:?}: {} -> {}", fuse(a, b), fuse(a2, b2));
+            }
+        }
+    }
+
+    /// The bound is reached: a need met of weight 1 beside one unmet of weight √r, the met
+    /// one's weight multiplied by r and the other's kept.
+    #[test]
+    fn the_bound_is_tight() {
+        for r in [1.001f64, 1.02, 1.5, 4.0] {
+            let before = coverage(&[1.0, r.sqrt()], 0b11, 0b01);
+            let after = coverage(&[r, r.sqrt()], 0b11, 0b01);
+            assert!((after - before - coverage_move(r)).abs() < 1e-12, "r = {r}: {} against {}", after - before, coverage_move(r));
+            assert!(coverage_move(r) < (r - 1.0) / 3.9, "about a quarter of r - 1 near 1");
+        }
+    }
 }

@@ -3,8 +3,8 @@
 //! Input, writing: a locked [`Staging`] area, the profiles, each active partner's
 //! [`Identity`] and pool with its bound, and each partner in need's resource pool with its
 //! bound. Input, reading: a finished [`RunDir`] and tonight's profiles and identities.
-//! Output: for each partner active tonight whose identity is the one the state holds (a
-//! *kept* partner), its [`PreviousPool`] and, when it is in need, its resource pool,
+//! Output: for each partner active tonight of the content the state holds and of no
+//! duplicate group that split (a *kept* partner, [`kept`]), its [`PreviousPool`] and, when it is in need, its resource pool,
 //! candidates by tonight's index ([`Previous`]).
 //!
 //! ```text
@@ -23,6 +23,8 @@
 //! the pools name partners by row: at 300k partners, writing the pools by id (two strings
 //! and a score per row) took 2.6 s of a 1 % night's 26 s, and reading them looked up 20 ids
 //! per partner.
+
+use std::collections::HashMap;
 
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -65,9 +67,9 @@ pub struct Previous {
     pub resources: Vec<Option<PreviousPool>>,
 }
 
-/// What makes a partner the same on two nights: its content and its duplicate group (the id
-/// of the group's first record; empty when it stands alone). A pair of two partners of the
-/// same identity on both nights is admitted and scored the same, but for the rarity weights.
+/// What a partner is on a night: its content and its duplicate group (the id of the group's
+/// first record; empty when it stands alone). Which partners are kept from one night to the
+/// next: [`kept`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Identity {
     /// [`profile::fingerprint`].
@@ -81,6 +83,43 @@ impl Identity {
     fn group_id<'p>(&self, profiles: &'p [Profile]) -> &'p str {
         self.group.map_or("", |g| profiles[g as usize].id.as_str())
     }
+}
+
+/// A partner as last night's state recorded it.
+pub struct Recorded<'a> {
+    /// Tonight's index of its id, if it is still a profile.
+    pub index: Option<PartnerIdx>,
+    /// Its [`profile::fingerprint`] last night.
+    pub fingerprint: u64,
+    /// Its duplicate group last night ([`Identity`]'s id; empty: alone).
+    pub group: &'a str,
+}
+
+/// Which partners of last night's state (`recorded`) are *kept* tonight, by tonight's index:
+/// active, of the same content, and not in a duplicate group that split. A pair of two kept
+/// partners is then scored the same on both nights but for the rarity weights, and is
+/// admitted tonight only if it was last night: the rules but `not_duplicates` read the
+/// content, and two kept partners in two groups tonight were in two groups last night (one
+/// group whose kept members went to two groups has split: all of them are fresh). Groups that
+/// merged or took in a new record only refuse pairs admitted before, which the rescoring of
+/// a pool drops; so a partner whose duplicate gets registered keeps its list.
+pub fn kept(recorded: &[Recorded], identities: &[Identity], active: &[bool]) -> Vec<bool> {
+    let same = |r: &Recorded| r.index.filter(|&i| identities[i as usize].fingerprint == r.fingerprint && active[i as usize]);
+    // Each group of last night: tonight's group of its kept members, `None` once two differ.
+    let mut groups: HashMap<&str, Option<PartnerIdx>> = HashMap::new();
+    for r in recorded.iter().filter(|r| !r.group.is_empty()) {
+        if let Some(i) = same(r) {
+            let tonight = identities[i as usize].group.unwrap_or(i);
+            groups.entry(r.group).and_modify(|g| *g = g.filter(|&g| g == tonight)).or_insert(Some(tonight));
+        }
+    }
+    let mut kept = vec![false; identities.len()];
+    for r in recorded {
+        if let Some(i) = same(r).filter(|_| r.group.is_empty() || groups[r.group].is_some()) {
+            kept[i as usize] = true;
+        }
+    }
+    kept
 }
 
 /// Every profile's identity, by index.
@@ -151,36 +190,41 @@ fn write_table(staging: &mut Staging, name: &str, columns: Vec<Column>) -> Resul
     staging.finish(file).map_err(|e| write_error(e.to_string()))
 }
 
-/// The previous pools and resource pools of the partners active tonight (`active`, by
-/// index) whose identity is the state's: `None` for the others (new, changed, regrouped or
-/// reactivated: fresh). Candidates that are no longer profiles are dropped from the pools
+/// The previous pools and resource pools of the partners [`kept`] tonight (`active`, by
+/// index): `None` for the others (new, changed, reactivated, or of a duplicate group that
+/// split: fresh). Candidates that are no longer profiles are dropped from the pools
 /// (they left). An empty cell is an error (the engine writes none, but for the resource
 /// bound of a partner not in need).
 pub fn read(run: &RunDir, profiles: &[Profile], identities: &[Identity], active: &[bool]) -> Result<Previous, RunDirError> {
     let tonight = profile::id_index(profiles);
-    let mut previous = Previous { pools: vec![None; profiles.len()], resources: vec![None; profiles.len()] };
-    // Tonight's index of each row of state-partners: the pools name partners by row.
-    let mut by_row: Vec<Option<PartnerIdx>> = Vec::new();
+    // Tonight's index of each row of state-partners (the pools name partners by row), what
+    // the row recorded, and its bounds.
+    let (mut by_row, mut fingerprints, mut groups, mut bounds) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     run.each_slice(STATE_PARTNERS, &["partner_id", "fingerprint", "duplicate_group", "bound", "resource_bound"], |frame, malformed| {
         let text = |c: &str| frame.column(c).and_then(|c| c.str().cloned()).map_err(malformed);
         let score = |c: &str| frame.column(c).and_then(|c| c.f32().cloned()).map_err(malformed);
-        let (ids, groups) = (text("partner_id")?, text("duplicate_group")?);
-        let fingerprints = frame.column("fingerprint").and_then(|c| c.u64().cloned()).map_err(malformed)?;
-        let (bounds, resource_bounds) = (score("bound")?, score("resource_bound")?);
-        let rows = ids.iter().zip(fingerprints.iter()).zip(groups.iter()).zip(bounds.iter()).zip(resource_bounds.iter());
+        let (ids, group_ids) = (text("partner_id")?, text("duplicate_group")?);
+        let fingerprint = frame.column("fingerprint").and_then(|c| c.u64().cloned()).map_err(malformed)?;
+        let (bound, resource_bound) = (score("bound")?, score("resource_bound")?);
+        let rows = ids.iter().zip(fingerprint.iter()).zip(group_ids.iter()).zip(bound.iter()).zip(resource_bound.iter());
         for ((((id, fingerprint), group), bound), resource_bound) in rows {
             let (Some(id), Some(fingerprint), Some(group), Some(bound)) = (id, fingerprint, group, bound) else { return Err(malformed(null_in(STATE_PARTNERS))) };
-            let index = tonight.get(id).copied();
-            by_row.push(index);
-            let Some(i) = index else { continue };
-            let tonight = &identities[i as usize];
-            if tonight.fingerprint == fingerprint && tonight.group_id(profiles) == group && active[i as usize] {
-                previous.pools[i as usize] = Some(PreviousPool { candidates: Vec::new(), bound });
-                previous.resources[i as usize] = resource_bound.map(|bound| PreviousPool { candidates: Vec::new(), bound });
-            }
+            by_row.push(tonight.get(id).copied());
+            fingerprints.push(fingerprint);
+            groups.push(group.to_string());
+            bounds.push((bound, resource_bound));
         }
         Ok(())
     })?;
+    let recorded: Vec<Recorded> = by_row.iter().zip(&fingerprints).zip(&groups).map(|((&index, &fingerprint), group)| Recorded { index, fingerprint, group }).collect();
+    let kept = kept(&recorded, identities, active);
+    let mut previous = Previous { pools: vec![None; profiles.len()], resources: vec![None; profiles.len()] };
+    for (&index, &(bound, resource_bound)) in by_row.iter().zip(&bounds) {
+        if let Some(i) = index.filter(|&i| kept[i as usize]) {
+            previous.pools[i as usize] = Some(PreviousPool { candidates: Vec::new(), bound });
+            previous.resources[i as usize] = resource_bound.map(|bound| PreviousPool { candidates: Vec::new(), bound });
+        }
+    }
     read_pools(run, STATE_POOLS, ["partner", "candidate"], &by_row, &mut previous.pools)?;
     read_pools(run, STATE_RESOURCES, ["partner", "supporter"], &by_row, &mut previous.resources)?;
     Ok(previous)
