@@ -287,7 +287,8 @@ mod tests {
         #[test]
         fn no_coverage_or_fusion_moves_further_than_the_bound(
             weights in prop::collection::vec(0.05f64..5.0, 12),
-            factors in prop::collection::vec(0.0f64..1.0, 12),
+            // Often at the ends of the range, where the bound is reached.
+            factors in prop::collection::vec(prop_oneof![Just(0.0f64), Just(1.0), 0.0f64..1.0], 12),
             (low, spread) in (0.5f64..2.0, 0.0f64..0.6),
             (needs_a, met_a, needs_b, met_b) in (1u16..4096, any::<u16>(), 1u16..4096, any::<u16>()),
         ) {
@@ -314,7 +315,7 @@ mod tests {
             let before = coverage(&[1.0, r.sqrt()], 0b11, 0b01);
             let after = coverage(&[r, r.sqrt()], 0b11, 0b01);
             assert!((after - before - coverage_move(r)).abs() < 1e-12, "r = {r}: {} against {}", after - before, coverage_move(r));
-            assert!(coverage_move(r) < (r - 1.0) / 3.9, "about a quarter of r - 1 near 1");
+            assert!(coverage_move(r) < (r - 1.0) / 3.0, "well under r - 1");
         }
     }
 }

@@ -4,8 +4,8 @@
 //! [`Identity`] and pool with its bound, and each partner in need's resource pool with its
 //! bound. Input, reading: a finished [`RunDir`] and tonight's profiles and identities.
 //! Output: for each partner active tonight of the content the state holds and of no
-//! duplicate group that split (a *kept* partner, [`kept`]), its [`PreviousPool`] and, when it is in need, its resource pool,
-//! candidates by tonight's index ([`Previous`]).
+//! duplicate group that split (a *kept* partner, [`kept`]), its [`PreviousPool`] and, when
+//! it is in need, its resource pool, candidates by tonight's index ([`Previous`]).
 //!
 //! ```text
 //!   OUT/state-partners.parquet   partner_id, fingerprint, duplicate_group, bound, resource_bound
@@ -98,9 +98,11 @@ pub struct Recorded<'a> {
 /// Which partners of last night's state (`recorded`) are *kept* tonight, by tonight's index:
 /// active, of the same content, and not in a duplicate group that split. A pair of two kept
 /// partners is then scored the same on both nights but for the rarity weights, and is
-/// admitted tonight only if it was last night: the rules but `not_duplicates` read the
-/// content, and two kept partners in two groups tonight were in two groups last night (one
-/// group whose kept members went to two groups has split: all of them are fresh). Groups that
+/// admitted tonight only if it was last night: the rules but `not_duplicates` and the dated
+/// exclusions read the content (the caller makes the partners of an exclusion that began or
+/// ended fresh), and two kept partners in two groups tonight were in two groups last night
+/// (one group whose kept members went to two groups has split: all of them are fresh; a
+/// member that changed is fresh itself, and does not split its group). Groups that
 /// merged or took in a new record only refuse pairs admitted before, which the rescoring of
 /// a pool drops; so a partner whose duplicate gets registered keeps its list.
 pub fn kept(recorded: &[Recorded], identities: &[Identity], active: &[bool]) -> Vec<bool> {
