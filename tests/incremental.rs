@@ -20,7 +20,7 @@ use sstc_match::engine::support::Supporters;
 use sstc_match::engine::rank::{Candidates, Scan, Shortlist};
 use sstc_match::engine::rules::RuleSet;
 use sstc_match::engine::score::columns::Columns;
-use sstc_match::io::state::{identities, kept, Identity, Recorded};
+use sstc_match::io::state::{identities, kept, Recorded};
 use sstc_match::engine::ingest::{ingest, Ingested};
 use sstc_match::engine::profile::{fingerprint, index_of, IdSet};
 use sstc_match::engine::reference::Reference;
@@ -152,9 +152,8 @@ fn full_pools(night: &Night, capacity: usize) -> Vec<Shortlist> {
 /// the others.
 fn kept_pools(before: &Night, after: &Night, pools: Vec<Shortlist>, capacity: usize) -> Vec<Option<PreviousPool>> {
     let (was, is) = (identities(&before.0.profiles, &before.0.duplicates), identities(&after.0.profiles, &after.0.duplicates));
-    let group = |identity: &Identity| identity.group.map_or("", |g| before.0.profiles[g as usize].id.as_str());
     let tonight = |p: usize| index_of(&after.0.profiles, &before.0.profiles[p].id);
-    let recorded: Vec<Recorded> = (0..before.1.len()).filter(|&p| before.1.active[p]).map(|p| Recorded { index: tonight(p), fingerprint: was[p].fingerprint, group: group(&was[p]) }).collect();
+    let recorded: Vec<Recorded> = (0..before.1.len()).filter(|&p| before.1.active[p]).map(|p| Recorded { index: tonight(p), fingerprint: was[p].fingerprint, group: was[p].group_id(&before.0.profiles) }).collect();
     let kept = kept(&recorded, &is, &after.1.active);
     let mut previous: Vec<Option<PreviousPool>> = vec![None; after.1.len()];
     for pool in pools {

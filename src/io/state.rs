@@ -80,7 +80,7 @@ pub struct Identity {
 
 impl Identity {
     /// The group as written: the id of its first record, or "".
-    fn group_id<'p>(&self, profiles: &'p [Profile]) -> &'p str {
+    pub fn group_id<'p>(&self, profiles: &'p [Profile]) -> &'p str {
         self.group.map_or("", |g| profiles[g as usize].id.as_str())
     }
 }
