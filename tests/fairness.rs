@@ -22,7 +22,7 @@ fn features(dir: &Dir, n: usize) -> PartnerFeatures {
     let path = dir.path("p.csv");
     assert_eq!(util::code(&dir.run(&["generate", "--n", &n.to_string(), "--seed", "3", "--out", path.to_str().unwrap()])), 0);
     let ingested = ingest(&TableSource::File(path), Reference::builtin()).unwrap();
-    PartnerFeatures::build(&ingested.profiles, Reference::builtin(), &FeatureSettings { rarity: 1.0, ..FeatureSettings::default() })
+    PartnerFeatures::build(&ingested.profiles, &ingested.duplicates, Reference::builtin(), &FeatureSettings { rarity: 1.0, ..FeatureSettings::default() })
 }
 
 /// Every partner's best 30 candidates with the default settings and rules.

@@ -111,7 +111,7 @@ type Night = (Ingested, PartnerFeatures);
 /// A night's profiles and features (rarity on).
 fn night(path: &str) -> Night {
     let ingested = ingest(&TableSource::File(path.into()), Reference::builtin()).unwrap();
-    let features = PartnerFeatures::build(&ingested.profiles, Reference::builtin(), &FeatureSettings { rarity: 1.0, ..FeatureSettings::default() });
+    let features = PartnerFeatures::build(&ingested.profiles, &ingested.duplicates, Reference::builtin(), &FeatureSettings { rarity: 1.0, ..FeatureSettings::default() });
     (ingested, features)
 }
 

@@ -29,7 +29,7 @@ fn each_term_exports_its_linear_part() {
     let dir = Dir::new();
     let input = generated(&dir, 250, 21);
     let ingested = ingest(&TableSource::File(input), Reference::builtin()).unwrap();
-    let f = PartnerFeatures::build(&ingested.profiles, Reference::builtin(), &FeatureSettings { rarity: 1.0, ..FeatureSettings::default() });
+    let f = PartnerFeatures::build(&ingested.profiles, &ingested.duplicates, Reference::builtin(), &FeatureSettings { rarity: 1.0, ..FeatureSettings::default() });
     let compatibility = &Reference::builtin().actor_compatibility;
     let n = f.len() as PartnerIdx;
     for term in Term::ALL {

@@ -113,8 +113,9 @@ fn features_with(dir: &Dir, n: usize, seed: u64, edit: impl FnOnce(&mut [Profile
     let input = generated(dir, n, seed);
     let mut profiles = ingest(&TableSource::File(input), Reference::builtin()).unwrap().profiles;
     edit(&mut profiles);
-    let features = PartnerFeatures::build(&profiles, Reference::builtin(), &FeatureSettings { rarity: 1.0, ..FeatureSettings::default() });
-    (features, Arc::new(likely_duplicates(&profiles)))
+    let duplicates = likely_duplicates(&profiles);
+    let features = PartnerFeatures::build(&profiles, &duplicates, Reference::builtin(), &FeatureSettings { rarity: 1.0, ..FeatureSettings::default() });
+    (features, Arc::new(duplicates))
 }
 
 /// Records 3m and 3m + 1 (m odd) share a contact email, so they are likely duplicates,

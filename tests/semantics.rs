@@ -36,7 +36,7 @@ impl World {
         let path = dir.write("p.csv", &format!("{HEADER}\n{}\n", rows.join("\n")));
         let ingested = ingest(&TableSource::File(path), Reference::builtin()).unwrap();
         assert!(ingested.rejects.is_empty(), "{:?}", ingested.rejects);
-        let features = PartnerFeatures::build(&ingested.profiles, Reference::builtin(), &settings);
+        let features = PartnerFeatures::build(&ingested.profiles, &ingested.duplicates, Reference::builtin(), &settings);
         World {
             profiles: ingested.profiles,
             features,
@@ -233,7 +233,7 @@ fn modalities_are_classified_on_hand_made_pairs() {
     let reference = Reference::builtin();
     let mut settings = FeatureSettings { rarity: 1.0, ..FeatureSettings::default() };
     settings.development_overrides.insert(reference.country("KEN").unwrap(), false);
-    let overridden = PartnerFeatures::build(&world.profiles, reference, &settings);
+    let overridden = PartnerFeatures::build(&world.profiles, &Default::default(), reference, &settings);
     let (ken, ind) = (world.idx("min-ken") as usize, world.idx("min-ind") as usize);
     assert_eq!(classify(&overridden, ken, ind, A), NorthSouth);
 }

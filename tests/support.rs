@@ -236,7 +236,7 @@ fn pruned_resource_lists_equal_scoring_every_supporter() {
                 }
             }
         }
-        let features = PartnerFeatures::build(&ingested.profiles, Reference::builtin(), &FeatureSettings { rarity, ..FeatureSettings::default() });
+        let features = PartnerFeatures::build(&ingested.profiles, &ingested.duplicates, Reference::builtin(), &FeatureSettings { rarity, ..FeatureSettings::default() });
         let supporters = Supporters::new(&ingested.profiles, &features);
         let all: Vec<PartnerIdx> = (0..features.len() as PartnerIdx).collect();
         let needy = supporters.in_need(&all);

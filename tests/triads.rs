@@ -24,7 +24,7 @@ use util::{generated, Dir};
 fn load(path: std::path::PathBuf) -> (Vec<Profile>, PartnerFeatures) {
     let ingested = ingest(&TableSource::File(path), Reference::builtin()).unwrap();
     assert!(ingested.rejects.is_empty(), "{:?}", ingested.rejects);
-    let features = PartnerFeatures::build(&ingested.profiles, Reference::builtin(), &FeatureSettings { rarity: 1.0, ..FeatureSettings::default() });
+    let features = PartnerFeatures::build(&ingested.profiles, &ingested.duplicates, Reference::builtin(), &FeatureSettings { rarity: 1.0, ..FeatureSettings::default() });
     (ingested.profiles, features)
 }
 

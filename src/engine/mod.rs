@@ -95,7 +95,7 @@ impl Engine {
         spinner.finish_and_clear();
         info!(target: "sstc_match::ingest", rows = ingested.rows_read, rejected = ingested.rows_rejected, valid = ingested.profiles.len());
         let settings = FeatureSettings { rarity: config.rarity, development_overrides };
-        let features = clock.time("features", || PartnerFeatures::build(&ingested.profiles, reference, &settings));
+        let features = clock.time("features", || PartnerFeatures::build(&ingested.profiles, &ingested.duplicates, reference, &settings));
         let (exclusions, exclusion_stats) = match &config.exclusions {
             Some(window) => {
                 let (exclusions, stats, sha256) = Exclusions::load(window, &ingested.profiles)?;

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use ndarray::Array2;
 
+use crate::engine::ingest::Duplicates;
 use crate::engine::profile::{EntityKind, IdSet, Profile, VALUE_COUNT};
 use crate::engine::reference::Reference;
 use crate::io::table::StringTable;
@@ -84,6 +85,9 @@ pub struct PartnerFeatures {
     pub city_class: Vec<u8>,
     /// [`kind`] flags: what kinds of cooperation the partner's actor type takes part in.
     pub kind: Vec<u8>,
+    /// Each partner's group of likely duplicate records, the smallest index in it (its own
+    /// index when alone): the `not_duplicates` rule.
+    pub duplicate_group: Vec<PartnerIdx>,
 }
 
 /// Development status per country index (true = South) from a table with `country_iso3` and
@@ -181,7 +185,7 @@ fn kind_flags(profile: &Profile, reference: &Reference) -> u8 {
 
 impl PartnerFeatures {
     /// Builds all blocks.
-    pub fn build(profiles: &[Profile], reference: &Reference, settings: &FeatureSettings) -> Self {
+    pub fn build(profiles: &[Profile], duplicates: &Duplicates, reference: &Reference, settings: &FeatureSettings) -> Self {
         let theme_weight = theme_weights(profiles, settings.rarity);
         let provider = reference.roles.lookup("provider").expect("contract role");
         let beneficiary = reference.roles.lookup("beneficiary").expect("contract role");
@@ -258,6 +262,7 @@ impl PartnerFeatures {
                 })
                 .collect(),
             kind: profiles.iter().map(|p| kind_flags(p, reference)).collect(),
+            duplicate_group: (0..profiles.len() as PartnerIdx).map(|i| duplicates.group_of(i)).collect(),
         }
     }
 

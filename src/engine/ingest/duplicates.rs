@@ -42,21 +42,15 @@ pub struct Duplicates {
 }
 
 impl Duplicates {
-    /// Whether the two records are not of one group (always, when none was searched).
-    #[inline]
-    pub fn distinct(&self, a: PartnerIdx, b: PartnerIdx) -> bool {
-        self.group.is_empty() || self.group[a as usize] != self.group[b as usize]
-    }
-
     /// Whether the record is of no group of two or more: distinct from every other record.
     #[inline]
     pub fn alone(&self, a: PartnerIdx) -> bool {
         !self.grouped.get(a as usize).copied().unwrap_or(false)
     }
 
-    /// The group (smallest index) of a record.
+    /// The group (smallest index) of a record (itself, when none was searched).
     pub fn group_of(&self, a: PartnerIdx) -> PartnerIdx {
-        self.group[a as usize]
+        self.group.get(a as usize).copied().unwrap_or(a)
     }
 
     /// Records that belong to a group of two or more.

@@ -40,8 +40,9 @@ pub enum Rule {
     NoSelfMatch,
     /// Inactive partners are nobody's candidate (and get no shortlist of their own).
     CandidateActive,
-    /// Two records of one partner are not proposed to each other.
-    NotDuplicates(Arc<Duplicates>),
+    /// Two records of one partner are not proposed to each other (their
+    /// [`PartnerFeatures::duplicate_group`] differ).
+    NotDuplicates,
     /// The pair shares at least one theme.
     SharedTheme,
     /// Someone in the pair declares a need.
@@ -58,7 +59,7 @@ impl Rule {
         match self {
             Rule::NoSelfMatch => "no_self_match",
             Rule::CandidateActive => "candidate_active",
-            Rule::NotDuplicates(_) => "not_duplicates",
+            Rule::NotDuplicates => "not_duplicates",
             Rule::SharedTheme => "shared_theme",
             Rule::DemandDriven => "demand_driven",
             Rule::Modality(_) => "modality",
@@ -73,7 +74,7 @@ impl Rule {
         match self {
             Rule::NoSelfMatch => partner != candidate,
             Rule::CandidateActive => f.active[b],
-            Rule::NotDuplicates(duplicates) => duplicates.distinct(partner, candidate),
+            Rule::NotDuplicates => f.duplicate_group[a] != f.duplicate_group[b],
             Rule::SharedTheme => !f.offers[a].union(f.needs[a]).intersection(f.offers[b].union(f.needs[b])).is_empty(),
             Rule::DemandDriven => !(f.needs[a].is_empty() && f.needs[b].is_empty()),
             Rule::Modality(filter) => filter.admits(f, a, b),
@@ -93,9 +94,7 @@ impl Rule {
             Rule::SharedTheme => keep(admitted, columns.topics[run].iter().map(|&t| t & query.topics != 0)),
             Rule::DemandDriven if query.needs_any => 0,
             Rule::DemandDriven => keep(admitted, columns.needs[run].iter().map(|&n| n != 0)),
-            // A record alone is distinct from every other; `no_self_match`, first, took itself.
-            Rule::NotDuplicates(duplicates) if duplicates.alone(query.partner) => 0,
-            Rule::NotDuplicates(duplicates) => keep(admitted, candidates.iter().map(|&p| duplicates.distinct(query.partner, p))),
+            Rule::NotDuplicates => keep(admitted, columns.duplicate_group[run].iter().map(|&g| g != query.duplicate_group)),
             other => keep(admitted, candidates.iter().map(|&p| other.admits(f, query.partner, p))),
         }
     }
@@ -167,14 +166,14 @@ impl RuleSet {
     /// The always-on rules (with `not_duplicates` when there are duplicates), the optional
     /// ones not in `disabled`, then the modality filter and exclusions when given.
     pub fn new(
-        duplicates: &Arc<Duplicates>,
+        duplicates: &Duplicates,
         disabled: &[OptionalRule],
         modality: Option<ModalityFilter>,
         exclusions: Option<Exclusions>,
     ) -> Self {
         let mut rules = vec![Rule::NoSelfMatch, Rule::CandidateActive];
         if !duplicates.links.is_empty() {
-            rules.push(Rule::NotDuplicates(Arc::clone(duplicates)));
+            rules.push(Rule::NotDuplicates);
         }
         rules.extend([OptionalRule::SharedTheme, OptionalRule::DemandDriven].into_iter().filter(|r| !disabled.contains(r)).map(OptionalRule::rule));
         rules.extend(modality.map(Rule::Modality));

@@ -51,6 +51,8 @@ pub struct Columns {
     pub(crate) actor_term: Vec<f32>,
     pub(crate) sub_region: Vec<u16>,
     pub(crate) active: Vec<bool>,
+    /// The group of likely duplicates (the `not_duplicates` rule).
+    pub(crate) duplicate_group: Vec<PartnerIdx>,
     /// Unit-vector coordinates x, y, z.
     pub(crate) unit: [Vec<f32>; 3],
 }
@@ -107,6 +109,7 @@ impl Columns {
             actor_term,
             sub_region: order.iter().map(|&i| f.sub_region[i as usize]).collect(),
             active: order.iter().map(|&i| f.active[i as usize]).collect(),
+            duplicate_group: order.iter().map(|&i| f.duplicate_group[i as usize]).collect(),
             unit: [0, 1, 2].map(|c| column(&|i| f.unit[i][c])),
             partner: order,
         }

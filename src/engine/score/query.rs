@@ -23,6 +23,8 @@ pub struct Query {
     pub(crate) topics: u64,
     /// Whether it needs anything (the `demand_driven` rule).
     pub(crate) needs_any: bool,
+    /// Its group of likely duplicates (the `not_duplicates` rule).
+    pub(crate) duplicate_group: PartnerIdx,
     pub(super) sectors: u64,
     pub(super) developing: bool,
     pub(super) income: u8,
@@ -49,6 +51,7 @@ impl Query {
             language_bits: f.language_bits[i],
             topics: f.offers[i].0 | f.needs[i].0,
             needs_any: !f.needs[i].is_empty(),
+            duplicate_group: f.duplicate_group[i],
             sectors: f.sectors[i].0,
             developing: f.developing[i],
             income: f.income[i],
