@@ -166,6 +166,7 @@ fn tile_kernel_equals_the_pair_scorer_and_bounds_it() {
     let mut tile = Box::<Tile>::default();
     let mut removed = vec![0u64; rules.len()];
     let (mut pruned_at_half, mut scored) = (0, 0);
+    let (mut marked_high, mut positions_high) = (0, 0);
     let instruction_sets: Vec<Simd> = Simd::ALL.iter().copied().filter(|s| s.is_supported()).collect();
     for (round, mutual) in MutualRule::ALL.into_iter().enumerate() {
         for weights in [default_weights(), Weights([0.1, 0.9, 0.0, 2.0, 0.3, 0.0, 0.7])] {
@@ -202,11 +203,29 @@ fn tile_kernel_equals_the_pair_scorer_and_bounds_it() {
                         pruned_at_half += usize::from(!tile.reaches(o, 0.5));
                         scored += 1;
                     }
+                    // One list with a high floor: the first bound marks few positions, and
+                    // those alone get the other terms, which must be the same bits.
+                    let floor = 0.6 * weights.0.iter().sum::<f32>();
+                    kernel.score_tile(&query, start..start + len, Reach::One(floor), &mut tile, &mut removed);
+                    let marked: Vec<usize> = tile.marked().collect();
+                    (marked_high, positions_high) = (marked_high + marked.len(), positions_high + len);
+                    for o in 0..len {
+                        let j = (start + o) as PartnerIdx;
+                        let reaches = admitted.contains(&o) && scorer.score(i, j) >= floor;
+                        assert!(!reaches || marked.contains(&o), "({i}, {j}) reaches {floor} but is not marked");
+                    }
+                    for &o in &marked {
+                        let j = (start + o) as PartnerIdx;
+                        let (score, terms) = kernel.exact(&tile, &query, o);
+                        assert_eq!(score.to_bits(), scorer.score(i, j).to_bits(), "({i}, {j}) marked against {floor}");
+                        assert_eq!(terms.map(f32::to_bits), scorer.terms(i, j).map(f32::to_bits), "terms of ({i}, {j}) marked against {floor}");
+                    }
                 }
             }
         }
     }
     assert!(scored > 10_000 && pruned_at_half > scored / 10, "{pruned_at_half} of {scored} pruned at 0.5");
+    assert!(marked_high > 100 && marked_high * 10 < positions_high, "{marked_high} of {positions_high} marked against the high floors");
 }
 
 #[test]

@@ -50,7 +50,11 @@ impl Duplicates {
 
     /// The group (smallest index) of a record (itself, when none was searched).
     pub fn group_of(&self, a: PartnerIdx) -> PartnerIdx {
-        self.group.get(a as usize).copied().unwrap_or(a)
+        if self.group.is_empty() {
+            a
+        } else {
+            self.group[a as usize]
+        }
     }
 
     /// Records that belong to a group of two or more.

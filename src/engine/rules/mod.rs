@@ -165,6 +165,8 @@ pub struct RuleSet {
 impl RuleSet {
     /// The always-on rules (with `not_duplicates` when there are duplicates), the optional
     /// ones not in `disabled`, then the modality filter and exclusions when given.
+    /// `not_duplicates` reads [`PartnerFeatures::duplicate_group`]: the features must be
+    /// built from the same `duplicates`.
     pub fn new(
         duplicates: &Duplicates,
         disabled: &[OptionalRule],

@@ -10,11 +10,12 @@
 //! Two stages for a list of its own ([`Reach::One`]). First, for every position, the terms
 //! that decide most pairs: the rules, need coverage both ways (complementarity, mutual
 //! benefit), sector and actor type, and a bound with context, geography and values at their
-//! largest (1). Measured on the 1M registry in blocked mode, about 7 % of the admitted
+//! largest (1, and geography's bound at no distance), which marks the same positions as the
+//! full bound and more. Measured on the 1M registry in blocked mode, about 7 % of the admitted
 //! positions reach the floor with that bound; when at most a quarter of the run does, only
 //! those get the other three terms and the full bound, one position at a time (the 1M blocked
-//! rank stage took 0.82 of the time of computing every term for every position). Otherwise,
-//! and always for the pairwise scan's two lists, the other terms are computed over the run.
+//! rank stage: 198 → 162 s, one run each). Otherwise, and always for the pairwise scan's two
+//! lists, the other terms are computed over the run.
 //!
 //! Why this shape: the first stage does a few arithmetic operations per pair, so it is written
 //! as straight-line loops over columns that the compiler turns into SIMD (compiled per
@@ -24,7 +25,7 @@
 //! can still enter a list; that bound comes from the chord `c = |u − v|` (the arc is longer)
 //! as `exp(−x) ≤ 1 / (1 + x + x²/2 + x³/6)`, `x = R·c / scale`.
 //!
-//! **Invariant:** every raw term equals [`Scorer::terms`] bit for bit (the same IEEE
+//! **Invariant:** every raw term at a marked position equals [`Scorer::terms`] bit for bit (the same IEEE
 //! operations in the same order; Rust never fuses a multiply and an add on its own), so the
 //! lists do not depend on the kernel, the instruction set or the candidate order.
 
@@ -55,9 +56,9 @@ pub struct Tile {
     len: usize,
     /// Whether the rules admit each position.
     admitted: [bool; TILE],
-    /// Raw terms, term-major: context, geography and values only at the marked positions,
-    /// geography as its bound; the actor-type term is not copied here but read from its
-    /// column ([`Tile::raw_terms`]).
+    /// Raw terms, term-major (context, geography and values at least at the marked positions;
+    /// at every position when the run was computed whole), geography as its bound; the
+    /// actor-type term is not copied here but read from its column ([`Tile::raw_terms`]).
     raw: [[f32; TILE]; TERM_COUNT],
     /// Upper bound of each admitted position's score (the full one at the positions the first
     /// bound marked); `-inf` where the rules refuse.
@@ -181,8 +182,10 @@ impl<'a> Kernel<'a> {
     }
 
     /// The exact score of `query`'s partner with the candidate at offset `o` of the last run,
-    /// and its raw terms (equal to [`Scorer::terms`] bit for bit).
+    /// and its raw terms (equal to [`Scorer::terms`] bit for bit). `o` must be marked: only
+    /// there are all the terms computed.
     pub fn exact(&self, tile: &Tile, query: &Query, o: usize) -> (Score, TermValues) {
+        debug_assert!(tile.marks[o / 64] >> (o % 64) & 1 == 1, "offset {o} is not marked");
         let c = self.columns;
         let actor_term = c.actor_term[query.actor * c.len + tile.start + o];
         let mut raw = tile.raw_terms(o, actor_term);
@@ -260,14 +263,17 @@ impl Work for TileWork<'_, '_> {
         let weights = &kernel.scorer.settings.weights;
         let actor_term = &c.actor_term[q.actor * c.len..][run.clone()];
         let geo = kernel.scorer.settings.geography;
-        // For one list: a first bound with context, geography and values at their largest
-        // (1); when it marks few positions, only those get the other terms and the full bound.
+        // For one list: a first bound with context, geography and values at their largest;
+        // when it marks few positions, only those get the other terms and the full bound.
         // (The pairwise scan marks against the lower floor of two lists, and most of its
         // tiles would go on to the whole run: it goes there at once.)
         if let Reach::One(floor) = reach {
             let [complementarity, mutual, _, _, _, sector, _] = &tile.raw;
+            // Geography's bound is largest (a little above 1) at no distance in one sub-region.
+            let geography_max = geography_bound(geo, q, q.unit, q.sub_region);
             for (o, &actor) in actor_term.iter().enumerate() {
                 let mut raw = [1.0; TERM_COUNT];
+                raw[Term::Geography as usize] = geography_max;
                 raw[Term::Complementarity as usize] = complementarity[o];
                 raw[Term::MutualBenefit as usize] = mutual[o];
                 raw[Term::Sector as usize] = sector[o];
@@ -287,7 +293,10 @@ impl Work for TileWork<'_, '_> {
                         tile.raw[Term::Geography as usize][o] = geography_bound(geo, q, c.unit.each_ref().map(|axis| axis[p]), c.sub_region[p]);
                         let bound = combine(weights, &tile.raw_terms(o, actor_term[o])).0;
                         tile.bound[o] = bound;
-                        if bound < floor {
+                        // As `mark`: a position is kept when its bound reaches the floor (so a
+                        // NaN bound is dropped here too).
+                        let reaches = bound >= floor;
+                        if !reaches {
                             tile.marks[w] &= !(1 << bit);
                         }
                     }
