@@ -3,8 +3,9 @@
 //! Input: validated, id-sorted [`Profile`]s, their likely [`Duplicates`] and the
 //! [`Reference`] data. Output: [`PartnerFeatures`], structure-of-arrays blocks for the pair
 //! score and the rules (geocentric unit vectors, theme/sector bitsets, values with a
-//! known-mask, actor type, region, languages, theme rarity weights, duplicate groups), and [`PartnerFeatures::dense`], the `[N × d]` ndarray matrix that
-//! k-means clusters, laid out by [`DENSE_BLOCKS`].
+//! known-mask, actor type, region, languages, theme rarity weights, duplicate groups), and
+//! [`PartnerFeatures::dense`], the `[N × d]` ndarray matrix that k-means clusters, laid out
+//! by [`DENSE_BLOCKS`].
 //!
 //! **Invariant:** features know nothing about term weights; the same features serve every
 //! weighting an analyst tries.

@@ -25,9 +25,9 @@
 //! can still enter a list; that bound comes from the chord `c = |u − v|` (the arc is longer)
 //! as `exp(−x) ≤ 1 / (1 + x + x²/2 + x³/6)`, `x = R·c / scale`.
 //!
-//! **Invariant:** every raw term at a marked position equals [`Scorer::terms`] bit for bit (the same IEEE
-//! operations in the same order; Rust never fuses a multiply and an add on its own), so the
-//! lists do not depend on the kernel, the instruction set or the candidate order.
+//! **Invariant:** every raw term at a marked position equals [`Scorer::terms`] bit for bit
+//! (the same IEEE operations in the same order; Rust never fuses a multiply and an add on its
+//! own), so the lists do not depend on the kernel, the instruction set or the candidate order.
 
 use std::ops::Range;
 
