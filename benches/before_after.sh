@@ -61,6 +61,8 @@ for n in "$@"; do
       python3 - "$out" "$work/before_after_time" "$n" "$sha" "$flags" "$times" <<'PY'
 import json, os, sys
 out, timing, n, sha, flags, times = sys.argv[1:]
+# The flags of every run (FLAGS) with the row's own, as the run was given them.
+flags = " ".join((os.environ.get("FLAGS", "") + " " + flags).split())
 wall, rss_kb, user, system = open(timing).read().split()
 cpu = float(user) + float(system)
 m = json.load(open(os.path.join(out, "manifest.json")))
