@@ -62,7 +62,7 @@ for n in "$@"; do
 import json, os, sys
 out, timing, n, sha, flags, times = sys.argv[1:]
 # The flags of every run (FLAGS) with the row's own, as the run was given them.
-flags = " ".join((os.environ.get("FLAGS", "") + " " + flags).split())
+flags = " ".join((os.environ.get("FLAGS", "") + " " + flags).split()) or "default"
 wall, rss_kb, user, system = open(timing).read().split()
 cpu = float(user) + float(system)
 m = json.load(open(os.path.join(out, "manifest.json")))
@@ -70,9 +70,9 @@ recall = (m.get("blocking") or {}).get("recall_at_k")
 recall = "" if recall is None else f"{recall:.3f}"
 size = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out) if f.startswith("shortlist."))
 stages = " · ".join(f'{t["stage"]} {t["seconds"]:.1f}' for t in m["timings"])
-print(f'| {int(n):,} | {sha} | {flags or "default"} | {float(wall):.1f} | {cpu:.1f} | {int(rss_kb) / 1024:.0f} | {recall} | {size / 1e6:,.0f} MB | {stages} |')
+print(f'| {int(n):,} | {sha} | {flags} | {float(wall):.1f} | {cpu:.1f} | {int(rss_kb) / 1024:.0f} | {recall} | {size / 1e6:,.0f} MB | {stages} |')
 with open(times, "a") as f:
-    f.write(f"{sha}|{flags or 'default'}\t{wall}\t{cpu}\n")
+    f.write(f"{sha}|{flags}\t{wall}\t{cpu}\n")
 PY
       rm -rf "$out"
     done
