@@ -23,19 +23,25 @@
 //!
 //! Resource lists are exact and pruned, as a text search engine finds its best documents
 //! (MaxScore): only a supporter that backs one of the partner's needs can score, so only the
-//! needs' backers (an index by theme) are read, and each backer at most once, under the
-//! heaviest (mostly the rarest) need it backs. The needs' lists are read heaviest first: a
-//! backer met under a need backs none heavier, so its funding is at most that of this need
-//! and the lighter ones, which bounds its score. Each theme's backers are in tiers by what their
-//! focus term can be for the partner (focusing on its country or sub-region: 1; no focus
-//! declared: ½; a focus elsewhere: 0), each tier sorted by capacity, the larger first, then
-//! by index, so a tier is left at the first backer whose bound ranks after the list's
-//! `k`-th hit (the terms take few values, so ties are many, and the bound breaks them by
-//! index as the ranking does). The heaviest needs are mostly the rarest, with short lists;
-//! once a list holds `k` good backers of the heavy needs, the tiers of the light ones are
-//! mostly left at their first backer. A supporter declaring a focus is in several tiers of
-//! a theme, and marked once scored (with the number of the list). O(k + needs) memory per
-//! partner in need, and a mark array of one entry per supporter per rayon job, in parallel.
+//! needs' backers are read, from an index of the supporters by what they back: by theme,
+//! and by two themes backed together (a supporter backing `b` themes is in `b(b+1)/2` lists
+//! of it). Each backer is read in one list only, the one that
+//! decides how far its funding can go. With the needs in a fixed order (heaviest, mostly the
+//! rarest, first), a backer of one need only is read in that need's list, where its funding
+//! is known exactly; a backer of several in the list of the first two it backs, and backs
+//! none of the needs between them, so its funding is at most that of those two and of the
+//! needs after the second. Each list's backers are in tiers by what their focus term can be
+//! for the partner (focusing on its country or sub-region: 1; no focus declared: ½; a focus
+//! elsewhere: 0), each tier sorted by capacity, the larger first, then by index, so a tier
+//! is left at the first backer whose bound ranks after the list's `k`-th hit (the terms take
+//! few values, so ties are many, and the bound breaks them by index as the ranking does).
+//! The lists are read largest bound first; once the list holds `k` backers of the heavy
+//! needs, the other lists are mostly left at their first backer. (With the needs' lists
+//! alone, a backer met under the heaviest need had to be bounded as if it backed every
+//! other need too: at 1M partners the lists read about every backer of every need.) A
+//! supporter declaring a focus is in several tiers of a list, and marked once scored (with
+//! the number of the list). O(k + needs²) memory per partner in need, and a mark array of
+//! one entry per supporter per rayon job, in parallel.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -99,8 +105,8 @@ pub struct Support {
     pub role: SupportRole,
 }
 
-/// One backer of a theme: the supporter, its position in `members`, and what its score for
-/// a partner in need depends on, but for the focus, which its tier gives.
+/// One backer in a list of the index: the supporter, its position in `members`, and what its
+/// score for a partner in need depends on, but for the focus, which its tier gives.
 #[derive(Clone, Copy)]
 struct Backer {
     supporter: PartnerIdx,
@@ -123,7 +129,8 @@ impl Tier {
     }
 }
 
-/// A theme's backers in tiers by what their focus term can be for a partner in need.
+/// A list's backers (of a theme, or of two themes) in tiers by what their focus term can be
+/// for a partner in need.
 #[derive(Clone, Default)]
 struct Backers {
     /// Those focusing on a country, by country: focus term 1 for a partner there.
@@ -160,6 +167,24 @@ impl Focus {
 }
 
 impl Backers {
+    /// Adds `backer` (supporter `profile`) to the tiers its focus puts it in.
+    fn push(&mut self, backer: Backer, profile: &Profile) {
+        if declares_focus(profile) {
+            self.declared.backers.push(backer);
+            profile.focus_countries.iter().for_each(|&c| self.by_country.entry(c).or_default().backers.push(backer));
+            profile.focus_sub_regions.iter().for_each(|&r| self.by_sub_region.entry(r).or_default().backers.push(backer));
+        } else {
+            self.unfocused.backers.push(backer);
+        }
+    }
+
+    /// Sorts every tier's backers.
+    fn seal(&mut self) {
+        self.by_country.values_mut().chain(self.by_sub_region.values_mut()).for_each(Tier::seal);
+        self.unfocused.seal();
+        self.declared.seal();
+    }
+
     /// The tiers for a partner in `country` and `sub_region`, with their focus term there.
     fn tiers(&self, country: u16, sub_region: u16) -> [(Option<&Tier>, Focus); 4] {
         [
@@ -181,7 +206,8 @@ pub struct Supporters<'a> {
     backs: Vec<IdSet>,
     /// Each member's role.
     roles: Vec<SupportRole>,
-    /// Per theme, the members that back it, in tiers.
+    /// The index, by [`list_key`]: per theme, the members that back it, and per two themes,
+    /// the members that back both, in tiers.
     backers: Vec<Backers>,
 }
 
@@ -212,21 +238,16 @@ impl<'a> Supporters<'a> {
             members: Vec::new(),
             backs: Vec::new(),
             roles: Vec::new(),
-            backers: vec![Backers::default(); 64],
+            backers: vec![Backers::default(); 64 * 64],
         };
         for (i, profile) in profiles.iter().enumerate() {
             let Some(role) = role_of(features, i) else { continue };
             let backs = if profile.funds.is_empty() { profile.offers } else { profile.funds };
             if features.active[i] && !backs.is_empty() && keep(i) {
                 let backer = Backer { supporter: i as PartnerIdx, at: supporters.members.len() as u32, backs, capacity_term: capacity_term(profile) };
-                for theme in backs.iter() {
-                    let backers = &mut supporters.backers[theme as usize];
-                    if declares_focus(profile) {
-                        backers.declared.backers.push(backer);
-                        profile.focus_countries.iter().for_each(|&c| backers.by_country.entry(c).or_default().backers.push(backer));
-                        profile.focus_sub_regions.iter().for_each(|&r| backers.by_sub_region.entry(r).or_default().backers.push(backer));
-                    } else {
-                        backers.unfocused.backers.push(backer);
+                for second in backs.iter() {
+                    for first in backs.iter().take_while(|&first| first <= second) {
+                        supporters.backers[list_key(first, second)].push(backer, profile);
                     }
                 }
                 supporters.members.push(i as PartnerIdx);
@@ -234,11 +255,7 @@ impl<'a> Supporters<'a> {
                 supporters.roles.push(role);
             }
         }
-        for backers in &mut supporters.backers {
-            backers.by_country.values_mut().chain(backers.by_sub_region.values_mut()).for_each(Tier::seal);
-            backers.unfocused.seal();
-            backers.declared.seal();
-        }
+        supporters.backers.iter_mut().for_each(Backers::seal);
         supporters
     }
 
@@ -334,25 +351,18 @@ impl<'a> Supporters<'a> {
         let (b, needs) = (needy as usize, f.needs[needy as usize]);
         // Funding as `score` computes it; over a larger set of backed themes it is no smaller.
         let funding = |backs: IdSet| weighted_count(backs.intersection(needs), &f.theme_weight) / f.need_mass[b];
-        // The needs heaviest first (ties: the smaller theme first).
-        let mut heaviest_first: Vec<u8> = needs.iter().collect();
-        heaviest_first.sort_by(|&x, &y| f.theme_weight[y as usize].total_cmp(&f.theme_weight[x as usize]).then(x.cmp(&y)));
         let mut top = TopK::new(k);
-        // The needs whose lists were read: a backer of one of them was met there, so a backer
-        // met now backs none of them, and its funding is at most that of the other needs.
-        let mut heavier = IdSet::EMPTY;
-        for &theme in &heaviest_first {
-            let most = funding(IdSet(needs.0 & !heavier.0));
-            for (tier, focus) in self.backers[theme as usize].tiers(f.country[b], f.sub_region[b]) {
+        for read in reads(needs, &f.theme_weight, funding) {
+            for (tier, focus) in self.backers[read.key].tiers(f.country[b], f.sub_region[b]) {
                 for backer in tier.map_or(&[][..], |tier| &tier.backers) {
-                    let bound = Hit { candidate: backer.supporter, score: score_of([most, focus.bound(), backer.capacity_term]) };
+                    let bound = Hit { candidate: backer.supporter, score: score_of([read.most, focus.bound(), backer.capacity_term]) };
                     // The backers left have a smaller capacity term, or the same and a larger index.
                     if top.kth_hit().is_some_and(|kth| ranking_order(&bound, &kth) == Ordering::Greater) {
                         break;
                     }
                     let (member, s) = (backer.at as usize, backer.supporter);
-                    let met_before = !backer.backs.intersection(heavier).is_empty();
-                    if met_before || s == needy || (focus != Focus::Unfocused && std::mem::replace(&mut marks.scored_in[member], list) == list) {
+                    let read_here = backer.backs.intersection(read.among) == read.backs;
+                    if !read_here || s == needy || (focus != Focus::Unfocused && std::mem::replace(&mut marks.scored_in[member], list) == list) {
                         continue;
                     }
                     let score = match focus {
@@ -365,10 +375,49 @@ impl<'a> Supporters<'a> {
                     }
                 }
             }
-            heavier.insert(theme);
         }
         top.into_sorted()
     }
+}
+
+/// The index position of the backers of `first` and `second` (`first <= second`; the same
+/// theme twice: the backers of that theme).
+fn list_key(first: u8, second: u8) -> usize {
+    usize::from(first) * 64 + usize::from(second)
+}
+
+/// One list of the index read for a partner in need, and which of its backers are read there.
+struct Read {
+    key: usize,
+    /// The needs a backer read here backs among `among`.
+    backs: IdSet,
+    among: IdSet,
+    /// The most funding a backer read here can bring.
+    most: f32,
+}
+
+/// The lists read for a partner with `needs` (see the module header), largest bound first:
+/// with the needs heaviest first (ties: the smaller theme first), each need alone, for a
+/// backer of no other need; and each two needs, for a backer of both and of no need between
+/// them, whose funding is at most that of the two and of the needs after them.
+fn reads(needs: IdSet, weight: &[f32; 64], funding: impl Fn(IdSet) -> f32) -> Vec<Read> {
+    let mut order: Vec<u8> = needs.iter().collect();
+    order.sort_by(|&x, &y| weight[y as usize].total_cmp(&weight[x as usize]).then(x.cmp(&y)));
+    let mut reads = Vec::with_capacity(order.len() * (order.len() + 1) / 2);
+    let (mut before, mut through) = (IdSet::EMPTY, IdSet::EMPTY);
+    for &second in &order {
+        through.insert(second);
+        let after = IdSet(needs.0 & !through.0);
+        let alone = IdSet(1 << second);
+        reads.push(Read { key: list_key(second, second), backs: alone, among: needs, most: funding(alone) });
+        for first in before.iter() {
+            let both = IdSet(alone.0 | 1 << first);
+            reads.push(Read { key: list_key(first.min(second), first.max(second)), backs: both, among: through, most: funding(both.union(after)) });
+        }
+        before.insert(second);
+    }
+    reads.sort_by(|x, y| y.most.total_cmp(&x.most));
+    reads
 }
 
 /// Which list each supporter was last scored in, for those declaring a focus (in several tiers
