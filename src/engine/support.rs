@@ -25,16 +25,16 @@
 //! (MaxScore): only a supporter that backs one of the partner's needs can score, so only the
 //! needs' backers are read, from an index of the supporters by what they back: by theme,
 //! and by two themes backed together (a supporter backing `b` themes is in `b(b+1)/2` lists
-//! of it). Each backer is read in one list only, the one that
-//! decides how far its funding can go. With the needs in a fixed order (heaviest, mostly the
-//! rarest, first), a backer of one need only is read in that need's list, where its funding
-//! is known exactly; a backer of several in the list of the first two it backs, and backs
-//! none of the needs between them, so its funding is at most that of those two and of the
-//! needs after the second. Each list's backers are in tiers by what their focus term can be
-//! for the partner (focusing on its country or sub-region: 1; no focus declared: ½; a focus
-//! elsewhere: 0), each tier sorted by capacity, the larger first, then by index, so a tier
-//! is left at the first backer whose bound ranks after the list's `k`-th hit (the terms take
-//! few values, so ties are many, and the bound breaks them by index as the ranking does).
+//! of it). Each backer is read in one list only, the one that decides how far its funding
+//! can go. With the needs in a fixed order (heaviest, mostly the rarest, first), a backer of
+//! one need only is read in that need's list, where its funding is known exactly; a backer
+//! of several in the list of the first two it backs, and backs none of the needs between
+//! them, so its funding is at most that of those two and of the needs after the second.
+//! Each list's backers are in tiers by what their focus term can be for the partner
+//! (focusing on its country or sub-region: 1; no focus declared: ½; a focus elsewhere: 0),
+//! each tier sorted by capacity, the larger first, then by index, so a tier is left at the
+//! first backer whose bound ranks after the list's `k`-th hit (the terms take few values,
+//! so ties are many, and the bound breaks them by index as the ranking does).
 //! The lists are read largest bound first; once the list holds `k` backers of the heavy
 //! needs, the other lists are mostly left at their first backer. (With the needs' lists
 //! alone, a backer met under the heaviest need had to be bounded as if it backed every
