@@ -16,7 +16,7 @@ use sstc_match::PartnerIdx;
 use sstc_match::config::default_score_settings as settings;
 
 fn score(c: &mut Criterion) {
-    let features = fixtures::features(20_000);
+    let (_, features) = fixtures::population(20_000);
     let scorer = Scorer::new(&features, &Reference::builtin().actor_compatibility, settings(default_weights()));
     let n = features.len() as PartnerIdx;
     let mut group = c.benchmark_group("score");
