@@ -404,24 +404,25 @@ fn reads(needs: IdSet, weight: &[f32; 64], funding: impl Fn(IdSet) -> f32) -> Ve
     let mut order: Vec<u8> = needs.iter().collect();
     order.sort_by(|&x, &y| weight[y as usize].total_cmp(&weight[x as usize]).then(x.cmp(&y)));
     let mut reads = Vec::with_capacity(order.len() * (order.len() + 1) / 2);
-    let (mut before, mut through) = (IdSet::EMPTY, IdSet::EMPTY);
+    let mut before = IdSet::EMPTY;
     for &second in &order {
-        through.insert(second);
-        let after = IdSet(needs.0 & !through.0);
         let alone = IdSet(1 << second);
+        let through = before.union(alone);
+        let after = IdSet(needs.0 & !through.0);
         reads.push(Read { key: list_key(second, second), backs: alone, among: needs, most: funding(alone) });
         for first in before.iter() {
             let both = IdSet(alone.0 | 1 << first);
             reads.push(Read { key: list_key(first.min(second), first.max(second)), backs: both, among: through, most: funding(both.union(after)) });
         }
-        before.insert(second);
+        before = through;
     }
     reads.sort_by(|x, y| y.most.total_cmp(&x.most));
     reads
 }
 
 /// Which list each supporter was last scored in, for those declaring a focus (in several tiers
-/// of a theme): one per thread's share of the work, the lists it made numbered from 1.
+/// of a list of the index): one per thread's share of the work, the lists it made numbered
+/// from 1.
 struct Marks {
     scored_in: Vec<u32>,
     lists: u32,
