@@ -168,14 +168,15 @@ fn tile_kernel_equals_the_pair_scorer_and_bounds_it() {
     let (mut pruned_at_half, mut scored) = (0, 0);
     let (mut marked_high, mut positions_high) = (0, 0);
     let instruction_sets: Vec<Simd> = Simd::ALL.iter().copied().filter(|s| s.is_supported()).collect();
-    for (round, mutual) in MutualRule::ALL.into_iter().enumerate() {
+    for mutual in MutualRule::ALL {
         for weights in [default_weights(), Weights([0.1, 0.9, 0.0, 2.0, 0.3, 0.0, 0.7])] {
             let scorer = Scorer::new(&features, compatibility, ScoreSettings { weights, mutual, ..settings(weights) });
             let columns = Columns::in_index_order(&scorer);
-            // Every instruction set the processor runs, each on a share of the partners.
-            let simd = instruction_sets[round % instruction_sets.len()];
-            let kernel = Kernel::new(&scorer, &rules, &columns).with_simd(simd);
+            // Every instruction set the processor runs, with every mutual rule, each set on a
+            // share of the partners.
+            let kernels: Vec<Kernel> = instruction_sets.iter().map(|&simd| Kernel::new(&scorer, &rules, &columns).with_simd(simd)).collect();
             for i in (0..features.len() as PartnerIdx).step_by(3) {
+                let kernel = &kernels[i as usize / 3 % kernels.len()];
                 let query = Query::new(&scorer, i);
                 // Tiles that start anywhere, including a short last one.
                 for start in (0..columns.len()).step_by(97) {

@@ -20,7 +20,10 @@
 //! Why this shape: the first stage does a few arithmetic operations per pair, so it is written
 //! as straight-line loops over columns that the compiler turns into SIMD (compiled per
 //! instruction set, [`super::simd`]). One loop per term: fused into one loop over the run, or
-//! over 16-lane chunks, the compiler stopped vectorising (2–3× slower, measured). Geography
+//! over 16-lane chunks, the compiler stopped vectorising (2–3× slower, measured). On a
+//! processor with AVX-512 and VPOPCNTDQ the first stage is instead fused by hand with
+//! intrinsics ([`avx512`]): sixteen positions go through every rule and term in registers,
+//! the same operations in the same order. Geography
 //! (a square root, an arcsine and an exponential) is left to the positions whose full bound
 //! can still enter a list; that bound comes from the chord `c = |u − v|` (the arc is longer)
 //! as `exp(−x) ≤ 1 / (1 + x + x²/2 + x³/6)`, `x = R·c / scale`.
@@ -40,6 +43,9 @@ use crate::engine::rules::RuleSet;
 use crate::engine::features::EARTH_RADIUS_KM;
 use crate::engine::score::{combine, context_from, value_agreement, ContextKey, GeographyKernel, MutualRule, Scorer, Term, TermValues, TERM_COUNT};
 use crate::Score;
+
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 
 /// Everything a tile is scored against: the scorer, the rules and the candidate columns, and
 /// the instruction set the kernel runs with.
@@ -221,45 +227,6 @@ impl Work for TileWork<'_, '_> {
         assert!(len <= TILE && run.end <= c.len);
         tile.start = run.start;
         tile.len = len;
-        let refused = kernel.rules.screen(kernel.scorer.features, c, q, run.clone(), &mut tile.admitted[..len], removed);
-        tile.admitted_count = len as u64 - refused;
-
-        // Need coverage, both directions: sums of theme rows, then divided by the needy side's
-        // mass (only where something matched: weights are positive).
-        let forward = &mut tile.forward[..len];
-        forward.fill(0.0);
-        for &(t, w) in &q.offers {
-            let row = &c.needed[t * c.len..][run.clone()];
-            forward.iter_mut().zip(row).for_each(|(acc, &n)| *acc += if n != 0 { w } else { 0.0 });
-        }
-        let mass = &c.need_mass[run.clone()];
-        forward.iter_mut().zip(mass).for_each(|(acc, &m)| *acc = if *acc > 0.0 { *acc / m } else { 0.0 });
-        let backward = &mut tile.backward[..len];
-        backward.fill(0.0);
-        for &(t, w) in &q.needs {
-            let row = &c.offered[t * c.len..][run.clone()];
-            backward.iter_mut().zip(row).for_each(|(acc, &o)| *acc += if o != 0 { w } else { 0.0 });
-        }
-        let own_mass = q.need_mass;
-        backward.iter_mut().for_each(|acc| *acc = if *acc > 0.0 { *acc / own_mass } else { 0.0 });
-
-        let [complementarity, mutual, _, _, _, sector, _] = &mut tile.raw;
-        let (forward, backward) = (&tile.forward[..len], &tile.backward[..len]);
-        for ((out, &a), &b) in complementarity[..len].iter_mut().zip(forward).zip(backward) {
-            *out = a.max(b);
-        }
-        let mutual = &mut mutual[..len];
-        match kernel.scorer.settings.mutual {
-            MutualRule::Harmonic => fuse_run(mutual, forward, backward, |a, b| MutualRule::Harmonic.fuse(a, b)),
-            MutualRule::Min => fuse_run(mutual, forward, backward, |a, b| MutualRule::Min.fuse(a, b)),
-            MutualRule::Mean => fuse_run(mutual, forward, backward, |a, b| MutualRule::Mean.fuse(a, b)),
-            MutualRule::Max => fuse_run(mutual, forward, backward, |a, b| MutualRule::Max.fuse(a, b)),
-        }
-        for (out, &s) in sector[..len].iter_mut().zip(&c.sectors[run.clone()]) {
-            let union = (q.sectors | s).count_ones();
-            *out = if union == 0 { 0.0 } else { (q.sectors & s).count_ones() as f32 / union as f32 };
-        }
-
         let weights = &kernel.scorer.settings.weights;
         let actor_term = &c.actor_term[q.actor * c.len..][run.clone()];
         let geo = kernel.scorer.settings.geography;
@@ -267,21 +234,19 @@ impl Work for TileWork<'_, '_> {
         // when it marks few positions, only those get the other terms and the full bound.
         // (The pairwise scan marks against the lower floor of two lists, and most of its
         // tiles would go on to the whole run: it goes there at once.)
-        if let Reach::One(floor) = reach {
-            let [complementarity, mutual, _, _, _, sector, _] = &tile.raw;
+        let first = match reach {
             // Geography's bound is largest (a little above 1) at no distance in one sub-region.
-            let geography_max = geography_bound(geo, q, q.unit, q.sub_region);
-            for (o, &actor) in actor_term.iter().enumerate() {
-                let mut raw = [1.0; TERM_COUNT];
-                raw[Term::Geography as usize] = geography_max;
-                raw[Term::Complementarity as usize] = complementarity[o];
-                raw[Term::MutualBenefit as usize] = mutual[o];
-                raw[Term::Sector as usize] = sector[o];
-                raw[Term::ActorType as usize] = actor;
-                let bound = combine(weights, &raw).0;
-                tile.bound[o] = if tile.admitted[o] { bound } else { f32::NEG_INFINITY };
-            }
-            tile.mark(reach);
+            Reach::One(floor) => Some(FirstBound { floor, geography_max: geography_bound(geo, q, q.unit, q.sub_region) }),
+            Reach::Both(..) => None,
+        };
+        match kernel.simd {
+            #[cfg(target_arch = "x86_64")]
+            // The kernel holds `Avx512Popcnt` only when `Simd::best` or `Kernel::with_simd` found it.
+            // SAFETY: this processor has AVX-512 F, BW, VL, DQ, VPOPCNTDQ, POPCNT and BMI1.
+            Simd::Avx512Popcnt => unsafe { avx512::first_stage(kernel, q, run.clone(), first, tile, removed) },
+            _ => first_stage(kernel, q, run.clone(), first, tile, removed),
+        }
+        if let Some(FirstBound { floor, .. }) = first {
             let marked: u32 = tile.marks.iter().map(|w| w.count_ones()).sum();
             if marked as usize * SPARSE_SHARE <= len {
                 for w in 0..tile.marks.len() {
@@ -369,6 +334,79 @@ impl Work for TileWork<'_, '_> {
         }
         tile.mark(reach);
     }
+}
+
+/// The first bound of a list's tile: its floor, and geography's largest bound for the query.
+#[derive(Clone, Copy)]
+struct FirstBound {
+    floor: Score,
+    geography_max: f32,
+}
+
+/// The kernel's first stage over positions `run`, as straight loops the compiler vectorises:
+/// the rules (`tile.admitted`, its count, `removed`), need coverage both ways
+/// (complementarity, mutual benefit) and sector into `tile.raw`; with a [`FirstBound`], the
+/// first bound (context and values at 1, geography at its largest) into `tile.bound` and the
+/// positions reaching the floor into `tile.marks`. [`avx512::first_stage`] does the same.
+#[inline(always)]
+fn first_stage(kernel: &Kernel, q: &Query, run: Range<usize>, first: Option<FirstBound>, tile: &mut Tile, removed: &mut [u64]) {
+    let len = run.len();
+    let c = kernel.columns;
+    let refused = kernel.rules.screen(kernel.scorer.features, c, q, run.clone(), &mut tile.admitted[..len], removed);
+    tile.admitted_count = len as u64 - refused;
+
+    // Need coverage, both directions: the weights of the themes matched, in the query's
+    // order, then divided by the needy side's mass (only where something matched: weights
+    // are positive).
+    let forward = &mut tile.forward[..len];
+    forward.fill(0.0);
+    let needed = &c.needed[run.clone()];
+    for &(t, w) in &q.offers {
+        forward.iter_mut().zip(needed).for_each(|(acc, &n)| *acc += if n >> t & 1 != 0 { w } else { 0.0 });
+    }
+    let mass = &c.need_mass[run.clone()];
+    forward.iter_mut().zip(mass).for_each(|(acc, &m)| *acc = if *acc > 0.0 { *acc / m } else { 0.0 });
+    let backward = &mut tile.backward[..len];
+    backward.fill(0.0);
+    let offered = &c.offered[run.clone()];
+    for &(t, w) in &q.needs {
+        backward.iter_mut().zip(offered).for_each(|(acc, &o)| *acc += if o >> t & 1 != 0 { w } else { 0.0 });
+    }
+    let own_mass = q.need_mass;
+    backward.iter_mut().for_each(|acc| *acc = if *acc > 0.0 { *acc / own_mass } else { 0.0 });
+
+    let [complementarity, mutual, _, _, _, sector, _] = &mut tile.raw;
+    let (forward, backward) = (&tile.forward[..len], &tile.backward[..len]);
+    for ((out, &a), &b) in complementarity[..len].iter_mut().zip(forward).zip(backward) {
+        *out = a.max(b);
+    }
+    let mutual = &mut mutual[..len];
+    match kernel.scorer.settings.mutual {
+        MutualRule::Harmonic => fuse_run(mutual, forward, backward, |a, b| MutualRule::Harmonic.fuse(a, b)),
+        MutualRule::Min => fuse_run(mutual, forward, backward, |a, b| MutualRule::Min.fuse(a, b)),
+        MutualRule::Mean => fuse_run(mutual, forward, backward, |a, b| MutualRule::Mean.fuse(a, b)),
+        MutualRule::Max => fuse_run(mutual, forward, backward, |a, b| MutualRule::Max.fuse(a, b)),
+    }
+    for (out, &s) in sector[..len].iter_mut().zip(&c.sectors[run.clone()]) {
+        let union = (q.sectors | s).count_ones();
+        *out = if union == 0 { 0.0 } else { (q.sectors & s).count_ones() as f32 / union as f32 };
+    }
+
+    let Some(FirstBound { floor, geography_max }) = first else { return };
+    let weights = &kernel.scorer.settings.weights;
+    let actor_term = &c.actor_term[q.actor * c.len..][run];
+    let [complementarity, mutual, _, _, _, sector, _] = &tile.raw;
+    for (o, &actor) in actor_term.iter().enumerate() {
+        let mut raw = [1.0; TERM_COUNT];
+        raw[Term::Geography as usize] = geography_max;
+        raw[Term::Complementarity as usize] = complementarity[o];
+        raw[Term::MutualBenefit as usize] = mutual[o];
+        raw[Term::Sector as usize] = sector[o];
+        raw[Term::ActorType as usize] = actor;
+        let bound = combine(weights, &raw).0;
+        tile.bound[o] = if tile.admitted[o] { bound } else { f32::NEG_INFINITY };
+    }
+    tile.mark(Reach::One(floor));
 }
 
 /// The context term of `q` with position `p`: development status, income group, a shared
