@@ -111,8 +111,6 @@ pub(super) fn first_stage(kernel: &Kernel, q: &Query, run: Range<usize>, first: 
     let zero = _mm512_setzero_ps();
     let own_mass = _mm512_set1_ps(q.need_mass);
     let query_sectors = _mm512_set1_epi64(q.sectors as i64);
-    let themes = |list: &[(usize, f32)]| -> Vec<(u64, __m512)> { list.iter().map(|&(t, w)| (1 << t, _mm512_set1_ps(w))).collect() };
-    let (offers, needs) = (themes(&q.offers), themes(&q.needs));
     tile.marks = [0; super::TILE / 64];
     tile.admitted_count = 0;
     for chunk in (0..run.len()).step_by(LANES) {
@@ -149,15 +147,15 @@ pub(super) fn first_stage(kernel: &Kernel, q: &Query, run: Range<usize>, first: 
         // over the needy side's mass where something matched.
         let needed = load_u64(&c.needed, p, live);
         let mut forward = zero;
-        for &(theme, weight) in &offers {
-            forward = _mm512_mask_add_ps(forward, sharing(needed, theme), forward, weight);
+        for &(theme, weight) in &q.offers {
+            forward = _mm512_mask_add_ps(forward, sharing(needed, 1 << theme), forward, _mm512_set1_ps(weight));
         }
         let matched = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(forward, zero);
         let forward = _mm512_maskz_div_ps(matched, forward, load_f32(&c.need_mass, p, live));
         let offered = load_u64(&c.offered, p, live);
         let mut backward = zero;
-        for &(theme, weight) in &needs {
-            backward = _mm512_mask_add_ps(backward, sharing(offered, theme), backward, weight);
+        for &(theme, weight) in &q.needs {
+            backward = _mm512_mask_add_ps(backward, sharing(offered, 1 << theme), backward, _mm512_set1_ps(weight));
         }
         let matched = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(backward, zero);
         let backward = _mm512_maskz_div_ps(matched, backward, own_mass);
