@@ -355,7 +355,10 @@ impl<'a> Scan<'a> {
     }
 
     /// Runs `scan_block` over blocks of queries in parallel, each with its own counters, and
-    /// concatenates their fruits in block order (progress: a query per fruit).
+    /// concatenates their fruits in block order (progress: a query per fruit). Every block is a
+    /// task of its own: rayon's default split runs a quarter of a thread's share as one
+    /// sequential piece that no idle thread can take, and at 1M the last such piece kept one
+    /// core busy for the rank stage's last 13 s while the other waited.
     fn in_blocks<B: Sync, F: Send>(
         &self,
         blocks: &[B],
@@ -364,6 +367,7 @@ impl<'a> Scan<'a> {
     ) -> (Fruits<F>, RankStats) {
         let blocks: Vec<(Fruits<F>, RankStats)> = blocks
             .par_iter()
+            .with_max_len(1)
             .map(|block| {
                 let mut stats = RankStats::new(self.rules);
                 let fruits = scan_block(block, &mut stats);
