@@ -21,6 +21,7 @@ use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use crate::io::postgresql::source::read_profiles;
 use crate::io::postgresql::{PgError, PgUrl};
@@ -301,8 +302,15 @@ impl StringTable {
             notes: Vec::new(),
             decimal_comma: false,
         };
-        for column in frame.columns().iter().filter(|c| wanted(&normalise(c.name()))) {
-            let Some(as_text) = text_column(column, &table.source_name, format)? else {
+        // Each column as text in one chunk, on the pool: one after the other, a 1M-row file's
+        // columns took 1.5 s with a core idle.
+        let chosen: Vec<&Column> = frame.columns().iter().filter(|c| wanted(&normalise(c.name()))).collect();
+        let as_texts: Vec<Result<Option<StringChunked>, TableError>> = chosen
+            .par_iter()
+            .map(|column| Ok(text_column(column, &table.source_name, format)?.map(|text| text.str().expect("column was cast to String").rechunk().into_owned())))
+            .collect();
+        for (column, as_text) in chosen.into_iter().zip(as_texts) {
+            let Some(as_text) = as_text? else {
                 return Err(TableError::ColumnType {
                     source_name: table.source_name,
                     column: column.name().to_string(),
@@ -317,7 +325,7 @@ impl StringTable {
                     reason: format!("column '{}' decodes to {} values for {} rows; the file is damaged", column.name(), as_text.len(), table.height),
                 });
             }
-            table.columns.push(as_text.str().expect("column was cast to String").rechunk().into_owned());
+            table.columns.push(as_text);
             table.names.push(normalise(column.name()));
         }
         Ok(table)
