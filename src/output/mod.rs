@@ -116,7 +116,8 @@ const PIECE: usize = 256;
 
 /// The frames of a table of `partners` partners' rows, a [`BATCH`] of partners at a time,
 /// for [`write_batches`]: each batch is built on the pool in pieces (`piece` builds the rows
-/// and the frame of a range of partners) and stacked into one frame for the encoders.
+/// and the frame of a range of partners), each piece a task of its own (so that no thread
+/// waits on another's run of pieces), and stacked into one frame for the encoders.
 pub fn batch_frames<'a>(
     partners: usize,
     table: &'a str,
@@ -125,7 +126,7 @@ pub fn batch_frames<'a>(
     (0..partners).step_by(BATCH).map(move |start| {
         let end = (start + BATCH).min(partners);
         let starts: Vec<usize> = (start..end).step_by(PIECE).collect();
-        let mut pieces = starts.into_par_iter().map(|s| piece(s..(s + PIECE).min(end))).collect::<Result<Vec<DataFrame>, OutputError>>()?.into_iter();
+        let mut pieces = starts.into_par_iter().with_max_len(1).map(|s| piece(s..(s + PIECE).min(end))).collect::<Result<Vec<DataFrame>, OutputError>>()?.into_iter();
         let mut stacked = pieces.next().expect("a batch holds a partner");
         for piece in pieces {
             stacked.vstack_mut_owned(piece).map_err(write_error(table))?;
