@@ -25,7 +25,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use sstc_match::config::weights::default_weights;
-use sstc_match::engine::features::{FeatureSettings, PartnerFeatures, OTHER_LANGUAGES};
+use sstc_match::engine::features::{distance_km, unit_vector, FeatureSettings, PartnerFeatures, OTHER_LANGUAGES};
 use sstc_match::engine::profile::Profile;
 use sstc_match::engine::ingest::{ingest, likely_duplicates, Duplicates};
 use sstc_match::engine::candidates::Blocks;
@@ -424,5 +424,82 @@ fn a_refit_numbered_after_the_previous_fit_keeps_its_numbers() {
         let numbered = refit.clone().numbered_after(&model);
         assert_eq!(rows(&numbered), rows(&refit), "k = {k}");
         assert!(numbered.assign(&features).iter().all(|&c| (c as usize) < k));
+    }
+}
+
+/// The folded name of the duplicates' evidence: letters and digits, as places are normalised.
+fn folded(name: &str) -> String {
+    sstc_match::engine::reference::normalise_place(&name.chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect::<String>())
+}
+
+/// Likely duplicates against comparing every pair: the groups are the connected parts of the
+/// pairs with one folded name and one country, one folded name within 1 km, or one contact
+/// email. Some records share an email, and some take the name of the record two before them
+/// and stand 0.9 km east of it at its latitude, in another country.
+#[test]
+fn likely_duplicates_group_what_comparing_every_pair_links() {
+    let dir = Dir::new();
+    let mut profiles = ingest(&TableSource::File(generated(&dir, 1500, 17)), Reference::builtin()).unwrap().profiles;
+    share_contact_emails(&mut profiles);
+    for i in (2..profiles.len()).step_by(40) {
+        let (lat, lon, country) = (profiles[i - 2].lat, profiles[i - 2].lon, profiles[i - 2].country);
+        profiles[i].name = profiles[i - 2].name.to_uppercase();
+        profiles[i].country = if country == 1 { 2 } else { 1 };
+        profiles[i].lat = lat;
+        profiles[i].lon = lon + 0.9 / (111.32 * lat.to_radians().cos());
+    }
+    let names: Vec<String> = profiles.iter().map(|p| folded(&p.name)).collect();
+    let email = |p: &Profile| p.contact_email.as_deref().map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty());
+    let mut root: Vec<usize> = (0..profiles.len()).collect();
+    fn find(root: &mut [usize], mut i: usize) -> usize {
+        while root[i] != i {
+            i = root[i];
+        }
+        i
+    }
+    let mut linked_within_1_km = 0;
+    for i in 0..profiles.len() {
+        for j in i + 1..profiles.len() {
+            let (a, b) = (&profiles[i], &profiles[j]);
+            let near = || distance_km(&unit_vector(a.lat, a.lon), &unit_vector(b.lat, b.lon)) <= 1.0;
+            let same_name = !names[i].is_empty() && names[i] == names[j];
+            let cross_border = same_name && a.country != b.country && near();
+            linked_within_1_km += usize::from(cross_border);
+            if (same_name && a.country == b.country) || cross_border || (email(a).is_some() && email(a) == email(b)) {
+                let (ri, rj) = (find(&mut root, i), find(&mut root, j));
+                root[ri.max(rj)] = ri.min(rj);
+            }
+        }
+    }
+    assert!(linked_within_1_km >= 30, "the population has records of one name within 1 km across a border ({linked_within_1_km})");
+    let duplicates = likely_duplicates(&profiles);
+    for (i, profile) in profiles.iter().enumerate() {
+        assert_eq!(duplicates.group_of(i as PartnerIdx) as usize, find(&mut root, i), "record {i} ({})", profile.name);
+    }
+}
+
+/// Two records of one name 0.9 km apart east and west at 60° north, in two countries: two grid
+/// cells of 0.01° apart (a cell is 0.56 km wide there), and two across the 180th meridian. Each
+/// pair is linked as the same name within 1 km (the first was missed while the search read
+/// only the neighbouring cells; the second while the cells did not wrap around the globe).
+#[test]
+fn same_name_within_1_km_is_found_far_north_and_across_the_date_line() {
+    let dir = Dir::new();
+    let mut profiles = ingest(&TableSource::File(generated(&dir, 200, 11)), Reference::builtin()).unwrap().profiles;
+    let mut place = |i: usize, name: &str, country: u16, (lat, lon): (f64, f64)| {
+        let p = &mut profiles[i];
+        (p.name, p.country, p.lat, p.lon, p.contact_email) = (name.to_string(), country, lat, lon, None);
+    };
+    place(10, "Nordic Builders Cooperative", 1, (60.0, 25.0099));
+    place(20, "Nordic Builders Cooperative", 2, (60.0, 25.0261));
+    place(30, "Pacific Fishers Union", 1, (-16.5, 179.9995));
+    place(40, "Pacific Fishers Union", 2, (-16.5, -179.9995));
+    let duplicates = likely_duplicates(&profiles);
+    for (a, b) in [(10, 20), (30, 40)] {
+        assert!(
+            duplicates.links.iter().any(|l| (l.a, l.b) == (a, b) && l.evidence == "same name within 1 km"),
+            "records {a} and {b}: {:?}",
+            duplicates.links.iter().filter(|l| l.a == a || l.b == b).collect::<Vec<_>>()
+        );
     }
 }

@@ -5,8 +5,8 @@
 //! that no two records of one group are proposed to each other (the `not_duplicates` rule)
 //! and a registry keeper can merge them (`duplicates.csv`). Evidence, any of:
 //! - the same name (folded: accents, case, punctuation and spacing ignored) in the same country;
-//! - the same name within 1 km (neighbouring grid cells of 0.01°, then the distance; at most
-//!   16 records of a name per cell are compared);
+//! - the same name within 1 km (the grid cells of 0.01° that reach 1 km, then the distance; at
+//!   most 16 records of a name per cell are compared);
 //! - the same contact email (case ignored).
 //!
 //! Time O(N) expected (hash maps), memory O(N); every link joins two groups, so at most
@@ -104,6 +104,19 @@ fn fold_name(name: &str) -> String {
 /// thousands of records share a name and a place (they are linked by name and country anyway).
 const PER_CELL: usize = 16;
 
+/// Grid cells of 0.01° around a parallel (the last one, from 179.99° east, next to the first).
+const LONGITUDE_CELLS: i32 = 36_000;
+
+/// The cells east and west of a record's own that may hold a record within 1 km: a cell's
+/// width shrinks with the cosine of the latitude (1.11 km at the equator, 0.56 km at 60°),
+/// taken at the edge of the next row of cells, nearer the pole. Capped near the poles, where
+/// every cell of the parallel is within reach.
+fn longitude_reach(lat: f64) -> i32 {
+    let nearest_pole = (lat.abs() + 0.01).min(90.0).to_radians().cos();
+    let km_per_cell = 111.32 * 0.01 * nearest_pole;
+    (1.0 / km_per_cell).ceil().min(f64::from(LONGITUDE_CELLS / 2)) as i32
+}
+
 /// Finds the likely duplicates among `profiles`.
 pub fn likely_duplicates(profiles: &[Profile]) -> Duplicates {
     let mut groups = Groups((0..profiles.len() as PartnerIdx).collect());
@@ -129,7 +142,7 @@ pub fn likely_duplicates(profiles: &[Profile]) -> Duplicates {
     let mut by_country: foldhash::HashMap<(u32, u16), PartnerIdx> = foldhash::HashMap::default();
     let mut by_cell: foldhash::HashMap<(u32, i32, i32), Vec<PartnerIdx>> = foldhash::HashMap::default();
     let mut by_email: foldhash::HashMap<&str, PartnerIdx> = foldhash::HashMap::default();
-    let cell = |p: &Profile| ((p.lat * 100.0).floor() as i32, (p.lon * 100.0).floor() as i32);
+    let cell = |p: &Profile| ((p.lat * 100.0).floor() as i32, ((p.lon + 180.0) * 100.0).floor() as i32);
     for (i, p) in profiles.iter().enumerate() {
         let Some(name) = name_numbers[i] else { continue };
         let i = i as PartnerIdx;
@@ -141,15 +154,16 @@ pub fn likely_duplicates(profiles: &[Profile]) -> Duplicates {
         }
         let (y, x) = cell(p);
         let here = unit_vector(p.lat, p.lon);
-        for (dy, dx) in (-1..=1).flat_map(|dy| (-1..=1).map(move |dx| (dy, dx))) {
-            for &j in by_cell.get(&(name, y + dy, x + dx)).map_or(&[][..], Vec::as_slice) {
+        let reach = longitude_reach(p.lat);
+        for (dy, dx) in (-1..=1).flat_map(|dy| (-reach..=reach).map(move |dx| (dy, dx))) {
+            for &j in by_cell.get(&(name, y + dy, (x + dx).rem_euclid(LONGITUDE_CELLS))).map_or(&[][..], Vec::as_slice) {
                 let other = &profiles[j as usize];
                 if distance_km(&here, &unit_vector(other.lat, other.lon)) <= 1.0 {
                     link(&mut groups, j, i, "same name within 1 km");
                 }
             }
         }
-        let kept = by_cell.entry((name, y, x)).or_default();
+        let kept = by_cell.entry((name, y, x.rem_euclid(LONGITUDE_CELLS))).or_default();
         if kept.len() < PER_CELL {
             kept.push(i);
         }
