@@ -142,7 +142,7 @@ pub fn likely_duplicates(profiles: &[Profile]) -> Duplicates {
     let mut by_country: foldhash::HashMap<(u32, u16), PartnerIdx> = foldhash::HashMap::default();
     let mut by_cell: foldhash::HashMap<(u32, i32, i32), Vec<PartnerIdx>> = foldhash::HashMap::default();
     let mut by_email: foldhash::HashMap<&str, PartnerIdx> = foldhash::HashMap::default();
-    let cell = |p: &Profile| ((p.lat * 100.0).floor() as i32, ((p.lon + 180.0) * 100.0).floor() as i32);
+    let cell = |p: &Profile| ((p.lat * 100.0).floor() as i32, (((p.lon + 180.0) * 100.0).floor() as i32).rem_euclid(LONGITUDE_CELLS));
     for (i, p) in profiles.iter().enumerate() {
         let Some(name) = name_numbers[i] else { continue };
         let i = i as PartnerIdx;
@@ -163,7 +163,7 @@ pub fn likely_duplicates(profiles: &[Profile]) -> Duplicates {
                 }
             }
         }
-        let kept = by_cell.entry((name, y, x.rem_euclid(LONGITUDE_CELLS))).or_default();
+        let kept = by_cell.entry((name, y, x)).or_default();
         if kept.len() < PER_CELL {
             kept.push(i);
         }
