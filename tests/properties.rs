@@ -229,6 +229,61 @@ fn tile_kernel_equals_the_pair_scorer_and_bounds_it() {
     assert!(marked_high > 100 && marked_high * 10 < positions_high, "{marked_high} of {positions_high} marked against the high floors");
 }
 
+/// The kernel's first bound for one list reads geography's bound at the point of the
+/// columns' ball nearest to the partner: columns of one country, of one sub-region and
+/// strided across the population, against floors at the partner's own median score with
+/// them, so that the positions just above a floor are many. Every position whose score
+/// reaches the floor is marked, with the pair scorer's terms.
+#[test]
+fn a_leaf_first_bound_marks_every_position_that_reaches_the_floor() {
+    let dir = Dir::new();
+    let (features, duplicates) = features_of(&dir, 600, 21);
+    let n = features.len() as PartnerIdx;
+    let by = |key: &dyn Fn(usize) -> u16| {
+        let mut groups: std::collections::BTreeMap<u16, Vec<PartnerIdx>> = Default::default();
+        (0..n).for_each(|i| groups.entry(key(i as usize)).or_default().push(i));
+        groups.into_values().filter(|g| g.len() > 1).collect::<Vec<_>>()
+    };
+    let mut groups = by(&|i| features.country[i]);
+    groups.extend(by(&|i| features.sub_region[i]));
+    groups.extend((0..3).map(|offset| (offset..n).step_by(3).collect()));
+    let rules = RuleSet::new(&duplicates, &[], None, None);
+    let (mut tile, mut removed) = (Box::<Tile>::default(), vec![0u64; rules.len()]);
+    let (mut reaching, mut near) = (0, 0);
+    let instruction_sets: Vec<Simd> = Simd::ALL.iter().copied().filter(|s| s.is_supported()).collect();
+    for weights in [default_weights(), Weights([0.1, 0.2, 0.0, 2.0, 0.3, 0.0, 0.1])] {
+        let scorer = Scorer::new(&features, &Reference::builtin().actor_compatibility, ScoreSettings { weights, ..settings(weights) });
+        for (g, group) in groups.iter().enumerate() {
+            let columns = Columns::build(&scorer, group.clone());
+            let simd = instruction_sets[g % instruction_sets.len()];
+            let kernel = Kernel::new(&scorer, &rules, &columns).with_simd(simd);
+            for i in (0..n).step_by(7) {
+                let admitted: Vec<usize> = (0..group.len()).filter(|&o| rules.first_refusal(&features, i, group[o]).is_none()).collect();
+                let mut scores: Vec<f32> = admitted.iter().map(|&o| scorer.score(i, group[o])).collect();
+                scores.sort_by(f32::total_cmp);
+                let Some(&floor) = scores.get(scores.len() / 2) else { continue };
+                let query = Query::new(&scorer, i);
+                for run in Columns::runs(0..columns.len()) {
+                    kernel.score_tile(&query, run.clone(), Reach::One(floor), &mut tile, &mut removed);
+                    let marked: Vec<usize> = tile.marked().map(|o| run.start + o).collect();
+                    for &p in admitted.iter().filter(|&&p| run.contains(&p)) {
+                        let (j, score) = (group[p], scorer.score(i, group[p]));
+                        if score < floor {
+                            continue;
+                        }
+                        assert!(marked.contains(&p), "({i}, {j}) scores {score}, reaching {floor}, but is not marked ({simd:?})");
+                        let (exact, terms) = kernel.exact(&tile, &query, p - run.start);
+                        assert_eq!((exact.to_bits(), terms.map(f32::to_bits)), (score.to_bits(), scorer.terms(i, j).map(f32::to_bits)), "({i}, {j})");
+                        reaching += 1;
+                        near += usize::from(distance_km(&features.unit[i as usize], &features.unit[j as usize]) < 500.0);
+                    }
+                }
+            }
+        }
+    }
+    assert!(reaching > 10_000 && near > 1_000, "{reaching} positions reached their floors, {near} of them within 500 km");
+}
+
 #[test]
 fn a_group_bound_is_never_below_a_pair_score() {
     let dir = Dir::new();

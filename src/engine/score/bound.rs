@@ -153,7 +153,8 @@ fn context_bound(a: &GroupSummary, b: &GroupSummary, shared: f32) -> f32 {
     bound
 }
 
-fn chord(u: &[f32; 3], v: &[f32; 3]) -> f32 {
+/// The chord between two unit vectors.
+pub(crate) fn chord(u: &[f32; 3], v: &[f32; 3]) -> f32 {
     ((u[0] - v[0]).powi(2) + (u[1] - v[1]).powi(2) + (u[2] - v[2]).powi(2)).sqrt()
 }
 

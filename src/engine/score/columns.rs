@@ -17,6 +17,7 @@ use std::ops::Range;
 
 use crate::engine::features::MAX_LANGUAGES;
 use crate::engine::profile::VALUE_COUNT;
+use crate::engine::score::bound::chord;
 use crate::engine::score::Scorer;
 use crate::PartnerIdx;
 
@@ -56,6 +57,10 @@ pub struct Columns {
     pub(crate) duplicate_group: Vec<PartnerIdx>,
     /// Unit-vector coordinates x, y, z.
     pub(crate) unit: [Vec<f32>; 3],
+    /// A ball holding every position's unit vector: its center and radius (a chord).
+    pub(crate) ball: ([f32; 3], f32),
+    /// The sub-region of every position, when they all have one.
+    pub(crate) only_region: Option<u16>,
 }
 
 impl Columns {
@@ -79,6 +84,10 @@ impl Columns {
             }
         }
         let column = |get: &dyn Fn(usize) -> f32| order.iter().map(|&i| get(i as usize)).collect::<Vec<f32>>();
+        let center = [0, 1, 2].map(|c| order.iter().map(|&i| f.unit[i as usize][c]).sum::<f32>() / len.max(1) as f32);
+        let radius = order.iter().map(|&i| chord(&f.unit[i as usize], &center)).fold(0.0, f32::max);
+        let region = |i: &PartnerIdx| f.sub_region[*i as usize];
+        let only_region = order.first().map(region).filter(|&first| order.iter().all(|i| region(i) == first));
         Columns {
             len,
             needed: order.iter().map(|&i| if f.can_benefit[i as usize] { f.needs[i as usize].0 } else { 0 }).collect(),
@@ -99,6 +108,8 @@ impl Columns {
             active: order.iter().map(|&i| f.active[i as usize]).collect(),
             duplicate_group: order.iter().map(|&i| f.duplicate_group[i as usize]).collect(),
             unit: [0, 1, 2].map(|c| column(&|i| f.unit[i][c])),
+            ball: (center, radius),
+            only_region,
             partner: order,
         }
     }
