@@ -230,10 +230,11 @@ fn tile_kernel_equals_the_pair_scorer_and_bounds_it() {
 }
 
 /// The kernel's first bound for one list reads geography's bound at the point of the
-/// columns' ball nearest to the partner: columns of one country, of one sub-region and
-/// strided across the population, against floors at the partner's own median score with
-/// them, so that the positions just above a floor are many. Every position whose score
-/// reaches the floor is marked, with the pair scorer's terms.
+/// columns' ball nearest to the partner: columns of one country, of one sub-region, of one
+/// partner and strided across the population, against floors at the partner's own median
+/// and third best scores with them (at the third best, the first bound marks few positions
+/// and they alone go on to the other terms). Every position whose score reaches the floor
+/// is marked, with the pair scorer's terms.
 #[test]
 fn a_leaf_first_bound_marks_every_position_that_reaches_the_floor() {
     let dir = Dir::new();
@@ -242,11 +243,12 @@ fn a_leaf_first_bound_marks_every_position_that_reaches_the_floor() {
     let by = |key: &dyn Fn(usize) -> u16| {
         let mut groups: std::collections::BTreeMap<u16, Vec<PartnerIdx>> = Default::default();
         (0..n).for_each(|i| groups.entry(key(i as usize)).or_default().push(i));
-        groups.into_values().filter(|g| g.len() > 1).collect::<Vec<_>>()
+        groups.into_values().collect::<Vec<_>>()
     };
     let mut groups = by(&|i| features.country[i]);
     groups.extend(by(&|i| features.sub_region[i]));
     groups.extend((0..3).map(|offset| (offset..n).step_by(3).collect()));
+    groups.extend((0..n).step_by(41).map(|i| vec![i]));
     let rules = RuleSet::new(&duplicates, &[], None, None);
     let (mut tile, mut removed) = (Box::<Tile>::default(), vec![0u64; rules.len()]);
     let (mut reaching, mut near) = (0, 0);
@@ -261,9 +263,10 @@ fn a_leaf_first_bound_marks_every_position_that_reaches_the_floor() {
                 let admitted: Vec<usize> = (0..group.len()).filter(|&o| rules.first_refusal(&features, i, group[o]).is_none()).collect();
                 let mut scores: Vec<f32> = admitted.iter().map(|&o| scorer.score(i, group[o])).collect();
                 scores.sort_by(f32::total_cmp);
-                let Some(&floor) = scores.get(scores.len() / 2) else { continue };
                 let query = Query::new(&scorer, i);
-                for run in Columns::runs(0..columns.len()) {
+                let floors = [scores.len() / 2, scores.len().saturating_sub(3)].map(|at| scores.get(at).copied());
+                let runs: Vec<_> = Columns::runs(0..columns.len()).collect();
+                for (floor, run) in floors.into_iter().flatten().flat_map(|floor| runs.iter().map(move |run| (floor, run.clone()))) {
                     kernel.score_tile(&query, run.clone(), Reach::One(floor), &mut tile, &mut removed);
                     let marked: Vec<usize> = tile.marked().map(|o| run.start + o).collect();
                     for &p in admitted.iter().filter(|&&p| run.contains(&p)) {

@@ -59,7 +59,7 @@ pub struct Columns {
     pub(crate) unit: [Vec<f32>; 3],
     /// A ball holding every position's unit vector: its center and radius (a chord).
     pub(crate) ball: ([f32; 3], f32),
-    /// The sub-region of every position, when they all have one.
+    /// The sub-region of every position, when they all share one.
     pub(crate) only_region: Option<u16>,
 }
 
