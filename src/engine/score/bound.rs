@@ -102,9 +102,6 @@ impl GroupSummary {
             }
             summary.actor_types |= bit(f.actor[j] as usize);
             summary.sub_regions |= bit(f.sub_region[j] as usize);
-            for c in 0..3 {
-                summary.center[c] += f.unit[j][c] / members.len() as f32;
-            }
             for v in 0..VALUE_COUNT {
                 if f.values_known[j] & (1 << v) != 0 {
                     summary.values_min[v] = summary.values_min[v].min(f.values[j][v]);
@@ -118,9 +115,22 @@ impl GroupSummary {
             summary.city_class |= 1 << f.city_class[j];
             summary.languages |= language_bits(&f.languages[j]);
         }
-        summary.radius = members.iter().map(|&j| chord(&f.unit[j as usize], &summary.center)).fold(0.0, f32::max);
+        (summary.center, summary.radius) = ball(f, members);
         summary
     }
+}
+
+/// A ball holding the unit vectors of `members`: the mean of the vectors, and the largest
+/// chord from it to a member (the origin and 0 for no members).
+pub(crate) fn ball(f: &PartnerFeatures, members: &[PartnerIdx]) -> ([f32; 3], f32) {
+    let mut center = [0.0; 3];
+    for &j in members {
+        for (sum, &x) in center.iter_mut().zip(&f.unit[j as usize]) {
+            *sum += x / members.len() as f32;
+        }
+    }
+    let radius = members.iter().map(|&j| chord(&f.unit[j as usize], &center)).fold(0.0, f32::max);
+    (center, radius)
 }
 
 fn language_bits(languages: &[u16]) -> u64 {

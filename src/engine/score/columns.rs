@@ -17,7 +17,7 @@ use std::ops::Range;
 
 use crate::engine::features::MAX_LANGUAGES;
 use crate::engine::profile::VALUE_COUNT;
-use crate::engine::score::bound::chord;
+use crate::engine::score::bound::ball;
 use crate::engine::score::Scorer;
 use crate::PartnerIdx;
 
@@ -84,8 +84,6 @@ impl Columns {
             }
         }
         let column = |get: &dyn Fn(usize) -> f32| order.iter().map(|&i| get(i as usize)).collect::<Vec<f32>>();
-        let center = [0, 1, 2].map(|c| order.iter().map(|&i| f.unit[i as usize][c]).sum::<f32>() / len.max(1) as f32);
-        let radius = order.iter().map(|&i| chord(&f.unit[i as usize], &center)).fold(0.0, f32::max);
         let region = |i: &PartnerIdx| f.sub_region[*i as usize];
         let only_region = order.first().map(region).filter(|&first| order.iter().all(|i| region(i) == first));
         Columns {
@@ -108,7 +106,7 @@ impl Columns {
             active: order.iter().map(|&i| f.active[i as usize]).collect(),
             duplicate_group: order.iter().map(|&i| f.duplicate_group[i as usize]).collect(),
             unit: [0, 1, 2].map(|c| column(&|i| f.unit[i][c])),
-            ball: (center, radius),
+            ball: ball(f, &order),
             only_region,
             partner: order,
         }
