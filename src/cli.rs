@@ -140,7 +140,7 @@ pub struct CompletionsArgs {
 pub enum Mode {
     /// Every partner scores every candidate.
     Exact,
-    /// Each partner walks blocks of similar partners, best score bound first.
+    /// Each partner scans blocks of similar partners, best score bound first.
     Blocked,
 }
 
@@ -244,16 +244,16 @@ pub struct RunArgs {
     /// rows is rejected: a broken export must not replace a good night's lists.
     #[arg(long, help_heading = "Input", value_name = "SHARE", default_value_t = 0.5)]
     pub max_reject_share: f32,
-    /// exact: every partner scores every candidate. blocked: each partner walks blocks of
-    /// similar partners best score bound first and scores only the blocks that can still
-    /// enter its list (for large registries).
+    /// exact: every partner scores every candidate. blocked: each partner scans blocks of
+    /// similar partners in the order of its score bound with each and scores only the blocks
+    /// that can still enter its list (for large registries).
     #[arg(long, help_heading = "Blocked mode", value_name = "MODE", value_enum, default_value_t = Mode::Exact)]
     pub mode: Mode,
-    /// Blocked mode: candidates each partner scans at most (whole leaf blocks of up to 128
-    /// partners: it stops at the first block that reaches the limit); 0 scans until the score
+    /// Blocked mode: candidates each partner scans at most (its leaf blocks of up to 128
+    /// partners with the best bounds, until they hold the limit); 0 scans until the score
     /// bound proves the list exact. The default keeps recall@10 at 0.97 or above at a million
     /// partners (BENCHMARKS.md).
-    #[arg(long, help_heading = "Blocked mode", value_name = "CANDIDATES", default_value_t = 64_000)]
+    #[arg(long, help_heading = "Blocked mode", value_name = "CANDIDATES", default_value_t = 44_000)]
     pub probe: usize,
     /// Blocked mode: a block of one country's partners of one actor type larger than this is
     /// cut into pieces of similar partners (0: no cap).

@@ -47,14 +47,14 @@ fn blocked_mode_without_a_probe_limit_equals_exact_mode() {
         assert!(pairs(out) < exact * 3 / 4, "{out}: the bound prunes: {} of {exact} pairs", pairs(out));
     }
     assert!(pairs("few") < pairs("all"));
-    assert_eq!(lists(&dir, "few-1-thread"), lists(&dir, "few"), "batches walk alone: any thread count gives the same lists");
+    assert_eq!(lists(&dir, "few-1-thread"), lists(&dir, "few"), "batches are planned alone: any thread count gives the same lists");
     let cut = manifest(&dir, "cut");
     assert!(cut["blocking"]["split"].as_u64().unwrap() > 0, "oversized blocks were cut");
     let largest = cut["blocking"]["largest"][0]["members"].as_u64().unwrap();
     assert!(largest <= 8, "no block above --max-block: {largest}");
     let recall = manifest(&dir, "few")["blocking"]["recall_at_k"].as_f64().unwrap();
-    // The probe counts candidates: a partner stops at the first leaf block that takes it to
-    // 64 (when the probe counted leaf blocks of up to 32, 64 of them kept 0.996 of the exact
-    // lists here).
+    // The probe counts candidates: a partner scans its leaf blocks of the best bounds until
+    // they hold 64 (when the probe counted leaf blocks of up to 32, 64 of them kept 0.996 of
+    // the exact lists here).
     assert!((0.0..0.9).contains(&recall), "64 candidates per partner lose many: {recall}");
 }

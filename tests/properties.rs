@@ -35,7 +35,7 @@ use sstc_match::engine::reference::Reference;
 use sstc_match::engine::support::SUPPORT_TERMS;
 use sstc_match::engine::modality::{Modality, TriangularDefinition};
 use sstc_match::engine::rules::{ModalityFilter, RuleSet};
-use sstc_match::engine::score::bound::GroupSummary;
+use sstc_match::engine::score::bound::{GroupSummary, SummaryColumns};
 use sstc_match::engine::score::columns::{Columns, TILE};
 use sstc_match::engine::score::kernel::{Kernel, Reach, Tile};
 use sstc_match::engine::score::query::Query;
@@ -322,6 +322,42 @@ fn a_group_bound_is_never_below_a_pair_score() {
     }
     let mean = tight / (8 * n as usize * groups.len()) as f64;
     assert!(mean > 0.5, "the bound is useful: best member score / bound = {mean:.2} on average");
+}
+
+#[test]
+fn the_bounds_with_groups_as_columns_are_never_below_a_pair_score() {
+    let dir = Dir::new();
+    let (features, _) = features_of(&dir, 300, 12);
+    let n = features.len() as PartnerIdx;
+    // More groups than one chunk of columns: partners alone, and pairs near and far in id order.
+    let mut groups: Vec<Vec<PartnerIdx>> = (0..n).map(|i| vec![i]).collect();
+    groups.extend((0..n).map(|i| vec![i, (i + 1) % n]));
+    groups.extend((0..n).map(|i| vec![i, (i + 7) % n]));
+    let summaries: Vec<GroupSummary> = groups.iter().map(|g| GroupSummary::of(&features, g)).collect();
+    let columns = SummaryColumns::of(&summaries);
+    let sides: Vec<GroupSummary> = (0..n).map(|i| GroupSummary::of(&features, &[i])).chain(summaries[n as usize..][..40].iter().cloned()).collect();
+    let side_members: Vec<Vec<PartnerIdx>> = (0..n).map(|i| vec![i]).chain(groups[n as usize..][..40].iter().cloned()).collect();
+    let (mut tight, mut count) = (0.0f64, 0usize);
+    for mutual in MutualRule::ALL {
+        for weights in [default_weights(), Weights([0.1, 0.9, 0.0, 2.0, 0.3, 0.5, 0.7])] {
+            let scorer = Scorer::new(&features, &Reference::builtin().actor_compatibility, ScoreSettings { weights, mutual, ..settings(weights) });
+            let total: f32 = weights.0.iter().sum();
+            let bounds = scorer.bounds_with(&sides, &columns);
+            for ((side, members), bounds) in sides.iter().zip(&side_members).zip(&bounds) {
+                assert_eq!(bounds.len(), groups.len());
+                for ((group, summary), &bound) in groups.iter().zip(&summaries).zip(bounds) {
+                    let best = members.iter().flat_map(|&i| group.iter().map(move |&j| (i, j))).map(|(i, j)| scorer.score(i, j)).fold(f32::MIN, f32::max);
+                    assert!(bound >= best, "{members:?} with {group:?}: bound {bound} below the score {best}");
+                    // The same terms as `pair_bound`, geography's kernel bounded by a series.
+                    let pair = scorer.pair_bound(side, summary);
+                    assert!(bound >= pair - 1e-5 && bound <= pair + 0.02 * total, "{members:?} with {group:?}: {bound} against pair_bound {pair}");
+                    tight += f64::from(best / bound);
+                    count += 1;
+                }
+            }
+        }
+    }
+    assert!(tight / count as f64 > 0.5, "the bound is useful: best score / bound = {:.2} on average", tight / count as f64);
 }
 
 proptest! {

@@ -52,8 +52,8 @@ fn merged_shards_equal_a_single_run_in_exact_mode() {
 
 #[test]
 fn merged_shards_equal_a_single_run_in_blocked_mode_with_a_probe_limit_and_reranking() {
-    // A low probe limit makes each partner's list depend on the walk of its batch: a shard
-    // walks with the whole batch, whichever of its members it computes.
+    // A low probe limit makes each partner's list depend on which leaf blocks it scans: they
+    // come from its own bounds, whichever of its batch's members a shard computes.
     let dir = Dir::new();
     let profiles = generated(&dir, 3000, 7);
     let profiles = profiles.to_str().unwrap();

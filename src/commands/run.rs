@@ -527,7 +527,8 @@ fn state_resource_pools(config: &RunConfig) -> (usize, usize) {
 }
 
 /// Whether an `--incremental` run keeps a state: not in blocked mode with a `--probe`
-/// limit, whose lists depend on the walk of the block tree, not on their candidates alone.
+/// limit, whose lists depend on the leaf blocks of a tree built from every partner, not on
+/// their candidates alone.
 fn keeps_state(config: &RunConfig) -> bool {
     !matches!(&config.blocked, Some(BlockedMode { probe: 1.., .. }))
 }
@@ -550,7 +551,7 @@ fn plan_incremental(config: &RunConfig, engine: &Engine) -> Plan {
 /// (nothing is wrong with a full night: it writes the state anew).
 fn previous_state(config: &RunConfig, engine: &Engine, identities: &[Identity]) -> Result<PreviousNight, String> {
     if !keeps_state(config) {
-        return Err("blocked mode with a --probe limit: a list depends on the walk of the block tree, not on its candidates alone (--probe 0 ranks incrementally)".into());
+        return Err("blocked mode with a --probe limit: a list depends on the leaf blocks of a tree built from every partner, not on its candidates alone (--probe 0 ranks incrementally)".into());
     }
     let dir = previous_dir(config).ok_or("no previous run in --out".to_string())?;
     let run = RunDir::open(dir).map_err(|e| e.to_string())?;

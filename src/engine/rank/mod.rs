@@ -21,10 +21,10 @@
 //!   lists.
 //! - **per query** (any other set): rayon over blocks of queries, each owning its collectors,
 //!   tile-outer (a tile of candidate columns is read from cache by every query of the block).
-//! - **blocked**: queries walk the block tree best bound first in batches of neighbours,
-//!   each batch a run of 32 of a leaf block's members, those not asked for retired
-//!   ([`BlockTree::search`]); a leaf is scanned for the members whose own bound reaches
-//!   their floor, until a query has scanned `probe` candidates.
+//! - **blocked**: each query scans the leaf blocks of its best bounds until they hold `probe`
+//!   candidates, planned in batches of neighbours (a run of 64 of a leaf block's members,
+//!   [`Blocks::plan`]); the batch reads the union leaf by leaf, and a member skips a leaf
+//!   whose bound is below its floor.
 //!
 //! Memory is O(threads × partners × collector). **Invariant:** the output is identical for
 //! any thread count (collectors merge associatively, [`top_k`] orders totally), and a
@@ -42,7 +42,6 @@ use rayon::prelude::*;
 use crate::engine::candidates::{BlockTree, Blocks};
 use crate::engine::profile::IdSet;
 use crate::engine::rules::{Rule, RuleSet};
-use crate::engine::score::bound::GroupSummary;
 use crate::engine::score::columns::{Columns, TILE};
 use crate::engine::score::kernel::{Kernel, Reach, Tile};
 use crate::engine::score::query::Query;
@@ -321,8 +320,8 @@ impl<'a> Scan<'a> {
         (children, stats)
     }
 
-    /// Blocked: batches of neighbours walk the block tree, each member scanning the leaves
-    /// it may still improve from, until it has scanned `probe` candidates.
+    /// Blocked: batches of neighbours read the leaves their members' bounds chose, each
+    /// member scanning those it may still improve from.
     fn blocked<C: Collector>(&self, blocks: &Blocks, queries: &[PartnerIdx], collector: &C, progress: &(dyn Fn(u64) + Sync)) -> (Fruits<C::Child>, RankStats) {
         let features = self.scorer.features();
         let tree: &BlockTree = &blocks.tree;
@@ -332,18 +331,21 @@ impl<'a> Scan<'a> {
             let mut tile = Box::<Tile>::default();
             let queries: Vec<Query> = batch.members.iter().map(|&p| Query::new(&self.scorer, p)).collect();
             let mut children: Vec<C::Child> = batch.members.iter().map(|&p| collector.for_query(p)).collect();
-            let mut scanned = vec![0usize; batch.members.len()];
-            let members: Vec<GroupSummary> = batch.members.iter().map(|&p| GroupSummary::of(features, &[p])).collect();
-            tree.search(&self.scorer, (&GroupSummary::of(features, &batch.members), &members), batch.asked, |leaf, mask, floors| {
+            // The plan of the whole batch, whichever members are asked: the order of the
+            // leaves, and with it what a member skips, is the same in a shard.
+            let plan = blocks.plan(&self.scorer, &batch.members);
+            // Leaf by leaf, each read from memory once for the members that scan it; a member
+            // skips a leaf whose bound is below its floor.
+            for &(leaf, mask) in &plan.order {
                 let kernel = &kernels[leaf];
-                for m in IdSet(mask).iter().map(usize::from) {
+                for m in IdSet(mask & batch.asked).iter().map(usize::from) {
                     let child = &mut children[m];
+                    if child.floor().is_finite() && plan.bound(m, leaf) < child.floor() {
+                        continue;
+                    }
                     scan_run(kernel, &queries[m], 0..kernel.columns().len(), &mut tile, child, stats);
-                    scanned[m] += kernel.columns().len();
-                    // A partner at its probe limit retires from the walk.
-                    floors[m] = if blocks.probe.is_some_and(|probe| scanned[m] >= probe) { Some(Score::INFINITY) } else { Some(child.floor()).filter(|f| f.is_finite()) };
                 }
-            });
+            }
             batch.members.iter().copied().zip(children).enumerate().filter(|(m, _)| batch.asked >> m & 1 == 1).map(|(_, fruit)| fruit).collect()
         });
         let mut rank_of = vec![usize::MAX; features.len()];
