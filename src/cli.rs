@@ -249,8 +249,8 @@ pub struct RunArgs {
     /// that can still enter its list (for large registries).
     #[arg(long, help_heading = "Blocked mode", value_name = "MODE", value_enum, default_value_t = Mode::Exact)]
     pub mode: Mode,
-    /// Blocked mode: candidates each partner scans at most (its leaf blocks of up to 128
-    /// partners with the best bounds, until they hold the limit); 0 scans until the score
+    /// Blocked mode: candidates each partner scans (its leaf blocks of up to 128 partners with
+    /// the best bounds, until they hold the limit or more: at most one block beyond); 0 scans until the score
     /// bound proves the list exact. The default keeps recall@10 at 0.97 or above at a million
     /// partners (BENCHMARKS.md).
     #[arg(long, help_heading = "Blocked mode", value_name = "CANDIDATES", default_value_t = 44_000)]

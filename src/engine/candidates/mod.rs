@@ -176,7 +176,7 @@ struct Node {
 }
 
 enum NodeKind {
-    /// Opened into these nodes.
+    /// Cut into these nodes.
     Inner(Range<usize>),
     /// Scanned: the leaf's number, in tree order.
     Leaf(usize),

@@ -19,7 +19,7 @@
 //! needs each partner's bound with every leaf block: [`Scorer::bounds_with`] computes the same
 //! terms from the leaves' summaries as columns ([`SummaryColumns`]), a pass per term that the
 //! compiler vectorises, with geography's exponential bounded by a series (a call of `expf`
-//! does not vectorise); a partner scans its blocks in descending bound, and skips a block
+//! does not vectorise); a partner chooses the blocks of its best bounds, and skips a block
 //! whose bound is below its list floor: no member can enter. [`Scorer::pair_bound`] is the
 //! one-pair form, the tests' oracle. **Invariant:** never below the score of any pair (tested
 //! on generated populations, for single partners and for groups on both sides).
