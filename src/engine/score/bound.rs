@@ -143,6 +143,13 @@ fn language_bits(languages: &[u16]) -> u64 {
     languages.iter().filter(|&&l| l != u16::MAX).fold(0, |bits, &l| bits | 1 << (l % 64))
 }
 
+/// A bound with slack for rounding: its terms are computed, and summed, in other orders than
+/// the score's.
+#[inline(always)]
+fn with_slack(bound: Score) -> Score {
+    bound * (1.0 + 1e-5) + 1e-6
+}
+
 /// The best `closeness` of a rank (or class) in `mask_a` with one in `mask_b` (bit masks).
 fn best_closeness(mask_a: u8, mask_b: u8, closeness: fn(u8, u8) -> f32) -> f32 {
     let mut best = f32::NEG_INFINITY;
@@ -238,8 +245,7 @@ impl Scorer<'_> {
         };
         let actor = self.best_actor_term(a.actor_types, b.actor_types);
         raw[Term::ActorType as usize] = actor;
-        // Slack for rounding: the terms above are computed in other orders than the score.
-        combine(&self.settings.weights, &raw).0 * (1.0 + 1e-5) + 1e-6
+        with_slack(combine(&self.settings.weights, &raw).0)
     }
 }
 
@@ -302,16 +308,6 @@ impl SummaryColumns {
             city_class: groups.iter().map(|g| g.city_class).collect(),
             languages: groups.iter().map(|g| g.languages).collect(),
         }
-    }
-
-    /// Number of groups.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 }
 
@@ -473,9 +469,8 @@ impl super::simd::Work for BoundsWork<'_, '_> {
         for ((o, &actor), &types) in out.iter_mut().zip(&g.actor[chunk.clone()]).zip(&g.actor_types[chunk.clone()]) {
             *o += wa * if actor == SEVERAL_TYPES { scorer.best_actor_term(a.actor_types, types) } else { side.actor[usize::from(actor)] };
         }
-        // Slack for rounding, as `pair_bound`'s (the terms are summed in another order).
         for o in out.iter_mut() {
-            *o = *o * (1.0 + 1e-5) + 1e-6;
+            *o = with_slack(*o);
         }
     }
 }
